@@ -86,6 +86,247 @@ ALRPDEF void alrp_threadpool_barrier(struct alrp_threadpool * tp);
 ALRPDEF int  alrp_n_cores(void);
 
 // ============================================================================================
+// ===== declarations: core (contexts and tensors)
+// ============================================================================================
+// Shapes are given and reported in PyTorch order (shape[0] outermost). Internally ne[] is
+// stored right-aligned in 4 slots: a (5, 7) tensor has ne = {1, 1, 5, 7}, n_dims = 2, so that
+// broadcasting follows PyTorch's rule (align trailing dims) with no special cases. Strides nb[]
+// are in elements (not bytes) and 0 for a broadcast (expanded) dim.
+
+#define ALRP_MAX_DIMS      4
+#define ALRP_MAX_SRC       6
+#define ALRP_MAX_OP_PARAMS 16
+#define ALRP_MAX_NAME      64
+
+enum alrp_type { ALRP_TYPE_F32, ALRP_TYPE_I32, ALRP_TYPE_COUNT };
+
+enum alrp_tensor_flag {
+    ALRP_FLAG_PARAM  = 1,  // trainable: build_backward computes its gradient
+    ALRP_FLAG_LOSS   = 2,  // a (scalar or not) value to minimise: the backward is seeded with 1
+    ALRP_FLAG_INPUT  = 4,  // filled by the user before compute (never reused by the allocator)
+    ALRP_FLAG_OUTPUT = 8,  // read by the user after compute (its buffer is never reused)
+    ALRP_FLAG_GRAD   = 16, // (internal) depends on a parameter
+};
+
+enum alrp_op {
+    ALRP_OP_NONE = 0,          // leaf
+    ALRP_OP_FILL,              // every element = p0 (float)
+    ALRP_OP_CONT,              // contiguous copy of a strided / broadcast view
+    ALRP_OP_ADD,               // a + b, broadcasting
+    ALRP_OP_SUB,               // a - b
+    ALRP_OP_MUL,               // a * b
+    ALRP_OP_DIV,               // a / b
+    ALRP_OP_SCALE,             // a * p0 (float)
+    ALRP_OP_SUM_TO,            // sum a down to a broadcast-compatible shape
+    ALRP_OP_UNARY,             // elementwise f(a), p0 = enum alrp_unary_op
+    ALRP_OP_UNARY_BACK,        // dx = dy * f'(x): src = dy, x or NULL, f(x) or NULL; p0 = enum alrp_unary_op
+    ALRP_OP_CLAMP,             // clamp(a, p0, p1)
+    ALRP_OP_CLAMP_BACK,        // dx = dy * [p0 <= x <= p1]: src = dy, x
+    ALRP_OP_MATMUL,            // op(a) @ op(b), batched; p0 = trans_a, p1 = trans_b
+    ALRP_OP_CONV2D,            // conv(x, w) (+ b); p = stride h,w, pad h,w, dil h,w, groups
+    ALRP_OP_CONV2D_BACK_DATA,  // dx from dy, w; same params
+    ALRP_OP_CONV2D_BACK_WEIGHT,// dw from x, dy; same params
+    ALRP_OP_BN_STATS,          // (2, C): mean, 1/sqrt(var+eps); train mode updates running stats
+    ALRP_OP_BN_APPLY,          // (x - mean) * invstd * w + b
+    ALRP_OP_BN_BACK,           // dx; src = dy, x, stats, w; p0 = mode
+    ALRP_OP_BN_BACK_PARAMS,    // (2, C): dweight, dbias; src = dy, x, stats
+    ALRP_OP_MAX_POOL2D,        // p = kernel, stride, pad
+    ALRP_OP_MAX_POOL2D_BACK,   // dx; src = dy, x
+    ALRP_OP_UPSAMPLE,          // nearest, integer factor p0
+    ALRP_OP_UPSAMPLE_BACK,     // dx: sums each p0 x p0 block of dy
+    ALRP_OP_RESHAPE,           // view
+    ALRP_OP_PERMUTE,           // view; p0..3 = axes (PyTorch semantics)
+    ALRP_OP_SLICE,             // view; p0 = axis, p1 = start (PyTorch axis)
+    ALRP_OP_EXPAND,            // view with stride 0 on broadcast dims
+    ALRP_OP_PAD_SLICE,         // zeros of the source shape with dy written at the slice
+    ALRP_OP_CONCAT,            // concat of 2..ALRP_MAX_SRC tensors along p0 (PyTorch axis)
+    ALRP_OP_GATHER_ROWS,       // a (R, D), idx (K) i32 -> (K, D)
+    ALRP_OP_SCATTER_ADD_ROWS,  // zeros (R, D) then row idx[k] += a[k]; p0 = R
+    ALRP_OP_COUNT
+};
+
+enum alrp_unary_op {
+    ALRP_UNARY_NEG, ALRP_UNARY_EXP, ALRP_UNARY_LOG, ALRP_UNARY_RELU, ALRP_UNARY_SIGMOID,
+    ALRP_UNARY_SQR, ALRP_UNARY_SQRT, ALRP_UNARY_COUNT
+};
+
+enum alrp_bn_mode {
+    ALRP_BN_TRAIN  = 0, // batch statistics; running statistics updated (PyTorch momentum rule)
+    ALRP_BN_EVAL   = 1, // running statistics, as in inference
+    ALRP_BN_FROZEN = 2, // running statistics, never updated; weight/bias may still be params
+                        // (mmdet's norm_eval=True). Same compute as EVAL.
+};
+
+struct alrp_tensor {
+    enum alrp_type type;
+    int            n_dims;
+    int64_t        ne[ALRP_MAX_DIMS];   // right-aligned shape
+    int64_t        nb[ALRP_MAX_DIMS];   // strides in elements
+    enum alrp_op   op;
+    int32_t        op_params[ALRP_MAX_OP_PARAMS];
+    struct alrp_tensor * src[ALRP_MAX_SRC];
+    struct alrp_tensor * view_src;      // views: the tensor whose memory this one reads
+    int64_t        view_offs;           // views: element offset into view_src
+    void         * data;
+    uint32_t       flags;
+    char           name[ALRP_MAX_NAME];
+};
+
+struct alrp_init_params {
+    size_t mem_size;    // bytes of the arena
+    void * mem_buffer;  // NULL: allocated (and freed) by the library
+    bool   no_alloc;    // tensors get no data: a graph allocator (alrp_gallocr) places them
+};
+
+struct alrp_context;
+
+ALRPDEF struct alrp_context * alrp_init(struct alrp_init_params params);
+ALRPDEF void   alrp_free(struct alrp_context * ctx);
+ALRPDEF void   alrp_reset(struct alrp_context * ctx);          // forget every object, keep the arena
+ALRPDEF size_t alrp_used_mem(const struct alrp_context * ctx);
+ALRPDEF size_t alrp_tensor_overhead(void);                       // bytes per tensor, excluding data
+ALRPDEF size_t alrp_graph_overhead(int max_nodes);               // bytes per graph of that capacity
+ALRPDEF bool   alrp_get_no_alloc(const struct alrp_context * ctx);
+ALRPDEF void   alrp_set_no_alloc(struct alrp_context * ctx, bool no_alloc);
+
+// shape in PyTorch order, 1..4 dims
+ALRPDEF struct alrp_tensor * alrp_new_tensor(struct alrp_context * ctx, enum alrp_type type, int n_dims, const int64_t * shape);
+ALRPDEF struct alrp_tensor * alrp_new_tensor_1d(struct alrp_context * ctx, int64_t d0);
+ALRPDEF struct alrp_tensor * alrp_new_tensor_2d(struct alrp_context * ctx, int64_t d0, int64_t d1);
+ALRPDEF struct alrp_tensor * alrp_new_tensor_3d(struct alrp_context * ctx, int64_t d0, int64_t d1, int64_t d2);
+ALRPDEF struct alrp_tensor * alrp_new_tensor_4d(struct alrp_context * ctx, int64_t d0, int64_t d1, int64_t d2, int64_t d3);
+ALRPDEF struct alrp_tensor * alrp_new_i32_1d(struct alrp_context * ctx, int64_t d0);
+ALRPDEF struct alrp_tensor * alrp_dup_tensor(struct alrp_context * ctx, const struct alrp_tensor * a); // same shape, new data
+
+ALRPDEF int64_t alrp_dim(const struct alrp_tensor * t, int i);   // PyTorch-order size; i < 0 counts from the end
+ALRPDEF int64_t alrp_nelements(const struct alrp_tensor * t);
+ALRPDEF size_t  alrp_nbytes(const struct alrp_tensor * t);       // of the contiguous layout
+ALRPDEF bool    alrp_is_contiguous(const struct alrp_tensor * t);
+ALRPDEF bool    alrp_same_shape(const struct alrp_tensor * a, const struct alrp_tensor * b);
+ALRPDEF float * alrp_data_f32(const struct alrp_tensor * t);      // asserts data is there
+ALRPDEF float   alrp_get_f32_1d(const struct alrp_tensor * t, int64_t i); // i-th element in logical order
+ALRPDEF void    alrp_set_f32_1d(struct alrp_tensor * t, int64_t i, float v);
+ALRPDEF void    alrp_tensor_fill(struct alrp_tensor * t, float v);
+ALRPDEF struct alrp_tensor * alrp_set_name(struct alrp_tensor * t, const char * name);
+ALRPDEF struct alrp_tensor * alrp_format_name(struct alrp_tensor * t, const char * fmt, ...);
+ALRPDEF const char * alrp_op_name(enum alrp_op op);
+ALRPDEF void    alrp_set_param(struct alrp_context * ctx, struct alrp_tensor * t);
+ALRPDEF void    alrp_set_loss(struct alrp_context * ctx, struct alrp_tensor * t);
+ALRPDEF void    alrp_set_input(struct alrp_tensor * t);
+ALRPDEF void    alrp_set_output(struct alrp_tensor * t);
+
+// ============================================================================================
+// ===== declarations: ops (builders only record nodes)
+// ============================================================================================
+// Binary ops broadcast as PyTorch does. Every op has a backward unless noted.
+
+ALRPDEF struct alrp_tensor * alrp_add  (struct alrp_context * ctx, struct alrp_tensor * a, struct alrp_tensor * b);
+ALRPDEF struct alrp_tensor * alrp_sub  (struct alrp_context * ctx, struct alrp_tensor * a, struct alrp_tensor * b);
+ALRPDEF struct alrp_tensor * alrp_mul  (struct alrp_context * ctx, struct alrp_tensor * a, struct alrp_tensor * b);
+ALRPDEF struct alrp_tensor * alrp_div  (struct alrp_context * ctx, struct alrp_tensor * a, struct alrp_tensor * b);
+ALRPDEF struct alrp_tensor * alrp_scale(struct alrp_context * ctx, struct alrp_tensor * a, float s);
+ALRPDEF struct alrp_tensor * alrp_fill (struct alrp_context * ctx, enum alrp_type type, int n_dims, const int64_t * shape, float v);
+ALRPDEF struct alrp_tensor * alrp_cont (struct alrp_context * ctx, struct alrp_tensor * a);
+// reductions: sum/mean of everything -> shape (1); along axis (PyTorch axis, may be < 0)
+ALRPDEF struct alrp_tensor * alrp_sum  (struct alrp_context * ctx, struct alrp_tensor * a);
+ALRPDEF struct alrp_tensor * alrp_mean (struct alrp_context * ctx, struct alrp_tensor * a);
+ALRPDEF struct alrp_tensor * alrp_sum_axis (struct alrp_context * ctx, struct alrp_tensor * a, int axis, bool keepdim);
+ALRPDEF struct alrp_tensor * alrp_mean_axis(struct alrp_context * ctx, struct alrp_tensor * a, int axis, bool keepdim);
+ALRPDEF struct alrp_tensor * alrp_sum_to(struct alrp_context * ctx, struct alrp_tensor * a, int n_dims, const int64_t * shape);
+// element-wise
+ALRPDEF struct alrp_tensor * alrp_unary  (struct alrp_context * ctx, struct alrp_tensor * a, enum alrp_unary_op op);
+ALRPDEF struct alrp_tensor * alrp_neg    (struct alrp_context * ctx, struct alrp_tensor * a);
+ALRPDEF struct alrp_tensor * alrp_exp    (struct alrp_context * ctx, struct alrp_tensor * a);
+ALRPDEF struct alrp_tensor * alrp_log    (struct alrp_context * ctx, struct alrp_tensor * a);
+ALRPDEF struct alrp_tensor * alrp_relu   (struct alrp_context * ctx, struct alrp_tensor * a);
+ALRPDEF struct alrp_tensor * alrp_sigmoid(struct alrp_context * ctx, struct alrp_tensor * a);
+ALRPDEF struct alrp_tensor * alrp_sqr    (struct alrp_context * ctx, struct alrp_tensor * a);
+ALRPDEF struct alrp_tensor * alrp_sqrt   (struct alrp_context * ctx, struct alrp_tensor * a);
+ALRPDEF struct alrp_tensor * alrp_clamp  (struct alrp_context * ctx, struct alrp_tensor * a, float min, float max);
+// matmul: a (..., M, K) @ b (..., K, N) -> (..., M, N); batch dims broadcast. trans_* transposes
+// the last two dims of that operand.
+ALRPDEF struct alrp_tensor * alrp_matmul   (struct alrp_context * ctx, struct alrp_tensor * a, struct alrp_tensor * b);
+ALRPDEF struct alrp_tensor * alrp_matmul_ex(struct alrp_context * ctx, struct alrp_tensor * a, struct alrp_tensor * b, bool trans_a, bool trans_b);
+// conv2d: x (N, C, H, W), w (O, C/groups, kH, kW), b (O) or NULL -> (N, O, OH, OW)
+ALRPDEF struct alrp_tensor * alrp_conv2d(struct alrp_context * ctx, struct alrp_tensor * x, struct alrp_tensor * w, struct alrp_tensor * b,
+                                         int stride, int pad, int dilation, int groups);
+ALRPDEF struct alrp_tensor * alrp_conv2d_ex(struct alrp_context * ctx, struct alrp_tensor * x, struct alrp_tensor * w, struct alrp_tensor * b,
+                                            int sh, int sw, int ph, int pw, int dh, int dw, int groups);
+// batch norm 2d: x (N, C, H, W); weight, bias, running_mean, running_var (C)
+ALRPDEF struct alrp_tensor * alrp_batch_norm(struct alrp_context * ctx, struct alrp_tensor * x, struct alrp_tensor * weight, struct alrp_tensor * bias,
+                                             struct alrp_tensor * running_mean, struct alrp_tensor * running_var,
+                                             enum alrp_bn_mode mode, float momentum, float eps);
+// max pool 2d: x (N, C, H, W), padding with -inf, floor mode
+ALRPDEF struct alrp_tensor * alrp_max_pool2d(struct alrp_context * ctx, struct alrp_tensor * x, int kernel, int stride, int pad);
+// nearest upsample by an integer factor: (N, C, H, W) -> (N, C, H*f, W*f)
+ALRPDEF struct alrp_tensor * alrp_upsample_nearest(struct alrp_context * ctx, struct alrp_tensor * x, int factor);
+// views and copies (shapes in PyTorch order)
+ALRPDEF struct alrp_tensor * alrp_reshape(struct alrp_context * ctx, struct alrp_tensor * a, int n_dims, const int64_t * shape);
+ALRPDEF struct alrp_tensor * alrp_reshape_1d(struct alrp_context * ctx, struct alrp_tensor * a, int64_t d0);
+ALRPDEF struct alrp_tensor * alrp_reshape_2d(struct alrp_context * ctx, struct alrp_tensor * a, int64_t d0, int64_t d1);
+ALRPDEF struct alrp_tensor * alrp_reshape_4d(struct alrp_context * ctx, struct alrp_tensor * a, int64_t d0, int64_t d1, int64_t d2, int64_t d3);
+ALRPDEF struct alrp_tensor * alrp_permute(struct alrp_context * ctx, struct alrp_tensor * a, const int * axes); // n_dims axes, as torch.permute
+ALRPDEF struct alrp_tensor * alrp_slice(struct alrp_context * ctx, struct alrp_tensor * a, int axis, int64_t start, int64_t len);
+ALRPDEF struct alrp_tensor * alrp_expand(struct alrp_context * ctx, struct alrp_tensor * a, int n_dims, const int64_t * shape);
+ALRPDEF struct alrp_tensor * alrp_concat(struct alrp_context * ctx, int n, struct alrp_tensor ** ts, int axis);
+// gather/scatter rows by int32 index: a (R, D), idx (K) -> (K, D); scatter: a (K, D) -> (R, D)
+ALRPDEF struct alrp_tensor * alrp_gather_rows(struct alrp_context * ctx, struct alrp_tensor * a, struct alrp_tensor * idx);
+ALRPDEF struct alrp_tensor * alrp_scatter_add_rows(struct alrp_context * ctx, struct alrp_tensor * a, struct alrp_tensor * idx, int64_t n_rows);
+
+// ============================================================================================
+// ===== declarations: graphs, autograd, allocator, backends
+// ============================================================================================
+
+struct alrp_graph;
+
+ALRPDEF struct alrp_graph  * alrp_new_graph(struct alrp_context * ctx, int max_nodes);
+ALRPDEF void                 alrp_build_forward(struct alrp_graph * g, struct alrp_tensor * t);  // adds t and its ancestors
+// Appends the backward of every LOSS node to g: the gradient of each PARAM (sum over every path).
+ALRPDEF void                 alrp_build_backward(struct alrp_context * ctx, struct alrp_graph * g);
+ALRPDEF struct alrp_tensor * alrp_graph_grad(const struct alrp_graph * g, const struct alrp_tensor * t); // NULL if none
+ALRPDEF int                  alrp_graph_n_nodes(const struct alrp_graph * g);
+ALRPDEF struct alrp_tensor * alrp_graph_node(const struct alrp_graph * g, int i);
+ALRPDEF int                  alrp_graph_n_params(const struct alrp_graph * g);
+ALRPDEF struct alrp_tensor * alrp_graph_param(const struct alrp_graph * g, int i);
+ALRPDEF void                 alrp_graph_print(const struct alrp_graph * g);
+// CPU compute of every node in order; tp may be NULL (one thread)
+ALRPDEF void                 alrp_graph_compute(struct alrp_graph * g, struct alrp_threadpool * tp);
+
+// Graph allocator: places every data-less node of a graph in one buffer, reusing the memory of
+// nodes whose consumers have all run. Views share memory with their source. Nodes with no
+// consumer, PARAM, LOSS, INPUT and OUTPUT nodes keep their own memory.
+struct alrp_gallocr;
+struct alrp_gallocr_stats { size_t peak_bytes; size_t sum_bytes; int n_allocated; };
+ALRPDEF struct alrp_gallocr * alrp_gallocr_new(void);
+ALRPDEF void   alrp_gallocr_free(struct alrp_gallocr * ga);
+ALRPDEF bool   alrp_gallocr_alloc_graph(struct alrp_gallocr * ga, struct alrp_graph * g); // grows its buffer as needed
+ALRPDEF struct alrp_gallocr_stats alrp_gallocr_get_stats(const struct alrp_gallocr * ga);
+
+// Backends: one small interface. The CPU backend is the reference; a CUDA backend
+// (alrp-cuda.cu) implements the same functions.
+struct alrp_backend;
+struct alrp_backend_i {
+    const char * (*name)(struct alrp_backend * be);
+    void   (*free)(struct alrp_backend * be);
+    bool   (*supports_op)(struct alrp_backend * be, const struct alrp_tensor * t);
+    void * (*buffer_alloc)(struct alrp_backend * be, size_t size);
+    void   (*buffer_free)(struct alrp_backend * be, void * buf);
+    void   (*tensor_set)(struct alrp_backend * be, struct alrp_tensor * t, const void * data, size_t offset, size_t size);
+    void   (*tensor_get)(struct alrp_backend * be, const struct alrp_tensor * t, void * data, size_t offset, size_t size);
+    void   (*graph_compute)(struct alrp_backend * be, struct alrp_graph * g);
+};
+struct alrp_backend { struct alrp_backend_i iface; void * context; };
+
+ALRPDEF struct alrp_backend * alrp_backend_cpu_init(int n_threads);     // n_threads <= 0: all cores
+ALRPDEF struct alrp_threadpool * alrp_backend_cpu_pool(struct alrp_backend * be);
+ALRPDEF const char * alrp_backend_name(struct alrp_backend * be);
+ALRPDEF void alrp_backend_free(struct alrp_backend * be);
+ALRPDEF bool alrp_backend_supports_op(struct alrp_backend * be, const struct alrp_tensor * t);
+ALRPDEF void alrp_backend_tensor_set(struct alrp_backend * be, struct alrp_tensor * t, const void * data, size_t offset, size_t size);
+ALRPDEF void alrp_backend_tensor_get(struct alrp_backend * be, const struct alrp_tensor * t, void * data, size_t offset, size_t size);
+ALRPDEF void alrp_backend_graph_compute(struct alrp_backend * be, struct alrp_graph * g);
+
+// ============================================================================================
 // ===== declarations: GEMM and conv kernels (raw arrays)
 // ============================================================================================
 
@@ -311,6 +552,1414 @@ static inline float alrp__reduce256(__m256 v) {
 #define ALRP_F32_VEC_MAX(a, b)    ((a) > (b) ? (a) : (b))
 #define ALRP_F32_VEC_REDUCE(v)    (v)
 #endif
+
+// ============================================================================================
+// ===== implementation: core (contexts and tensors)
+// ============================================================================================
+
+#include <stdarg.h>
+
+struct alrp_context {
+    size_t mem_size;
+    char * mem;          // 64-byte aligned start
+    void * mem_alloc;    // what ALRP_MALLOC returned (NULL if the user owns mem)
+    bool   no_alloc;
+    size_t offs;
+};
+
+#define ALRP__ALIGN 64
+
+ALRPDEF struct alrp_context * alrp_init(struct alrp_init_params params) {
+    struct alrp_context * ctx = (struct alrp_context *) ALRP_MALLOC(sizeof(*ctx));
+    ALRP_ASSERTM(ctx, "alrp_init: out of host memory");
+    memset(ctx, 0, sizeof(*ctx));
+    ctx->no_alloc = params.no_alloc;
+    if (params.mem_buffer) {
+        uintptr_t p = (uintptr_t) params.mem_buffer, a = (p + ALRP__ALIGN - 1) & ~(uintptr_t) (ALRP__ALIGN - 1);
+        ALRP_ASSERTM(params.mem_size > (size_t) (a - p), "alrp_init: mem_buffer of %zu bytes is too small", params.mem_size);
+        ctx->mem = (char *) a;
+        ctx->mem_size = params.mem_size - (size_t) (a - p);
+    } else {
+        size_t size = params.mem_size ? params.mem_size : 1024 * 1024;
+        ctx->mem_alloc = ALRP_MALLOC(size + ALRP__ALIGN);
+        ALRP_ASSERTM(ctx->mem_alloc, "alrp_init: cannot allocate %zu bytes for the context: lower mem_size", size);
+        uintptr_t p = (uintptr_t) ctx->mem_alloc;
+        ctx->mem = (char *) ((p + ALRP__ALIGN - 1) & ~(uintptr_t) (ALRP__ALIGN - 1));
+        ctx->mem_size = size;
+    }
+    return ctx;
+}
+
+ALRPDEF void alrp_free(struct alrp_context * ctx) {
+    if (!ctx) return;
+    if (ctx->mem_alloc) ALRP_FREE(ctx->mem_alloc);
+    ALRP_FREE(ctx);
+}
+
+ALRPDEF void   alrp_reset(struct alrp_context * ctx) { ctx->offs = 0; }
+ALRPDEF size_t alrp_used_mem(const struct alrp_context * ctx) { return ctx->offs; }
+ALRPDEF bool   alrp_get_no_alloc(const struct alrp_context * ctx) { return ctx->no_alloc; }
+ALRPDEF void   alrp_set_no_alloc(struct alrp_context * ctx, bool no_alloc) { ctx->no_alloc = no_alloc; }
+ALRPDEF size_t alrp_tensor_overhead(void) { return (sizeof(struct alrp_tensor) + ALRP__ALIGN - 1) & ~(size_t) (ALRP__ALIGN - 1); }
+
+static void * alrp__ctx_alloc(struct alrp_context * ctx, size_t size) {
+    size_t off = (ctx->offs + ALRP__ALIGN - 1) & ~(size_t) (ALRP__ALIGN - 1);
+    ALRP_ASSERTM(off + size <= ctx->mem_size,
+        "context out of memory: %zu more bytes needed, %zu of %zu used; raise alrp_init_params.mem_size "
+        "(alrp_used_mem and alrp_tensor_overhead help to size it)", size, ctx->offs, ctx->mem_size);
+    ctx->offs = off + size;
+    return ctx->mem + off;
+}
+
+static size_t alrp__type_size(enum alrp_type type) { ALRP_UNUSED(type); return 4; }
+
+static void alrp__set_contiguous_strides(struct alrp_tensor * t) {
+    t->nb[3] = 1;
+    for (int d = 2; d >= 0; d--) t->nb[d] = t->nb[d + 1] * t->ne[d + 1];
+}
+
+// ne4: right-aligned shape. A view shares view_src's memory at element offset view_offs.
+static struct alrp_tensor * alrp__new_tensor_impl(struct alrp_context * ctx, enum alrp_type type, int n_dims,
+                                                  const int64_t * ne4, struct alrp_tensor * view_src, int64_t view_offs) {
+    ALRP_ASSERTM(n_dims >= 1 && n_dims <= ALRP_MAX_DIMS, "tensors have 1..4 dims, asked for %d", n_dims);
+    struct alrp_tensor * t = (struct alrp_tensor *) alrp__ctx_alloc(ctx, sizeof(struct alrp_tensor));
+    memset(t, 0, sizeof(*t));
+    t->type = type;
+    t->n_dims = n_dims;
+    for (int d = 0; d < 4; d++) {
+        ALRP_ASSERTM(ne4[d] >= 1, "tensor dims must be >= 1 (got %lld)", (long long) ne4[d]);
+        t->ne[d] = ne4[d];
+    }
+    alrp__set_contiguous_strides(t);
+    if (view_src) {
+        while (view_src->view_src) { view_offs += view_src->view_offs; view_src = view_src->view_src; }
+        t->view_src = view_src;
+        t->view_offs = view_offs;
+        t->data = view_src->data ? (char *) view_src->data + view_offs * (int64_t) alrp__type_size(type) : NULL;
+    } else if (!ctx->no_alloc) {
+        t->data = alrp__ctx_alloc(ctx, alrp_nbytes(t));
+    }
+    return t;
+}
+
+static void alrp__ne_from_shape(int n_dims, const int64_t * shape, int64_t * ne4) {
+    ALRP_ASSERTM(n_dims >= 1 && n_dims <= ALRP_MAX_DIMS, "tensors have 1..4 dims, asked for %d", n_dims);
+    for (int d = 0; d < 4; d++) ne4[d] = 1;
+    for (int i = 0; i < n_dims; i++) ne4[4 - n_dims + i] = shape[i];
+}
+
+ALRPDEF struct alrp_tensor * alrp_new_tensor(struct alrp_context * ctx, enum alrp_type type, int n_dims, const int64_t * shape) {
+    int64_t ne[4];
+    alrp__ne_from_shape(n_dims, shape, ne);
+    return alrp__new_tensor_impl(ctx, type, n_dims, ne, NULL, 0);
+}
+ALRPDEF struct alrp_tensor * alrp_new_tensor_1d(struct alrp_context * ctx, int64_t d0) { int64_t s[1] = { d0 }; return alrp_new_tensor(ctx, ALRP_TYPE_F32, 1, s); }
+ALRPDEF struct alrp_tensor * alrp_new_tensor_2d(struct alrp_context * ctx, int64_t d0, int64_t d1) { int64_t s[2] = { d0, d1 }; return alrp_new_tensor(ctx, ALRP_TYPE_F32, 2, s); }
+ALRPDEF struct alrp_tensor * alrp_new_tensor_3d(struct alrp_context * ctx, int64_t d0, int64_t d1, int64_t d2) { int64_t s[3] = { d0, d1, d2 }; return alrp_new_tensor(ctx, ALRP_TYPE_F32, 3, s); }
+ALRPDEF struct alrp_tensor * alrp_new_tensor_4d(struct alrp_context * ctx, int64_t d0, int64_t d1, int64_t d2, int64_t d3) { int64_t s[4] = { d0, d1, d2, d3 }; return alrp_new_tensor(ctx, ALRP_TYPE_F32, 4, s); }
+ALRPDEF struct alrp_tensor * alrp_new_i32_1d(struct alrp_context * ctx, int64_t d0) { int64_t s[1] = { d0 }; return alrp_new_tensor(ctx, ALRP_TYPE_I32, 1, s); }
+ALRPDEF struct alrp_tensor * alrp_dup_tensor(struct alrp_context * ctx, const struct alrp_tensor * a) {
+    return alrp__new_tensor_impl(ctx, a->type, a->n_dims, a->ne, NULL, 0);
+}
+
+ALRPDEF int64_t alrp_dim(const struct alrp_tensor * t, int i) {
+    if (i < 0) i += t->n_dims;
+    ALRP_ASSERTM(i >= 0 && i < t->n_dims, "alrp_dim: axis %d out of range for a %d-d tensor", i, t->n_dims);
+    return t->ne[4 - t->n_dims + i];
+}
+ALRPDEF int64_t alrp_nelements(const struct alrp_tensor * t) { return t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3]; }
+ALRPDEF size_t  alrp_nbytes(const struct alrp_tensor * t) { return (size_t) alrp_nelements(t) * alrp__type_size(t->type); }
+ALRPDEF bool alrp_is_contiguous(const struct alrp_tensor * t) {
+    int64_t expect = 1;
+    for (int d = 3; d >= 0; d--) {
+        if (t->ne[d] != 1 && t->nb[d] != expect) return false;
+        expect *= t->ne[d];
+    }
+    return true;
+}
+ALRPDEF bool alrp_same_shape(const struct alrp_tensor * a, const struct alrp_tensor * b) {
+    for (int d = 0; d < 4; d++) if (a->ne[d] != b->ne[d]) return false;
+    return true;
+}
+
+// "(2, 3, 4)" into buf
+static const char * alrp__shape_str(const struct alrp_tensor * t, char * buf, size_t size) {
+    int n = snprintf(buf, size, "(");
+    for (int i = 0; i < t->n_dims && n < (int) size; i++)
+        n += snprintf(buf + n, size - (size_t) n, i ? ", %lld" : "%lld", (long long) alrp_dim(t, i));
+    if (n < (int) size) snprintf(buf + n, size - (size_t) n, ")");
+    return buf;
+}
+
+ALRPDEF float * alrp_data_f32(const struct alrp_tensor * t) {
+    ALRP_ASSERTM(t->data, "tensor '%s' has no data: allocate the graph (alrp_gallocr_alloc_graph) or use a context with no_alloc = false", t->name);
+    return (float *) t->data;
+}
+static int64_t alrp__logical_offset(const struct alrp_tensor * t, int64_t i) {
+    int64_t off = 0;
+    for (int d = 3; d >= 0; d--) { off += (i % t->ne[d]) * t->nb[d]; i /= t->ne[d]; }
+    return off;
+}
+ALRPDEF float alrp_get_f32_1d(const struct alrp_tensor * t, int64_t i) {
+    ALRP_ASSERTM(i >= 0 && i < alrp_nelements(t), "alrp_get_f32_1d: index %lld out of range", (long long) i);
+    int64_t off = alrp__logical_offset(t, i);
+    if (t->type == ALRP_TYPE_I32) return (float) ((const int32_t *) t->data)[off];
+    return alrp_data_f32(t)[off];
+}
+ALRPDEF void alrp_set_f32_1d(struct alrp_tensor * t, int64_t i, float v) {
+    ALRP_ASSERTM(i >= 0 && i < alrp_nelements(t), "alrp_set_f32_1d: index %lld out of range", (long long) i);
+    int64_t off = alrp__logical_offset(t, i);
+    if (t->type == ALRP_TYPE_I32) ((int32_t *) t->data)[off] = (int32_t) v;
+    else alrp_data_f32(t)[off] = v;
+}
+ALRPDEF void alrp_tensor_fill(struct alrp_tensor * t, float v) {
+    int64_t n = alrp_nelements(t);
+    for (int64_t i = 0; i < n; i++) alrp_set_f32_1d(t, i, v);
+}
+ALRPDEF struct alrp_tensor * alrp_set_name(struct alrp_tensor * t, const char * name) {
+    snprintf(t->name, sizeof(t->name), "%s", name);
+    return t;
+}
+ALRPDEF struct alrp_tensor * alrp_format_name(struct alrp_tensor * t, const char * fmt, ...) {
+    va_list ap; va_start(ap, fmt);
+    vsnprintf(t->name, sizeof(t->name), fmt, ap);
+    va_end(ap);
+    return t;
+}
+ALRPDEF void alrp_set_param(struct alrp_context * ctx, struct alrp_tensor * t) {
+    ALRP_UNUSED(ctx);
+    ALRP_ASSERTM(t->op == ALRP_OP_NONE, "alrp_set_param: '%s' is the result of op %s; only leaf tensors can be parameters", t->name, alrp_op_name(t->op));
+    ALRP_ASSERTM(t->type == ALRP_TYPE_F32, "alrp_set_param: '%s' is not f32", t->name);
+    t->flags |= ALRP_FLAG_PARAM;
+}
+ALRPDEF void alrp_set_loss(struct alrp_context * ctx, struct alrp_tensor * t) { ALRP_UNUSED(ctx); t->flags |= ALRP_FLAG_LOSS | ALRP_FLAG_OUTPUT; }
+ALRPDEF void alrp_set_input(struct alrp_tensor * t)  { t->flags |= ALRP_FLAG_INPUT; }
+ALRPDEF void alrp_set_output(struct alrp_tensor * t) { t->flags |= ALRP_FLAG_OUTPUT; }
+
+static const char * alrp__op_names[ALRP_OP_COUNT] = {
+    "NONE", "FILL", "CONT", "ADD", "SUB", "MUL", "DIV", "SCALE", "SUM_TO", "UNARY", "UNARY_BACK",
+    "CLAMP", "CLAMP_BACK", "MATMUL", "CONV2D", "CONV2D_BACK_DATA", "CONV2D_BACK_WEIGHT",
+    "BN_STATS", "BN_APPLY", "BN_BACK", "BN_BACK_PARAMS", "MAX_POOL2D", "MAX_POOL2D_BACK",
+    "UPSAMPLE", "UPSAMPLE_BACK", "RESHAPE", "PERMUTE", "SLICE", "EXPAND", "PAD_SLICE", "CONCAT",
+    "GATHER_ROWS", "SCATTER_ADD_ROWS",
+};
+_Static_assert(ALRP_OP_COUNT == 33, "update alrp__op_names when adding an op");
+
+ALRPDEF const char * alrp_op_name(enum alrp_op op) { return (op >= 0 && op < ALRP_OP_COUNT) ? alrp__op_names[op] : "?"; }
+
+static bool alrp__is_view_op(enum alrp_op op) {
+    return op == ALRP_OP_RESHAPE || op == ALRP_OP_PERMUTE || op == ALRP_OP_SLICE || op == ALRP_OP_EXPAND;
+}
+
+static void    alrp__set_op_f32(struct alrp_tensor * t, int i, float v) { memcpy(&t->op_params[i], &v, sizeof(float)); }
+static float   alrp__get_op_f32(const struct alrp_tensor * t, int i) { float v; memcpy(&v, &t->op_params[i], sizeof(float)); return v; }
+
+// ============================================================================================
+// ===== implementation: ops (builders)
+// ============================================================================================
+
+// a new result node of op with the given right-aligned shape
+static struct alrp_tensor * alrp__op_new(struct alrp_context * ctx, enum alrp_op op, enum alrp_type type, int n_dims, const int64_t * ne4,
+                                         struct alrp_tensor * a, struct alrp_tensor * b, struct alrp_tensor * c) {
+    struct alrp_tensor * t = alrp__new_tensor_impl(ctx, type, n_dims, ne4, NULL, 0);
+    t->op = op; t->src[0] = a; t->src[1] = b; t->src[2] = c;
+    return t;
+}
+
+// contiguous version of t (itself when already contiguous)
+static struct alrp_tensor * alrp__c(struct alrp_context * ctx, struct alrp_tensor * t) {
+    return alrp_is_contiguous(t) ? t : alrp_cont(ctx, t);
+}
+
+static void alrp__check_f32(const struct alrp_tensor * t, const char * what) {
+    ALRP_ASSERTM(t->type == ALRP_TYPE_F32, "%s: tensor '%s' must be f32", what, t->name);
+}
+
+ALRPDEF struct alrp_tensor * alrp_cont(struct alrp_context * ctx, struct alrp_tensor * a) {
+    return alrp__op_new(ctx, ALRP_OP_CONT, a->type, a->n_dims, a->ne, a, NULL, NULL);
+}
+
+static struct alrp_tensor * alrp__binary(struct alrp_context * ctx, enum alrp_op op, struct alrp_tensor * a, struct alrp_tensor * b) {
+    alrp__check_f32(a, alrp_op_name(op)); alrp__check_f32(b, alrp_op_name(op));
+    int64_t ne[4];
+    for (int d = 0; d < 4; d++) {
+        if (a->ne[d] == b->ne[d] || b->ne[d] == 1) ne[d] = a->ne[d];
+        else if (a->ne[d] == 1) ne[d] = b->ne[d];
+        else {
+            char sa[96], sb[96];
+            ALRP_ASSERTM(false, "%s: shapes %s and %s do not broadcast", alrp_op_name(op), alrp__shape_str(a, sa, sizeof sa), alrp__shape_str(b, sb, sizeof sb));
+        }
+    }
+    return alrp__op_new(ctx, op, ALRP_TYPE_F32, ALRP_MAX(a->n_dims, b->n_dims), ne, a, b, NULL);
+}
+ALRPDEF struct alrp_tensor * alrp_add(struct alrp_context * ctx, struct alrp_tensor * a, struct alrp_tensor * b) { return alrp__binary(ctx, ALRP_OP_ADD, a, b); }
+ALRPDEF struct alrp_tensor * alrp_sub(struct alrp_context * ctx, struct alrp_tensor * a, struct alrp_tensor * b) { return alrp__binary(ctx, ALRP_OP_SUB, a, b); }
+ALRPDEF struct alrp_tensor * alrp_mul(struct alrp_context * ctx, struct alrp_tensor * a, struct alrp_tensor * b) { return alrp__binary(ctx, ALRP_OP_MUL, a, b); }
+ALRPDEF struct alrp_tensor * alrp_div(struct alrp_context * ctx, struct alrp_tensor * a, struct alrp_tensor * b) { return alrp__binary(ctx, ALRP_OP_DIV, a, b); }
+
+ALRPDEF struct alrp_tensor * alrp_scale(struct alrp_context * ctx, struct alrp_tensor * a, float s) {
+    a = alrp__c(ctx, a);
+    struct alrp_tensor * t = alrp__op_new(ctx, ALRP_OP_SCALE, ALRP_TYPE_F32, a->n_dims, a->ne, a, NULL, NULL);
+    alrp__set_op_f32(t, 0, s);
+    return t;
+}
+
+ALRPDEF struct alrp_tensor * alrp_fill(struct alrp_context * ctx, enum alrp_type type, int n_dims, const int64_t * shape, float v) {
+    int64_t ne[4];
+    alrp__ne_from_shape(n_dims, shape, ne);
+    struct alrp_tensor * t = alrp__op_new(ctx, ALRP_OP_FILL, type, n_dims, ne, NULL, NULL, NULL);
+    alrp__set_op_f32(t, 0, v);
+    return t;
+}
+
+static struct alrp_tensor * alrp__sum_to_ne(struct alrp_context * ctx, struct alrp_tensor * a, int n_dims, const int64_t * ne) {
+    bool same = true;
+    for (int d = 0; d < 4; d++) {
+        ALRP_ASSERTM(ne[d] == a->ne[d] || ne[d] == 1, "sum_to: target dim %d (%lld) must be 1 or equal to the source's (%lld)", d, (long long) ne[d], (long long) a->ne[d]);
+        same = same && ne[d] == a->ne[d];
+    }
+    a = alrp__c(ctx, a);
+    if (same && n_dims == a->n_dims) return a;
+    return alrp__op_new(ctx, ALRP_OP_SUM_TO, ALRP_TYPE_F32, n_dims, ne, a, NULL, NULL);
+}
+ALRPDEF struct alrp_tensor * alrp_sum_to(struct alrp_context * ctx, struct alrp_tensor * a, int n_dims, const int64_t * shape) {
+    int64_t ne[4];
+    alrp__ne_from_shape(n_dims, shape, ne);
+    return alrp__sum_to_ne(ctx, a, n_dims, ne);
+}
+ALRPDEF struct alrp_tensor * alrp_sum(struct alrp_context * ctx, struct alrp_tensor * a) {
+    int64_t ne[4] = { 1, 1, 1, 1 };
+    struct alrp_tensor * t = alrp__op_new(ctx, ALRP_OP_SUM_TO, ALRP_TYPE_F32, 1, ne, alrp__c(ctx, a), NULL, NULL);
+    return t;
+}
+ALRPDEF struct alrp_tensor * alrp_mean(struct alrp_context * ctx, struct alrp_tensor * a) {
+    return alrp_scale(ctx, alrp_sum(ctx, a), 1.0f / (float) alrp_nelements(a));
+}
+ALRPDEF struct alrp_tensor * alrp_sum_axis(struct alrp_context * ctx, struct alrp_tensor * a, int axis, bool keepdim) {
+    if (axis < 0) axis += a->n_dims;
+    ALRP_ASSERTM(axis >= 0 && axis < a->n_dims, "alrp_sum_axis: axis %d out of range for a %d-d tensor", axis, a->n_dims);
+    int64_t ne[4];
+    memcpy(ne, a->ne, sizeof(ne));
+    ne[4 - a->n_dims + axis] = 1;
+    struct alrp_tensor * s = alrp__sum_to_ne(ctx, a, a->n_dims, ne);
+    if (keepdim || a->n_dims == 1) return s;
+    int64_t shape[4]; int k = 0;
+    for (int i = 0; i < a->n_dims; i++) if (i != axis) shape[k++] = alrp_dim(a, i);
+    return alrp_reshape(ctx, s, k, shape);
+}
+ALRPDEF struct alrp_tensor * alrp_mean_axis(struct alrp_context * ctx, struct alrp_tensor * a, int axis, bool keepdim) {
+    int ax = axis < 0 ? axis + a->n_dims : axis;
+    return alrp_scale(ctx, alrp_sum_axis(ctx, a, axis, keepdim), 1.0f / (float) alrp_dim(a, ax));
+}
+
+ALRPDEF struct alrp_tensor * alrp_unary(struct alrp_context * ctx, struct alrp_tensor * a, enum alrp_unary_op op) {
+    alrp__check_f32(a, "unary");
+    a = alrp__c(ctx, a);
+    struct alrp_tensor * t = alrp__op_new(ctx, ALRP_OP_UNARY, ALRP_TYPE_F32, a->n_dims, a->ne, a, NULL, NULL);
+    t->op_params[0] = op;
+    return t;
+}
+ALRPDEF struct alrp_tensor * alrp_neg    (struct alrp_context * ctx, struct alrp_tensor * a) { return alrp_unary(ctx, a, ALRP_UNARY_NEG); }
+ALRPDEF struct alrp_tensor * alrp_exp    (struct alrp_context * ctx, struct alrp_tensor * a) { return alrp_unary(ctx, a, ALRP_UNARY_EXP); }
+ALRPDEF struct alrp_tensor * alrp_log    (struct alrp_context * ctx, struct alrp_tensor * a) { return alrp_unary(ctx, a, ALRP_UNARY_LOG); }
+ALRPDEF struct alrp_tensor * alrp_relu   (struct alrp_context * ctx, struct alrp_tensor * a) { return alrp_unary(ctx, a, ALRP_UNARY_RELU); }
+ALRPDEF struct alrp_tensor * alrp_sigmoid(struct alrp_context * ctx, struct alrp_tensor * a) { return alrp_unary(ctx, a, ALRP_UNARY_SIGMOID); }
+ALRPDEF struct alrp_tensor * alrp_sqr    (struct alrp_context * ctx, struct alrp_tensor * a) { return alrp_unary(ctx, a, ALRP_UNARY_SQR); }
+ALRPDEF struct alrp_tensor * alrp_sqrt   (struct alrp_context * ctx, struct alrp_tensor * a) { return alrp_unary(ctx, a, ALRP_UNARY_SQRT); }
+
+ALRPDEF struct alrp_tensor * alrp_clamp(struct alrp_context * ctx, struct alrp_tensor * a, float min, float max) {
+    alrp__check_f32(a, "clamp");
+    a = alrp__c(ctx, a);
+    struct alrp_tensor * t = alrp__op_new(ctx, ALRP_OP_CLAMP, ALRP_TYPE_F32, a->n_dims, a->ne, a, NULL, NULL);
+    alrp__set_op_f32(t, 0, min); alrp__set_op_f32(t, 1, max);
+    return t;
+}
+
+ALRPDEF struct alrp_tensor * alrp_matmul_ex(struct alrp_context * ctx, struct alrp_tensor * a, struct alrp_tensor * b, bool trans_a, bool trans_b) {
+    alrp__check_f32(a, "matmul"); alrp__check_f32(b, "matmul");
+    ALRP_ASSERTM(a->n_dims >= 2 && b->n_dims >= 2, "matmul: operands need >= 2 dims");
+    a = alrp__c(ctx, a); b = alrp__c(ctx, b);
+    int64_t M = trans_a ? a->ne[3] : a->ne[2], Ka = trans_a ? a->ne[2] : a->ne[3];
+    int64_t Kb = trans_b ? b->ne[3] : b->ne[2], N = trans_b ? b->ne[2] : b->ne[3];
+    char sa[96], sb[96];
+    ALRP_ASSERTM(Ka == Kb, "matmul: inner dims differ: %s @ %s (trans %d %d)", alrp__shape_str(a, sa, sizeof sa), alrp__shape_str(b, sb, sizeof sb), trans_a, trans_b);
+    int64_t ne[4] = { 1, 1, M, N };
+    for (int d = 0; d < 2; d++) {
+        ALRP_ASSERTM(a->ne[d] == b->ne[d] || a->ne[d] == 1 || b->ne[d] == 1, "matmul: batch dims of %s and %s do not broadcast",
+                     alrp__shape_str(a, sa, sizeof sa), alrp__shape_str(b, sb, sizeof sb));
+        ne[d] = ALRP_MAX(a->ne[d], b->ne[d]);
+    }
+    struct alrp_tensor * t = alrp__op_new(ctx, ALRP_OP_MATMUL, ALRP_TYPE_F32, ALRP_MAX(a->n_dims, b->n_dims), ne, a, b, NULL);
+    t->op_params[0] = trans_a; t->op_params[1] = trans_b;
+    return t;
+}
+ALRPDEF struct alrp_tensor * alrp_matmul(struct alrp_context * ctx, struct alrp_tensor * a, struct alrp_tensor * b) { return alrp_matmul_ex(ctx, a, b, false, false); }
+
+static void alrp__conv_desc(const struct alrp_tensor * node, const struct alrp_tensor * x, const struct alrp_tensor * w, struct alrp_conv2d_desc * d) {
+    memset(d, 0, sizeof(*d));
+    d->n = x->ne[0]; d->c = x->ne[1]; d->h = x->ne[2]; d->w = x->ne[3];
+    d->o = w->ne[0]; d->kh = w->ne[2]; d->kw = w->ne[3];
+    d->sh = node->op_params[0]; d->sw = node->op_params[1];
+    d->ph = node->op_params[2]; d->pw = node->op_params[3];
+    d->dh = node->op_params[4]; d->dw = node->op_params[5];
+    d->groups = node->op_params[6];
+}
+
+ALRPDEF struct alrp_tensor * alrp_conv2d_ex(struct alrp_context * ctx, struct alrp_tensor * x, struct alrp_tensor * w, struct alrp_tensor * b,
+                                            int sh, int sw, int ph, int pw, int dh, int dw, int groups) {
+    char sx[96], sw_[96];
+    ALRP_ASSERTM(x->n_dims == 4 && w->n_dims == 4, "conv2d: x %s must be (N, C, H, W) and w %s (O, C/groups, kH, kW)",
+                 alrp__shape_str(x, sx, sizeof sx), alrp__shape_str(w, sw_, sizeof sw_));
+    ALRP_ASSERTM(groups >= 1 && x->ne[1] % groups == 0 && w->ne[0] % groups == 0 && w->ne[1] * groups == x->ne[1],
+                 "conv2d: x %s, w %s and groups %d do not fit", alrp__shape_str(x, sx, sizeof sx), alrp__shape_str(w, sw_, sizeof sw_), groups);
+    ALRP_ASSERTM(sh >= 1 && sw >= 1 && dh >= 1 && dw >= 1 && ph >= 0 && pw >= 0, "conv2d: bad stride/dilation/padding");
+    x = alrp__c(ctx, x); w = alrp__c(ctx, w);
+    if (b) { ALRP_ASSERTM(alrp_nelements(b) == w->ne[0], "conv2d: bias has %lld elements, expected %lld", (long long) alrp_nelements(b), (long long) w->ne[0]); b = alrp__c(ctx, b); }
+    int64_t oh = (x->ne[2] + 2 * ph - dh * (w->ne[2] - 1) - 1) / sh + 1;
+    int64_t ow = (x->ne[3] + 2 * pw - dw * (w->ne[3] - 1) - 1) / sw + 1;
+    ALRP_ASSERTM(oh >= 1 && ow >= 1, "conv2d: input %s too small for the kernel", alrp__shape_str(x, sx, sizeof sx));
+    int64_t ne[4] = { x->ne[0], w->ne[0], oh, ow };
+    struct alrp_tensor * t = alrp__op_new(ctx, ALRP_OP_CONV2D, ALRP_TYPE_F32, 4, ne, x, w, b);
+    int32_t p[7] = { sh, sw, ph, pw, dh, dw, groups };
+    memcpy(t->op_params, p, sizeof(p));
+    return t;
+}
+ALRPDEF struct alrp_tensor * alrp_conv2d(struct alrp_context * ctx, struct alrp_tensor * x, struct alrp_tensor * w, struct alrp_tensor * b,
+                                         int stride, int pad, int dilation, int groups) {
+    return alrp_conv2d_ex(ctx, x, w, b, stride, stride, pad, pad, dilation, dilation, groups);
+}
+
+ALRPDEF struct alrp_tensor * alrp_batch_norm(struct alrp_context * ctx, struct alrp_tensor * x, struct alrp_tensor * weight, struct alrp_tensor * bias,
+                                             struct alrp_tensor * running_mean, struct alrp_tensor * running_var,
+                                             enum alrp_bn_mode mode, float momentum, float eps) {
+    char sx[96];
+    ALRP_ASSERTM(x->n_dims == 4, "batch_norm: x %s must be (N, C, H, W)", alrp__shape_str(x, sx, sizeof sx));
+    int64_t C = x->ne[1];
+    ALRP_ASSERTM(running_mean && running_var && alrp_nelements(running_mean) == C && alrp_nelements(running_var) == C,
+                 "batch_norm: running_mean and running_var must have C = %lld elements", (long long) C);
+    ALRP_ASSERTM(!weight || alrp_nelements(weight) == C, "batch_norm: weight must have C = %lld elements", (long long) C);
+    ALRP_ASSERTM(!bias   || alrp_nelements(bias)   == C, "batch_norm: bias must have C = %lld elements", (long long) C);
+    ALRP_ASSERTM(mode != ALRP_BN_TRAIN || x->ne[0] * x->ne[2] * x->ne[3] > 1, "batch_norm: train mode needs more than one value per channel");
+    x = alrp__c(ctx, x);
+    int64_t ne_s[4] = { 1, 1, 2, C };
+    struct alrp_tensor * stats = alrp__op_new(ctx, ALRP_OP_BN_STATS, ALRP_TYPE_F32, 2, ne_s, x, running_mean, running_var);
+    stats->op_params[0] = mode; alrp__set_op_f32(stats, 1, momentum); alrp__set_op_f32(stats, 2, eps);
+    struct alrp_tensor * y = alrp__op_new(ctx, ALRP_OP_BN_APPLY, ALRP_TYPE_F32, 4, x->ne, x, stats, weight ? alrp__c(ctx, weight) : NULL);
+    y->src[3] = bias ? alrp__c(ctx, bias) : NULL;
+    y->op_params[0] = mode;
+    return y;
+}
+
+ALRPDEF struct alrp_tensor * alrp_max_pool2d(struct alrp_context * ctx, struct alrp_tensor * x, int kernel, int stride, int pad) {
+    char sx[96];
+    ALRP_ASSERTM(x->n_dims == 4, "max_pool2d: x %s must be (N, C, H, W)", alrp__shape_str(x, sx, sizeof sx));
+    ALRP_ASSERTM(kernel >= 1 && stride >= 1 && pad >= 0 && 2 * pad <= kernel, "max_pool2d: bad kernel %d / stride %d / pad %d (pad must be <= kernel/2)", kernel, stride, pad);
+    x = alrp__c(ctx, x);
+    int64_t oh = (x->ne[2] + 2 * pad - kernel) / stride + 1, ow = (x->ne[3] + 2 * pad - kernel) / stride + 1;
+    ALRP_ASSERTM(oh >= 1 && ow >= 1, "max_pool2d: input %s too small", alrp__shape_str(x, sx, sizeof sx));
+    int64_t ne[4] = { x->ne[0], x->ne[1], oh, ow };
+    struct alrp_tensor * t = alrp__op_new(ctx, ALRP_OP_MAX_POOL2D, ALRP_TYPE_F32, 4, ne, x, NULL, NULL);
+    t->op_params[0] = kernel; t->op_params[1] = stride; t->op_params[2] = pad;
+    return t;
+}
+
+ALRPDEF struct alrp_tensor * alrp_upsample_nearest(struct alrp_context * ctx, struct alrp_tensor * x, int factor) {
+    ALRP_ASSERTM(x->n_dims == 4 && factor >= 1, "upsample_nearest: x must be (N, C, H, W) and factor >= 1");
+    x = alrp__c(ctx, x);
+    int64_t ne[4] = { x->ne[0], x->ne[1], x->ne[2] * factor, x->ne[3] * factor };
+    struct alrp_tensor * t = alrp__op_new(ctx, ALRP_OP_UPSAMPLE, ALRP_TYPE_F32, 4, ne, x, NULL, NULL);
+    t->op_params[0] = factor;
+    return t;
+}
+
+static struct alrp_tensor * alrp__view(struct alrp_context * ctx, enum alrp_op op, struct alrp_tensor * a, int n_dims, const int64_t * ne4, int64_t offs) {
+    struct alrp_tensor * t = alrp__new_tensor_impl(ctx, a->type, n_dims, ne4, a, offs);
+    t->op = op; t->src[0] = a;
+    return t;
+}
+
+ALRPDEF struct alrp_tensor * alrp_reshape(struct alrp_context * ctx, struct alrp_tensor * a, int n_dims, const int64_t * shape) {
+    int64_t ne[4];
+    alrp__ne_from_shape(n_dims, shape, ne);
+    char sa[96];
+    ALRP_ASSERTM(ne[0] * ne[1] * ne[2] * ne[3] == alrp_nelements(a), "reshape: %s cannot become a tensor of %lld elements",
+                 alrp__shape_str(a, sa, sizeof sa), (long long) (ne[0] * ne[1] * ne[2] * ne[3]));
+    a = alrp__c(ctx, a);
+    return alrp__view(ctx, ALRP_OP_RESHAPE, a, n_dims, ne, 0);
+}
+ALRPDEF struct alrp_tensor * alrp_reshape_1d(struct alrp_context * ctx, struct alrp_tensor * a, int64_t d0) { int64_t s[1] = { d0 }; return alrp_reshape(ctx, a, 1, s); }
+ALRPDEF struct alrp_tensor * alrp_reshape_2d(struct alrp_context * ctx, struct alrp_tensor * a, int64_t d0, int64_t d1) { int64_t s[2] = { d0, d1 }; return alrp_reshape(ctx, a, 2, s); }
+ALRPDEF struct alrp_tensor * alrp_reshape_4d(struct alrp_context * ctx, struct alrp_tensor * a, int64_t d0, int64_t d1, int64_t d2, int64_t d3) { int64_t s[4] = { d0, d1, d2, d3 }; return alrp_reshape(ctx, a, 4, s); }
+
+ALRPDEF struct alrp_tensor * alrp_permute(struct alrp_context * ctx, struct alrp_tensor * a, const int * axes) {
+    int n = a->n_dims, off = 4 - n, seen = 0;
+    int64_t ne[4] = { 1, 1, 1, 1 }, nb[4] = { 0, 0, 0, 0 };
+    for (int i = 0; i < n; i++) {
+        int ax = axes[i] < 0 ? axes[i] + n : axes[i];
+        ALRP_ASSERTM(ax >= 0 && ax < n && !(seen & (1 << ax)), "permute: axes must be a permutation of 0..%d", n - 1);
+        seen |= 1 << ax;
+        ne[off + i] = a->ne[off + ax];
+        nb[off + i] = a->nb[off + ax];
+    }
+    struct alrp_tensor * t = alrp__view(ctx, ALRP_OP_PERMUTE, a, n, ne, 0);
+    for (int d = 0; d < off; d++) nb[d] = nb[off] * ne[off]; // leading size-1 dims: any stride
+    memcpy(t->nb, nb, sizeof(nb));
+    for (int i = 0; i < n; i++) t->op_params[i] = axes[i] < 0 ? axes[i] + n : axes[i];
+    return t;
+}
+
+ALRPDEF struct alrp_tensor * alrp_slice(struct alrp_context * ctx, struct alrp_tensor * a, int axis, int64_t start, int64_t len) {
+    if (axis < 0) axis += a->n_dims;
+    ALRP_ASSERTM(axis >= 0 && axis < a->n_dims, "slice: axis %d out of range", axis);
+    int d = 4 - a->n_dims + axis;
+    ALRP_ASSERTM(start >= 0 && len >= 1 && start + len <= a->ne[d], "slice: [%lld, %lld) out of range 0..%lld on axis %d",
+                 (long long) start, (long long) (start + len), (long long) a->ne[d], axis);
+    int64_t ne[4];
+    memcpy(ne, a->ne, sizeof(ne));
+    ne[d] = len;
+    struct alrp_tensor * t = alrp__view(ctx, ALRP_OP_SLICE, a, a->n_dims, ne, start * a->nb[d]);
+    memcpy(t->nb, a->nb, sizeof(t->nb));
+    t->op_params[0] = axis; t->op_params[1] = (int32_t) start;
+    return t;
+}
+
+ALRPDEF struct alrp_tensor * alrp_expand(struct alrp_context * ctx, struct alrp_tensor * a, int n_dims, const int64_t * shape) {
+    int64_t ne[4];
+    alrp__ne_from_shape(n_dims, shape, ne);
+    ALRP_ASSERTM(n_dims >= a->n_dims, "expand: cannot drop dims");
+    struct alrp_tensor * t = alrp__view(ctx, ALRP_OP_EXPAND, a, n_dims, ne, 0);
+    for (int d = 0; d < 4; d++) {
+        ALRP_ASSERTM(a->ne[d] == ne[d] || a->ne[d] == 1, "expand: dim %lld cannot become %lld", (long long) a->ne[d], (long long) ne[d]);
+        t->nb[d] = (a->ne[d] == ne[d]) ? a->nb[d] : 0;
+    }
+    return t;
+}
+
+ALRPDEF struct alrp_tensor * alrp_concat(struct alrp_context * ctx, int n, struct alrp_tensor ** ts, int axis) {
+    ALRP_ASSERTM(n >= 1 && n <= ALRP_MAX_SRC, "concat: 1..%d tensors (got %d); concat in several steps", ALRP_MAX_SRC, n);
+    if (n == 1) return ts[0];
+    int nd = ts[0]->n_dims;
+    if (axis < 0) axis += nd;
+    ALRP_ASSERTM(axis >= 0 && axis < nd, "concat: axis %d out of range", axis);
+    int d = 4 - nd + axis;
+    int64_t ne[4];
+    memcpy(ne, ts[0]->ne, sizeof(ne));
+    ne[d] = 0;
+    for (int i = 0; i < n; i++) {
+        ALRP_ASSERTM(ts[i]->n_dims == nd && ts[i]->type == ts[0]->type, "concat: every tensor must have the same number of dims and type");
+        for (int k = 0; k < 4; k++) ALRP_ASSERTM(k == d || ts[i]->ne[k] == ts[0]->ne[k], "concat: shapes differ outside the axis");
+        ne[d] += ts[i]->ne[d];
+    }
+    struct alrp_tensor * t = alrp__op_new(ctx, ALRP_OP_CONCAT, ts[0]->type, nd, ne, NULL, NULL, NULL);
+    for (int i = 0; i < n; i++) t->src[i] = alrp__c(ctx, ts[i]);
+    t->op_params[0] = axis;
+    return t;
+}
+
+ALRPDEF struct alrp_tensor * alrp_gather_rows(struct alrp_context * ctx, struct alrp_tensor * a, struct alrp_tensor * idx) {
+    ALRP_ASSERTM(a->n_dims == 2 && idx->n_dims == 1 && idx->type == ALRP_TYPE_I32, "gather_rows: a must be (R, D) and idx an i32 (K) tensor");
+    int64_t ne[4] = { 1, 1, idx->ne[3], a->ne[3] };
+    return alrp__op_new(ctx, ALRP_OP_GATHER_ROWS, a->type, 2, ne, alrp__c(ctx, a), alrp__c(ctx, idx), NULL);
+}
+ALRPDEF struct alrp_tensor * alrp_scatter_add_rows(struct alrp_context * ctx, struct alrp_tensor * a, struct alrp_tensor * idx, int64_t n_rows) {
+    ALRP_ASSERTM(a->n_dims == 2 && idx->n_dims == 1 && idx->type == ALRP_TYPE_I32 && idx->ne[3] == a->ne[2],
+                 "scatter_add_rows: a must be (K, D) and idx an i32 (K) tensor");
+    int64_t ne[4] = { 1, 1, n_rows, a->ne[3] };
+    struct alrp_tensor * t = alrp__op_new(ctx, ALRP_OP_SCATTER_ADD_ROWS, a->type, 2, ne, alrp__c(ctx, a), alrp__c(ctx, idx), NULL);
+    t->op_params[0] = (int32_t) n_rows;
+    return t;
+}
+
+// ============================================================================================
+// ===== implementation: graphs and autograd
+// ============================================================================================
+
+struct alrp_graph {
+    int size;                        // capacity of nodes and of leafs
+    int n_nodes, n_leafs, n_params;
+    struct alrp_tensor ** nodes;     // computed, in topological order
+    struct alrp_tensor ** leafs;     // op NONE
+    struct alrp_tensor ** params;    // leafs flagged PARAM (after build_backward)
+    int hash_size;                   // power of two
+    const struct alrp_tensor ** hkeys;
+    struct alrp_tensor ** hgrads;    // gradient of hkeys[i], or NULL
+};
+
+ALRPDEF size_t alrp_graph_overhead(int max_nodes) {
+    int hs = 16;
+    while (hs < 4 * max_nodes) hs *= 2;
+    return sizeof(struct alrp_graph) + 3 * sizeof(void *) * (size_t) max_nodes + 2 * sizeof(void *) * (size_t) hs + 5 * ALRP__ALIGN;
+}
+
+ALRPDEF struct alrp_graph * alrp_new_graph(struct alrp_context * ctx, int max_nodes) {
+    ALRP_ASSERTM(max_nodes >= 1, "alrp_new_graph: max_nodes must be >= 1");
+    struct alrp_graph * g = (struct alrp_graph *) alrp__ctx_alloc(ctx, sizeof(struct alrp_graph));
+    memset(g, 0, sizeof(*g));
+    g->size = max_nodes;
+    g->hash_size = 16;
+    while (g->hash_size < 4 * max_nodes) g->hash_size *= 2;
+    g->nodes  = (struct alrp_tensor **) alrp__ctx_alloc(ctx, sizeof(void *) * (size_t) max_nodes);
+    g->leafs  = (struct alrp_tensor **) alrp__ctx_alloc(ctx, sizeof(void *) * (size_t) max_nodes);
+    g->params = (struct alrp_tensor **) alrp__ctx_alloc(ctx, sizeof(void *) * (size_t) max_nodes);
+    g->hkeys  = (const struct alrp_tensor **) alrp__ctx_alloc(ctx, sizeof(void *) * (size_t) g->hash_size);
+    g->hgrads = (struct alrp_tensor **) alrp__ctx_alloc(ctx, sizeof(void *) * (size_t) g->hash_size);
+    memset(g->hkeys, 0, sizeof(void *) * (size_t) g->hash_size);
+    memset(g->hgrads, 0, sizeof(void *) * (size_t) g->hash_size);
+    return g;
+}
+
+// slot of t in the hash (its own, or the empty one where it would go)
+static int alrp__hash_slot(const struct alrp_graph * g, const struct alrp_tensor * t) {
+    uint64_t h = ((uint64_t) (uintptr_t) t >> 4) * 0x9E3779B97F4A7C15ull;
+    int i = (int) (h >> 40) & (g->hash_size - 1);
+    while (g->hkeys[i] && g->hkeys[i] != t) i = (i + 1) & (g->hash_size - 1);
+    return i;
+}
+
+static void alrp__visit(struct alrp_graph * g, struct alrp_tensor * t) {
+    int slot = alrp__hash_slot(g, t);
+    if (g->hkeys[slot]) return;
+    ALRP_ASSERTM(g->n_nodes + g->n_leafs < g->hash_size / 2, "graph hash is full: create the graph with a larger max_nodes (now %d)", g->size);
+    g->hkeys[slot] = t;
+    for (int i = 0; i < ALRP_MAX_SRC; i++) if (t->src[i]) alrp__visit(g, t->src[i]);
+    if (t->op == ALRP_OP_NONE) {
+        ALRP_ASSERTM(g->n_leafs < g->size, "graph is full (%d leafs): create it with a larger max_nodes in alrp_new_graph", g->size);
+        g->leafs[g->n_leafs++] = t;
+    } else {
+        ALRP_ASSERTM(g->n_nodes < g->size, "graph is full (%d nodes): create it with a larger max_nodes in alrp_new_graph", g->size);
+        g->nodes[g->n_nodes++] = t;
+    }
+}
+
+ALRPDEF void alrp_build_forward(struct alrp_graph * g, struct alrp_tensor * t) { alrp__visit(g, t); }
+
+ALRPDEF struct alrp_tensor * alrp_graph_grad(const struct alrp_graph * g, const struct alrp_tensor * t) {
+    int slot = alrp__hash_slot(g, t);
+    return g->hkeys[slot] ? g->hgrads[slot] : NULL;
+}
+ALRPDEF int alrp_graph_n_nodes(const struct alrp_graph * g) { return g->n_nodes; }
+ALRPDEF struct alrp_tensor * alrp_graph_node(const struct alrp_graph * g, int i) { if (i < 0) i += g->n_nodes; return g->nodes[i]; }
+ALRPDEF int alrp_graph_n_params(const struct alrp_graph * g) { return g->n_params; }
+ALRPDEF struct alrp_tensor * alrp_graph_param(const struct alrp_graph * g, int i) { return g->params[i]; }
+
+ALRPDEF void alrp_graph_print(const struct alrp_graph * g) {
+    char s[96];
+    printf("graph: %d nodes, %d leafs, %d params\n", g->n_nodes, g->n_leafs, g->n_params);
+    for (int i = 0; i < g->n_nodes; i++)
+        printf("  %4d %-18s %-24s %s\n", i, alrp_op_name(g->nodes[i]->op), alrp__shape_str(g->nodes[i], s, sizeof s), g->nodes[i]->name);
+}
+
+// accumulate the gradient contribution c into t's gradient
+static void alrp__add_grad(struct alrp_context * ctx, struct alrp_graph * g, struct alrp_tensor * t, struct alrp_tensor * c) {
+    if (!t || !(t->flags & ALRP_FLAG_GRAD)) return;
+    char st[96], sc[96];
+    ALRP_ASSERTM(alrp_same_shape(t, c), "backward: gradient %s does not match tensor '%s' %s", alrp__shape_str(c, sc, sizeof sc), t->name, alrp__shape_str(t, st, sizeof st));
+    c = alrp__c(ctx, c);
+    int slot = alrp__hash_slot(g, t);
+    ALRP_ASSERT(g->hkeys[slot] == t);
+    g->hgrads[slot] = g->hgrads[slot] ? alrp_add(ctx, g->hgrads[slot], c) : c;
+}
+
+static struct alrp_tensor * alrp__sum_like(struct alrp_context * ctx, struct alrp_tensor * c, const struct alrp_tensor * like) {
+    return alrp__sum_to_ne(ctx, c, like->n_dims, like->ne);
+}
+
+// gradient contributions of node (whose gradient is dy) to its sources
+static void alrp__backward_node(struct alrp_context * ctx, struct alrp_graph * g, struct alrp_tensor * t, struct alrp_tensor * dy) {
+    struct alrp_tensor * a = t->src[0], * b = t->src[1];
+    switch (t->op) {
+    case ALRP_OP_FILL: break;
+    case ALRP_OP_CONT: alrp__add_grad(ctx, g, a, dy); break;
+    case ALRP_OP_ADD:
+        alrp__add_grad(ctx, g, a, alrp__sum_like(ctx, dy, a));
+        alrp__add_grad(ctx, g, b, alrp__sum_like(ctx, dy, b));
+        break;
+    case ALRP_OP_SUB:
+        alrp__add_grad(ctx, g, a, alrp__sum_like(ctx, dy, a));
+        if (b->flags & ALRP_FLAG_GRAD) alrp__add_grad(ctx, g, b, alrp_scale(ctx, alrp__sum_like(ctx, dy, b), -1.0f));
+        break;
+    case ALRP_OP_MUL:
+        if (a->flags & ALRP_FLAG_GRAD) alrp__add_grad(ctx, g, a, alrp__sum_like(ctx, alrp_mul(ctx, dy, b), a));
+        if (b->flags & ALRP_FLAG_GRAD) alrp__add_grad(ctx, g, b, alrp__sum_like(ctx, alrp_mul(ctx, dy, a), b));
+        break;
+    case ALRP_OP_DIV:
+        if (a->flags & ALRP_FLAG_GRAD) alrp__add_grad(ctx, g, a, alrp__sum_like(ctx, alrp_div(ctx, dy, b), a));
+        if (b->flags & ALRP_FLAG_GRAD) alrp__add_grad(ctx, g, b, alrp_scale(ctx, alrp__sum_like(ctx, alrp_mul(ctx, dy, alrp_div(ctx, t, b)), b), -1.0f));
+        break;
+    case ALRP_OP_SCALE: alrp__add_grad(ctx, g, a, alrp_scale(ctx, dy, alrp__get_op_f32(t, 0))); break;
+    case ALRP_OP_SUM_TO: {
+        int64_t shape[4];
+        for (int i = 0; i < a->n_dims; i++) shape[i] = alrp_dim(a, i);
+        struct alrp_tensor * d = dy;
+        if (dy->n_dims != a->n_dims) d = alrp__view(ctx, ALRP_OP_RESHAPE, dy, a->n_dims, dy->ne, 0); // same ne, other n_dims
+        alrp__add_grad(ctx, g, a, alrp_expand(ctx, d, a->n_dims, shape));
+    } break;
+    case ALRP_OP_UNARY:
+        if (t->op_params[0] == ALRP_UNARY_NEG) { alrp__add_grad(ctx, g, a, alrp_scale(ctx, dy, -1.0f)); break; }
+        {
+            // keep only what f' needs, so that the forward input (or output) can be freed early
+            int op = t->op_params[0];
+            bool need_x = op == ALRP_UNARY_LOG || op == ALRP_UNARY_SQR;
+            struct alrp_tensor * d = alrp__op_new(ctx, ALRP_OP_UNARY_BACK, ALRP_TYPE_F32, a->n_dims, a->ne, dy, need_x ? a : NULL, need_x ? NULL : t);
+            d->op_params[0] = t->op_params[0];
+            alrp__add_grad(ctx, g, a, d);
+        }
+        break;
+    case ALRP_OP_CLAMP: {
+        struct alrp_tensor * d = alrp__op_new(ctx, ALRP_OP_CLAMP_BACK, ALRP_TYPE_F32, a->n_dims, a->ne, dy, a, NULL);
+        d->op_params[0] = t->op_params[0]; d->op_params[1] = t->op_params[1];
+        alrp__add_grad(ctx, g, a, d);
+    } break;
+    case ALRP_OP_MATMUL: {
+        bool ta = t->op_params[0], tb = t->op_params[1];
+        if (a->flags & ALRP_FLAG_GRAD) {
+            struct alrp_tensor * da = ta ? alrp_matmul_ex(ctx, b, dy, tb, true) : alrp_matmul_ex(ctx, dy, b, false, !tb);
+            alrp__add_grad(ctx, g, a, alrp__sum_like(ctx, da, a));
+        }
+        if (b->flags & ALRP_FLAG_GRAD) {
+            struct alrp_tensor * db = tb ? alrp_matmul_ex(ctx, dy, a, true, ta) : alrp_matmul_ex(ctx, a, dy, !ta, false);
+            alrp__add_grad(ctx, g, b, alrp__sum_like(ctx, db, b));
+        }
+    } break;
+    case ALRP_OP_CONV2D: {
+        if (a->flags & ALRP_FLAG_GRAD) {
+            struct alrp_tensor * dx = alrp__op_new(ctx, ALRP_OP_CONV2D_BACK_DATA, ALRP_TYPE_F32, 4, a->ne, dy, b, NULL);
+            memcpy(dx->op_params, t->op_params, sizeof(t->op_params));
+            alrp__add_grad(ctx, g, a, dx);
+        }
+        if (b->flags & ALRP_FLAG_GRAD) {
+            struct alrp_tensor * dw = alrp__op_new(ctx, ALRP_OP_CONV2D_BACK_WEIGHT, ALRP_TYPE_F32, 4, b->ne, a, dy, NULL);
+            memcpy(dw->op_params, t->op_params, sizeof(t->op_params));
+            alrp__add_grad(ctx, g, b, dw);
+        }
+        struct alrp_tensor * bias = t->src[2];
+        if (bias && (bias->flags & ALRP_FLAG_GRAD)) {
+            int64_t ne[4] = { 1, dy->ne[1], 1, 1 };
+            struct alrp_tensor * s = alrp__sum_to_ne(ctx, dy, 4, ne);
+            alrp__add_grad(ctx, g, bias, alrp__view(ctx, ALRP_OP_RESHAPE, s, bias->n_dims, bias->ne, 0));
+        }
+    } break;
+    case ALRP_OP_BN_STATS: break; // its gradient is folded into BN_BACK (train mode)
+    case ALRP_OP_BN_APPLY: {
+        struct alrp_tensor * stats = t->src[1], * w = t->src[2], * bias = t->src[3];
+        if (a->flags & ALRP_FLAG_GRAD) {
+            struct alrp_tensor * dx = alrp__op_new(ctx, ALRP_OP_BN_BACK, ALRP_TYPE_F32, 4, a->ne, dy, a, stats);
+            dx->src[3] = w;
+            dx->op_params[0] = t->op_params[0];
+            alrp__add_grad(ctx, g, a, dx);
+        }
+        if ((w && (w->flags & ALRP_FLAG_GRAD)) || (bias && (bias->flags & ALRP_FLAG_GRAD))) {
+            struct alrp_tensor * p = alrp__op_new(ctx, ALRP_OP_BN_BACK_PARAMS, ALRP_TYPE_F32, 2, stats->ne, dy, a, stats);
+            int64_t C = stats->ne[3];
+            if (w)    alrp__add_grad(ctx, g, w,    alrp__view(ctx, ALRP_OP_RESHAPE, alrp_slice(ctx, p, 0, 0, 1), w->n_dims, w->ne, 0));
+            if (bias) alrp__add_grad(ctx, g, bias, alrp__view(ctx, ALRP_OP_RESHAPE, alrp_slice(ctx, p, 0, 1, 1), bias->n_dims, bias->ne, 0));
+            ALRP_UNUSED(C);
+        }
+    } break;
+    case ALRP_OP_MAX_POOL2D: {
+        struct alrp_tensor * d = alrp__op_new(ctx, ALRP_OP_MAX_POOL2D_BACK, ALRP_TYPE_F32, 4, a->ne, dy, a, NULL);
+        memcpy(d->op_params, t->op_params, sizeof(t->op_params));
+        alrp__add_grad(ctx, g, a, d);
+    } break;
+    case ALRP_OP_UPSAMPLE: {
+        struct alrp_tensor * d = alrp__op_new(ctx, ALRP_OP_UPSAMPLE_BACK, ALRP_TYPE_F32, 4, a->ne, dy, NULL, NULL);
+        d->op_params[0] = t->op_params[0];
+        alrp__add_grad(ctx, g, a, d);
+    } break;
+    case ALRP_OP_RESHAPE: alrp__add_grad(ctx, g, a, alrp__view(ctx, ALRP_OP_RESHAPE, dy, a->n_dims, a->ne, 0)); break;
+    case ALRP_OP_PERMUTE: {
+        int inv[4];
+        for (int i = 0; i < t->n_dims; i++) inv[t->op_params[i]] = i;
+        alrp__add_grad(ctx, g, a, alrp_permute(ctx, dy, inv));
+    } break;
+    case ALRP_OP_SLICE: {
+        struct alrp_tensor * d = alrp__op_new(ctx, ALRP_OP_PAD_SLICE, ALRP_TYPE_F32, a->n_dims, a->ne, dy, NULL, NULL);
+        d->op_params[0] = t->op_params[0]; d->op_params[1] = t->op_params[1];
+        alrp__add_grad(ctx, g, a, d);
+    } break;
+    case ALRP_OP_EXPAND: alrp__add_grad(ctx, g, a, alrp__sum_like(ctx, dy, a)); break;
+    case ALRP_OP_PAD_SLICE: {
+        int axis = t->op_params[0];
+        alrp__add_grad(ctx, g, a, alrp_slice(ctx, dy, axis, t->op_params[1], a->ne[4 - a->n_dims + axis]));
+    } break;
+    case ALRP_OP_CONCAT: {
+        int axis = t->op_params[0], d = 4 - t->n_dims + axis;
+        int64_t off = 0;
+        for (int i = 0; i < ALRP_MAX_SRC && t->src[i]; i++) {
+            alrp__add_grad(ctx, g, t->src[i], alrp_slice(ctx, dy, axis, off, t->src[i]->ne[d]));
+            off += t->src[i]->ne[d];
+        }
+    } break;
+    case ALRP_OP_GATHER_ROWS: alrp__add_grad(ctx, g, a, alrp_scatter_add_rows(ctx, dy, b, a->ne[2])); break;
+    case ALRP_OP_SCATTER_ADD_ROWS: alrp__add_grad(ctx, g, a, alrp_gather_rows(ctx, dy, b)); break;
+    default:
+        ALRP_ASSERTM(false, "backward: op %s has no backward (second-order gradients are not supported); "
+                     "is a parameter feeding a backward node?", alrp_op_name(t->op));
+    }
+}
+
+ALRPDEF void alrp_build_backward(struct alrp_context * ctx, struct alrp_graph * g) {
+    ALRP_ASSERTM(g->n_params == 0, "alrp_build_backward: the graph already has a backward");
+    // which tensors depend on a parameter
+    for (int i = 0; i < g->n_leafs; i++) {
+        struct alrp_tensor * l = g->leafs[i];
+        l->flags &= ~(uint32_t) ALRP_FLAG_GRAD;
+        if (l->flags & ALRP_FLAG_PARAM) { l->flags |= ALRP_FLAG_GRAD; g->params[g->n_params++] = l; }
+    }
+    ALRP_ASSERTM(g->n_params > 0, "alrp_build_backward: no parameter in the graph: did you forget to call alrp_set_param "
+                 "on the tensors to train before alrp_build_forward?");
+    int n_loss = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        struct alrp_tensor * t = g->nodes[i];
+        t->flags &= ~(uint32_t) ALRP_FLAG_GRAD;
+        if (t->op == ALRP_OP_BN_STATS) continue; // statistics: constants for autograd (see BN_BACK)
+        for (int k = 0; k < ALRP_MAX_SRC; k++) if (t->src[k] && (t->src[k]->flags & ALRP_FLAG_GRAD)) t->flags |= ALRP_FLAG_GRAD;
+        if (t->flags & ALRP_FLAG_LOSS) n_loss++;
+    }
+    ALRP_ASSERTM(n_loss > 0, "alrp_build_backward: no node is marked as a loss: did you forget to call alrp_set_loss "
+                 "on the value to minimise before alrp_build_forward?");
+    int n_fwd = g->n_nodes;
+    for (int i = n_fwd - 1; i >= 0; i--) {
+        struct alrp_tensor * t = g->nodes[i];
+        if (!(t->flags & ALRP_FLAG_GRAD)) continue;
+        int slot = alrp__hash_slot(g, t);
+        if (t->flags & ALRP_FLAG_LOSS) {
+            int64_t shape[4];
+            for (int k = 0; k < t->n_dims; k++) shape[k] = alrp_dim(t, k);
+            struct alrp_tensor * seed = alrp_set_name(alrp_fill(ctx, ALRP_TYPE_F32, t->n_dims, shape, 1.0f), "loss_seed");
+            g->hgrads[slot] = g->hgrads[slot] ? alrp_add(ctx, g->hgrads[slot], seed) : seed;
+        }
+        if (g->hgrads[slot]) alrp__backward_node(ctx, g, t, g->hgrads[slot]);
+    }
+    for (int i = 0; i < g->n_params; i++) {
+        struct alrp_tensor * gr = alrp_graph_grad(g, g->params[i]);
+        if (!gr) continue;
+        gr->flags |= ALRP_FLAG_OUTPUT;
+        if (gr->name[0] == 0) alrp_format_name(gr, "grad(%s)", g->params[i]->name);
+        alrp_build_forward(g, gr);
+    }
+}
+
+// ============================================================================================
+// ===== implementation: graph allocator
+// ============================================================================================
+
+struct alrp__block { size_t offs, size; };
+
+struct alrp_gallocr {
+    void * buf_alloc;   // what ALRP_MALLOC returned
+    char * buf;         // aligned
+    size_t buf_size;
+    struct alrp_gallocr_stats stats;
+};
+
+ALRPDEF struct alrp_gallocr * alrp_gallocr_new(void) {
+    struct alrp_gallocr * ga = (struct alrp_gallocr *) ALRP_MALLOC(sizeof(*ga));
+    ALRP_ASSERT(ga);
+    memset(ga, 0, sizeof(*ga));
+    return ga;
+}
+ALRPDEF void alrp_gallocr_free(struct alrp_gallocr * ga) {
+    if (!ga) return;
+    if (ga->buf_alloc) ALRP_FREE(ga->buf_alloc);
+    ALRP_FREE(ga);
+}
+ALRPDEF struct alrp_gallocr_stats alrp_gallocr_get_stats(const struct alrp_gallocr * ga) { return ga->stats; }
+
+// free list sorted by offset; returns the offset of a best-fit block (the end grows if none fits)
+static size_t alrp__fl_alloc(struct alrp__block * fl, int * n_fl, size_t * end, size_t size) {
+    int best = -1;
+    for (int i = 0; i < *n_fl; i++)
+        if (fl[i].size >= size && (best < 0 || fl[i].size < fl[best].size)) best = i;
+    if (best >= 0) {
+        size_t off = fl[best].offs;
+        fl[best].offs += size; fl[best].size -= size;
+        if (fl[best].size == 0) { memmove(&fl[best], &fl[best + 1], sizeof(*fl) * (size_t) (*n_fl - best - 1)); (*n_fl)--; }
+        return off;
+    }
+    // a free block that touches the end grows into the new space
+    if (*n_fl > 0 && fl[*n_fl - 1].offs + fl[*n_fl - 1].size == *end) {
+        size_t off = fl[*n_fl - 1].offs;
+        *end = off + size;
+        (*n_fl)--;
+        return off;
+    }
+    size_t off = *end;
+    *end += size;
+    return off;
+}
+static void alrp__fl_free(struct alrp__block * fl, int * n_fl, size_t offs, size_t size) {
+    int i = 0;
+    while (i < *n_fl && fl[i].offs < offs) i++;
+    memmove(&fl[i + 1], &fl[i], sizeof(*fl) * (size_t) (*n_fl - i));
+    fl[i].offs = offs; fl[i].size = size; (*n_fl)++;
+    if (i + 1 < *n_fl && fl[i].offs + fl[i].size == fl[i + 1].offs) { // merge with the next
+        fl[i].size += fl[i + 1].size;
+        memmove(&fl[i + 1], &fl[i + 2], sizeof(*fl) * (size_t) (*n_fl - i - 2)); (*n_fl)--;
+    }
+    if (i > 0 && fl[i - 1].offs + fl[i - 1].size == fl[i].offs) {       // merge with the previous
+        fl[i - 1].size += fl[i].size;
+        memmove(&fl[i], &fl[i + 1], sizeof(*fl) * (size_t) (*n_fl - i - 1)); (*n_fl)--;
+    }
+}
+
+static struct alrp_tensor * alrp__root(struct alrp_tensor * t) { return t->view_src ? t->view_src : t; }
+
+// For element-wise ops that read each input element only before writing the same output
+// element: the index of a source whose buffer the output may share, or -1.
+static int alrp__inplace_src(const struct alrp_tensor * t) {
+    switch (t->op) {
+    case ALRP_OP_ADD: case ALRP_OP_SUB: case ALRP_OP_MUL: case ALRP_OP_DIV:
+        for (int k = 0; k < 2; k++)
+            if (alrp_same_shape(t->src[k], t) && alrp_is_contiguous(t->src[k]) && t->src[k] != t->src[1 - k] && t->src[k]->type == t->type) return k;
+        return -1;
+    case ALRP_OP_SCALE: case ALRP_OP_UNARY: case ALRP_OP_CLAMP:
+    case ALRP_OP_UNARY_BACK: case ALRP_OP_CLAMP_BACK: case ALRP_OP_BN_BACK:
+        return (alrp_same_shape(t->src[0], t) && alrp_is_contiguous(t->src[0]) && t->src[0] != t->src[1] && t->src[0] != t->src[2]) ? 0 : -1;
+    default:
+        return -1;
+    }
+}
+
+ALRPDEF bool alrp_gallocr_alloc_graph(struct alrp_gallocr * ga, struct alrp_graph * g) {
+    int n = g->n_nodes;
+    size_t * offsets = (size_t *) ALRP_MALLOC(sizeof(size_t) * (size_t) (n + 1));
+    int * refs = (int *) ALRP_MALLOC(sizeof(int) * (size_t) (n + 1));
+    int * views = (int *) ALRP_MALLOC(sizeof(int) * (size_t) (n + 1));
+    struct alrp__block * fl = (struct alrp__block *) ALRP_MALLOC(sizeof(struct alrp__block) * (size_t) (n + 2));
+    if (!offsets || !refs || !views || !fl) { ALRP_FREE(offsets); ALRP_FREE(refs); ALRP_FREE(views); ALRP_FREE(fl); return false; }
+    for (int i = 0; i < n; i++) g->nodes[i]->op_params[ALRP_MAX_OP_PARAMS - 1] = i; // node index (scratch slot)
+#define ALRP__IDX(t) ((t)->op_params[ALRP_MAX_OP_PARAMS - 1])
+    // refs[i]: how many (non-view node, src) pairs read node i's memory, through views or not
+    for (int i = 0; i < n; i++) refs[i] = 0;
+    for (int i = 0; i < n; i++) {
+        struct alrp_tensor * t = g->nodes[i];
+        if (alrp__is_view_op(t->op)) continue;
+        for (int k = 0; k < ALRP_MAX_SRC; k++) {
+            if (!t->src[k]) continue;
+            struct alrp_tensor * r = alrp__root(t->src[k]);
+            if (r->op != ALRP_OP_NONE) refs[ALRP__IDX(r)]++;
+        }
+    }
+    // nodes that keep their memory (pinned): the flagged ones and the ones nobody reads (graph
+    // outputs); a pinned view pins its root. views[] first counts direct readers of each node.
+    for (int i = 0; i < n; i++) views[i] = 0;
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < ALRP_MAX_SRC; k++)
+            if (g->nodes[i]->src[k] && g->nodes[i]->src[k]->op != ALRP_OP_NONE) views[ALRP__IDX(g->nodes[i]->src[k])]++;
+    for (int i = 0; i < n; i++) {
+        struct alrp_tensor * t = g->nodes[i];
+        bool keep = (t->flags & (ALRP_FLAG_OUTPUT | ALRP_FLAG_LOSS | ALRP_FLAG_INPUT | ALRP_FLAG_PARAM)) != 0 || views[i] == 0;
+        views[i] = keep ? 1 : 0; // from here on: pinned
+        ALRP_UNUSED(t);
+    }
+    for (int i = 0; i < n; i++) {
+        struct alrp_tensor * t = g->nodes[i], * r = alrp__root(t);
+        if (views[i] && r != t && r->op != ALRP_OP_NONE) views[ALRP__IDX(r)] = 1;
+    }
+    // plan: allocate in order, free a root once its last reader has run. An element-wise node
+    // whose source dies with it takes over the source's block (in place).
+    int n_fl = 0;
+    size_t end = 0, sum = 0;
+    int n_alloc = 0;
+    for (int i = 0; i < n; i++) {
+        struct alrp_tensor * t = g->nodes[i];
+        offsets[i] = (size_t) -1;
+        if (alrp__is_view_op(t->op)) continue;
+        if (!t->data) {
+            size_t size = (alrp_nbytes(t) + ALRP__ALIGN - 1) & ~(size_t) (ALRP__ALIGN - 1);
+            sum += size; n_alloc++;
+            int k = alrp__inplace_src(t);
+            struct alrp_tensor * s = k >= 0 ? t->src[k] : NULL;
+            if (s && s->op != ALRP_OP_NONE && !s->view_src && !views[ALRP__IDX(s)] && refs[ALRP__IDX(s)] == 1 && offsets[ALRP__IDX(s)] != (size_t) -1) {
+                offsets[i] = offsets[ALRP__IDX(s)];     // s is read for the last time here: reuse its block
+                offsets[ALRP__IDX(s)] = (size_t) -2;    // (its block now belongs to t: not freed below)
+            } else {
+                offsets[i] = alrp__fl_alloc(fl, &n_fl, &end, size);
+            }
+        }
+        for (int k = 0; k < ALRP_MAX_SRC; k++) {
+            if (!t->src[k]) continue;
+            struct alrp_tensor * r = alrp__root(t->src[k]);
+            if (r->op == ALRP_OP_NONE) continue;
+            int j = ALRP__IDX(r);
+            if (--refs[j] == 0 && !views[j] && offsets[j] < (size_t) -2) {
+                size_t size = (alrp_nbytes(r) + ALRP__ALIGN - 1) & ~(size_t) (ALRP__ALIGN - 1);
+                alrp__fl_free(fl, &n_fl, offsets[j], size);
+            }
+        }
+    }
+    for (int i = n - 1; i >= 0; i--) if (offsets[i] == (size_t) -2) { // gave its block away: same address as its heir
+        for (int j = i + 1; j < n; j++) {
+            int k = alrp__inplace_src(g->nodes[j]);
+            if (k >= 0 && g->nodes[j]->src[k] == g->nodes[i] && offsets[j] < (size_t) -2) { offsets[i] = offsets[j]; break; }
+        }
+    }
+#undef ALRP__IDX
+    size_t peak = end;
+    if (peak > ga->buf_size) {
+        if (ga->buf_alloc) ALRP_FREE(ga->buf_alloc);
+        ga->buf_alloc = ALRP_MALLOC(peak + ALRP__ALIGN);
+        if (!ga->buf_alloc) { ga->buf_size = 0; ALRP_FREE(offsets); ALRP_FREE(refs); ALRP_FREE(views); ALRP_FREE(fl); return false; }
+        ga->buf = (char *) (((uintptr_t) ga->buf_alloc + ALRP__ALIGN - 1) & ~(uintptr_t) (ALRP__ALIGN - 1));
+        ga->buf_size = peak;
+    }
+    for (int i = 0; i < n; i++) if (offsets[i] != (size_t) -1) g->nodes[i]->data = ga->buf + offsets[i];
+    for (int i = 0; i < n; i++) {
+        struct alrp_tensor * t = g->nodes[i];
+        if (t->view_src && t->view_src->data) t->data = (char *) t->view_src->data + t->view_offs * (int64_t) alrp__type_size(t->type);
+    }
+    ga->stats.peak_bytes = peak;
+    ga->stats.sum_bytes = sum;
+    ga->stats.n_allocated = n_alloc;
+    ALRP_FREE(offsets); ALRP_FREE(refs); ALRP_FREE(views); ALRP_FREE(fl);
+    return true;
+}
+
+// ============================================================================================
+// ===== implementation: CPU ops
+// ============================================================================================
+// One dispatch switch (alrp__cpu_compute_node) -> alrp__cpu_<op> -> row/plane kernels run over
+// the thread pool by alrp__parallel_for, which splits [0, n) into nth contiguous ranges.
+
+typedef void (*alrp__range_fn)(const struct alrp_tensor * t, int64_t i0, int64_t i1);
+struct alrp__par { alrp__range_fn fn; const struct alrp_tensor * t; int64_t n; };
+
+static void alrp__par_worker(void * p, int ith, int nth) {
+    const struct alrp__par * q = (const struct alrp__par *) p;
+    int64_t d = (q->n + nth - 1) / nth, i0 = d * ith, i1 = ALRP_MIN(q->n, i0 + d);
+    if (i0 < i1) q->fn(q->t, i0, i1);
+}
+// work: rough number of flops per item, to keep tiny jobs on one thread
+static void alrp__parallel_for(struct alrp_threadpool * tp, const struct alrp_tensor * t, int64_t n, int64_t work, alrp__range_fn fn) {
+    struct alrp__par q = { fn, t, n };
+    if (!tp || tp->n_threads == 1 || n < 2 || n * work < 32768) { if (n > 0) fn(t, 0, n); return; }
+    alrp_threadpool_run(tp, alrp__par_worker, &q);
+}
+
+static inline float * alrp__f(const struct alrp_tensor * t) { return (float *) t->data; }
+
+// ---- FILL, SCALE, CONT, strided copies
+static void alrp__k_fill(const struct alrp_tensor * t, int64_t i0, int64_t i1) {
+    float v = alrp__get_op_f32(t, 0);
+    if (t->type == ALRP_TYPE_I32) { for (int64_t i = i0; i < i1; i++) ((int32_t *) t->data)[i] = (int32_t) v; return; }
+    float * y = alrp__f(t);
+    for (int64_t i = i0; i < i1; i++) y[i] = v;
+}
+static void alrp__k_scale(const struct alrp_tensor * t, int64_t i0, int64_t i1) {
+    const float * x = alrp__f(t->src[0]); float * y = alrp__f(t); float s = alrp__get_op_f32(t, 0);
+    int64_t i = i0;
+#if ALRP_F32_EPR > 1
+    ALRP_F32_VEC vs = ALRP_F32_VEC_SET1(s);
+    for (; i + ALRP_F32_EPR <= i1; i += ALRP_F32_EPR) ALRP_F32_VEC_STORE(y + i, ALRP_F32_VEC_MUL(ALRP_F32_VEC_LOAD(x + i), vs));
+#endif
+    for (; i < i1; i++) y[i] = x[i] * s;
+}
+// row r of a (ne0, ne1, ne2) grid of rows -> element offset with strides nb
+static inline int64_t alrp__row_offs(int64_t r, const int64_t * ne, const int64_t * nb) {
+    int64_t i2 = r % ne[2], i1 = (r / ne[2]) % ne[1], i0 = r / (ne[2] * ne[1]);
+    return i0 * nb[0] + i1 * nb[1] + i2 * nb[2];
+}
+// dst (contiguous, shape t) <- src (strided, same shape); rows [i0, i1)
+static void alrp__k_cont(const struct alrp_tensor * t, int64_t i0, int64_t i1) {
+    const struct alrp_tensor * s = t->src[0];
+    int64_t n3 = t->ne[3], s3 = s->nb[3];
+    size_t es = alrp__type_size(t->type);
+    for (int64_t r = i0; r < i1; r++) {
+        const char * x = (const char *) s->data + alrp__row_offs(r, s->ne, s->nb) * (int64_t) es;
+        char * y = (char *) t->data + r * n3 * (int64_t) es;
+        if (s3 == 1) memcpy(y, x, (size_t) n3 * es);
+        else if (es == 4) for (int64_t i = 0; i < n3; i++) memcpy(y + 4 * i, x + 4 * i * s3, 4);
+    }
+}
+
+// ---- binary ops with broadcasting (a, b may be strided views)
+static void alrp__k_binary(const struct alrp_tensor * t, int64_t r0, int64_t r1) {
+    const struct alrp_tensor * a = t->src[0], * b = t->src[1];
+    int64_t sa[4], sb[4];
+    for (int d = 0; d < 4; d++) { sa[d] = a->ne[d] == 1 ? 0 : a->nb[d]; sb[d] = b->ne[d] == 1 ? 0 : b->nb[d]; }
+    int64_t n3 = t->ne[3];
+    for (int64_t r = r0; r < r1; r++) {
+        const float * x = alrp__f(a) + alrp__row_offs(r, t->ne, sa);
+        const float * z = alrp__f(b) + alrp__row_offs(r, t->ne, sb);
+        float * y = alrp__f(t) + r * n3;
+        int64_t xa = sa[3], zb = sb[3];
+        switch (t->op) {
+        case ALRP_OP_ADD:
+            if (xa == 1 && zb == 1) { for (int64_t i = 0; i < n3; i++) y[i] = x[i] + z[i]; }
+            else if (xa == 1 && zb == 0) { float v = z[0]; for (int64_t i = 0; i < n3; i++) y[i] = x[i] + v; }
+            else for (int64_t i = 0; i < n3; i++) y[i] = x[i * xa] + z[i * zb];
+            break;
+        case ALRP_OP_SUB:
+            if (xa == 1 && zb == 1) { for (int64_t i = 0; i < n3; i++) y[i] = x[i] - z[i]; }
+            else for (int64_t i = 0; i < n3; i++) y[i] = x[i * xa] - z[i * zb];
+            break;
+        case ALRP_OP_MUL:
+            if (xa == 1 && zb == 1) { for (int64_t i = 0; i < n3; i++) y[i] = x[i] * z[i]; }
+            else if (xa == 1 && zb == 0) { float v = z[0]; for (int64_t i = 0; i < n3; i++) y[i] = x[i] * v; }
+            else for (int64_t i = 0; i < n3; i++) y[i] = x[i * xa] * z[i * zb];
+            break;
+        case ALRP_OP_DIV:
+            if (xa == 1 && zb == 1) { for (int64_t i = 0; i < n3; i++) y[i] = x[i] / z[i]; }
+            else for (int64_t i = 0; i < n3; i++) y[i] = x[i * xa] / z[i * zb];
+            break;
+        default: ALRP_ASSERT(false);
+        }
+    }
+}
+
+// ---- SUM_TO: output element o sums the input over the dims where the output has size 1
+static void alrp__k_sum_to(const struct alrp_tensor * t, int64_t o0, int64_t o1) {
+    const struct alrp_tensor * a = t->src[0];
+    const float * x = alrp__f(a);
+    float * y = alrp__f(t);
+    int64_t rn[4];  // reduced extent per dim
+    for (int d = 0; d < 4; d++) rn[d] = (t->ne[d] == 1) ? a->ne[d] : 1;
+    for (int64_t o = o0; o < o1; o++) {
+        int64_t idx[4], rem = o;
+        for (int d = 3; d >= 0; d--) { idx[d] = rem % t->ne[d]; rem /= t->ne[d]; }
+        int64_t base = 0;
+        for (int d = 0; d < 4; d++) base += (t->ne[d] == 1 ? 0 : idx[d]) * a->nb[d];
+        double acc = 0.0;
+        for (int64_t j0 = 0; j0 < rn[0]; j0++)
+        for (int64_t j1 = 0; j1 < rn[1]; j1++)
+        for (int64_t j2 = 0; j2 < rn[2]; j2++) {
+            const float * p = x + base + j0 * a->nb[0] + j1 * a->nb[1] + j2 * a->nb[2];
+            if (rn[3] == 1) { acc += p[0]; continue; }
+            float s = 0.0f; // inner contiguous run: float partial sums, vectorised
+            int64_t i = 0;
+#if ALRP_F32_EPR > 1
+            ALRP_F32_VEC v = ALRP_F32_VEC_ZERO();
+            for (; i + ALRP_F32_EPR <= rn[3]; i += ALRP_F32_EPR) v = ALRP_F32_VEC_ADD(v, ALRP_F32_VEC_LOAD(p + i));
+            s = ALRP_F32_VEC_REDUCE(v);
+#endif
+            for (; i < rn[3]; i++) s += p[i];
+            acc += s;
+        }
+        y[o] = (float) acc;
+    }
+}
+
+// ---- element-wise unary, clamp and their backward
+static inline float alrp__sigmoid(float x) { return x >= 0 ? 1.0f / (1.0f + expf(-x)) : expf(x) / (1.0f + expf(x)); }
+static void alrp__k_unary(const struct alrp_tensor * t, int64_t i0, int64_t i1) {
+    const float * x = alrp__f(t->src[0]); float * y = alrp__f(t);
+    switch ((enum alrp_unary_op) t->op_params[0]) {
+    case ALRP_UNARY_NEG:     for (int64_t i = i0; i < i1; i++) y[i] = -x[i]; break;
+    case ALRP_UNARY_EXP:     for (int64_t i = i0; i < i1; i++) y[i] = expf(x[i]); break;
+    case ALRP_UNARY_LOG:     for (int64_t i = i0; i < i1; i++) y[i] = logf(x[i]); break;
+    case ALRP_UNARY_RELU:    for (int64_t i = i0; i < i1; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f; break;
+    case ALRP_UNARY_SIGMOID: for (int64_t i = i0; i < i1; i++) y[i] = alrp__sigmoid(x[i]); break;
+    case ALRP_UNARY_SQR:     for (int64_t i = i0; i < i1; i++) y[i] = x[i] * x[i]; break;
+    case ALRP_UNARY_SQRT:    for (int64_t i = i0; i < i1; i++) y[i] = sqrtf(x[i]); break;
+    default: ALRP_ASSERT(false);
+    }
+}
+// src = dy, x (LOG, SQR) or NULL, y = f(x) (the others) or NULL
+static void alrp__k_unary_back(const struct alrp_tensor * t, int64_t i0, int64_t i1) {
+    const float * dy = alrp__f(t->src[0]), * x = t->src[1] ? alrp__f(t->src[1]) : NULL, * y = t->src[2] ? alrp__f(t->src[2]) : NULL;
+    float * dx = alrp__f(t);
+    switch ((enum alrp_unary_op) t->op_params[0]) {
+    case ALRP_UNARY_NEG:     for (int64_t i = i0; i < i1; i++) dx[i] = -dy[i]; break;
+    case ALRP_UNARY_EXP:     for (int64_t i = i0; i < i1; i++) dx[i] = dy[i] * y[i]; break;
+    case ALRP_UNARY_LOG:     for (int64_t i = i0; i < i1; i++) dx[i] = dy[i] / x[i]; break;
+    case ALRP_UNARY_RELU:    for (int64_t i = i0; i < i1; i++) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f; break;
+    case ALRP_UNARY_SIGMOID: for (int64_t i = i0; i < i1; i++) dx[i] = dy[i] * y[i] * (1.0f - y[i]); break;
+    case ALRP_UNARY_SQR:     for (int64_t i = i0; i < i1; i++) dx[i] = 2.0f * x[i] * dy[i]; break;
+    case ALRP_UNARY_SQRT:    for (int64_t i = i0; i < i1; i++) dx[i] = 0.5f * dy[i] / y[i]; break;
+    default: ALRP_ASSERT(false);
+    }
+}
+static void alrp__k_clamp(const struct alrp_tensor * t, int64_t i0, int64_t i1) {
+    const float * x = alrp__f(t->src[0]); float * y = alrp__f(t);
+    float lo = alrp__get_op_f32(t, 0), hi = alrp__get_op_f32(t, 1);
+    for (int64_t i = i0; i < i1; i++) y[i] = x[i] < lo ? lo : (x[i] > hi ? hi : x[i]);
+}
+// PyTorch: the gradient passes where lo <= x <= hi
+static void alrp__k_clamp_back(const struct alrp_tensor * t, int64_t i0, int64_t i1) {
+    const float * dy = alrp__f(t->src[0]), * x = alrp__f(t->src[1]); float * dx = alrp__f(t);
+    float lo = alrp__get_op_f32(t, 0), hi = alrp__get_op_f32(t, 1);
+    for (int64_t i = i0; i < i1; i++) dx[i] = (x[i] >= lo && x[i] <= hi) ? dy[i] : 0.0f;
+}
+
+// ---- batch norm. x (N, C, H, W); stats (2, C) = mean, invstd. Parallel over channels.
+static void alrp__k_bn_stats(const struct alrp_tensor * t, int64_t c0, int64_t c1) {
+    const struct alrp_tensor * x = t->src[0];
+    float * rm = alrp__f(t->src[1]), * rv = alrp__f(t->src[2]), * st = alrp__f(t);
+    int64_t N = x->ne[0], C = x->ne[1], HW = x->ne[2] * x->ne[3], M = N * HW;
+    int mode = t->op_params[0];
+    float momentum = alrp__get_op_f32(t, 1), eps = alrp__get_op_f32(t, 2);
+    for (int64_t c = c0; c < c1; c++) {
+        if (mode != ALRP_BN_TRAIN) { st[c] = rm[c]; st[C + c] = 1.0f / sqrtf(rv[c] + eps); continue; }
+        double s = 0.0;
+        for (int64_t n = 0; n < N; n++) { const float * p = alrp__f(x) + (n * C + c) * HW; for (int64_t i = 0; i < HW; i++) s += p[i]; }
+        double mean = s / (double) M, v = 0.0;
+        for (int64_t n = 0; n < N; n++) { const float * p = alrp__f(x) + (n * C + c) * HW; for (int64_t i = 0; i < HW; i++) { double d = p[i] - mean; v += d * d; } }
+        double var = v / (double) M;
+        st[c] = (float) mean;
+        st[C + c] = (float) (1.0 / sqrt(var + (double) eps));
+        rm[c] = (1.0f - momentum) * rm[c] + momentum * (float) mean;
+        rv[c] = (1.0f - momentum) * rv[c] + momentum * (float) (v / (double) (M - 1));
+    }
+}
+static void alrp__k_bn_apply(const struct alrp_tensor * t, int64_t c0, int64_t c1) {
+    const struct alrp_tensor * x = t->src[0], * w = t->src[2], * b = t->src[3];
+    const float * st = alrp__f(t->src[1]);
+    int64_t N = x->ne[0], C = x->ne[1], HW = x->ne[2] * x->ne[3];
+    for (int64_t c = c0; c < c1; c++) {
+        float sc = st[C + c] * (w ? alrp__f(w)[c] : 1.0f);
+        float sh = (b ? alrp__f(b)[c] : 0.0f) - st[c] * sc;
+        for (int64_t n = 0; n < N; n++) {
+            const float * p = alrp__f(x) + (n * C + c) * HW; float * q = alrp__f(t) + (n * C + c) * HW;
+            for (int64_t i = 0; i < HW; i++) q[i] = p[i] * sc + sh;
+        }
+    }
+}
+// dx; src = dy, x, stats, w. Train: dx = w*invstd * (dy - mean(dy) - xhat * mean(dy*xhat)).
+static void alrp__k_bn_back(const struct alrp_tensor * t, int64_t c0, int64_t c1) {
+    const struct alrp_tensor * dy = t->src[0], * x = t->src[1], * w = t->src[3];
+    const float * st = alrp__f(t->src[2]);
+    int64_t N = x->ne[0], C = x->ne[1], HW = x->ne[2] * x->ne[3], M = N * HW;
+    bool train = t->op_params[0] == ALRP_BN_TRAIN;
+    for (int64_t c = c0; c < c1; c++) {
+        float mean = st[c], inv = st[C + c], k = inv * (w ? alrp__f(w)[c] : 1.0f);
+        double sdy = 0.0, sdyx = 0.0;
+        if (train) {
+            for (int64_t n = 0; n < N; n++) {
+                const float * g = alrp__f(dy) + (n * C + c) * HW, * p = alrp__f(x) + (n * C + c) * HW;
+                for (int64_t i = 0; i < HW; i++) { sdy += g[i]; sdyx += g[i] * (p[i] - mean) * inv; }
+            }
+        }
+        float mdy = (float) (sdy / (double) M), mdyx = (float) (sdyx / (double) M);
+        for (int64_t n = 0; n < N; n++) {
+            const float * g = alrp__f(dy) + (n * C + c) * HW, * p = alrp__f(x) + (n * C + c) * HW;
+            float * q = alrp__f(t) + (n * C + c) * HW;
+            if (train) for (int64_t i = 0; i < HW; i++) q[i] = k * (g[i] - mdy - (p[i] - mean) * inv * mdyx);
+            else       for (int64_t i = 0; i < HW; i++) q[i] = k * g[i];
+        }
+    }
+}
+// (2, C): dweight = sum dy * xhat, dbias = sum dy; src = dy, x, stats
+static void alrp__k_bn_back_params(const struct alrp_tensor * t, int64_t c0, int64_t c1) {
+    const struct alrp_tensor * dy = t->src[0], * x = t->src[1];
+    const float * st = alrp__f(t->src[2]);
+    int64_t N = x->ne[0], C = x->ne[1], HW = x->ne[2] * x->ne[3];
+    for (int64_t c = c0; c < c1; c++) {
+        double sdy = 0.0, sdyx = 0.0;
+        for (int64_t n = 0; n < N; n++) {
+            const float * g = alrp__f(dy) + (n * C + c) * HW, * p = alrp__f(x) + (n * C + c) * HW;
+            for (int64_t i = 0; i < HW; i++) { sdy += g[i]; sdyx += g[i] * (p[i] - st[c]) * st[C + c]; }
+        }
+        alrp__f(t)[c] = (float) sdyx;
+        alrp__f(t)[C + c] = (float) sdy;
+    }
+}
+
+// ---- max pool 2d, planes (n, c) in parallel. Ties: the first maximum in row-major window order.
+static void alrp__k_max_pool(const struct alrp_tensor * t, int64_t p0, int64_t p1) {
+    bool back = t->op == ALRP_OP_MAX_POOL2D_BACK;
+    const struct alrp_tensor * x = back ? t->src[1] : t->src[0];
+    int k = t->op_params[0], s = t->op_params[1], pad = t->op_params[2];
+    int64_t H = x->ne[2], W = x->ne[3];
+    const struct alrp_tensor * out = back ? t->src[0] : t;
+    int64_t OH = out->ne[2], OW = out->ne[3];
+    for (int64_t p = p0; p < p1; p++) {
+        const float * xp = alrp__f(x) + p * H * W;
+        if (back) memset(alrp__f(t) + p * H * W, 0, sizeof(float) * (size_t) (H * W));
+        for (int64_t oy = 0; oy < OH; oy++) for (int64_t ox = 0; ox < OW; ox++) {
+            float best = -INFINITY; int64_t arg = -1;
+            for (int ky = 0; ky < k; ky++) {
+                int64_t iy = oy * s - pad + ky;
+                if (iy < 0 || iy >= H) continue;
+                for (int kx = 0; kx < k; kx++) {
+                    int64_t ix = ox * s - pad + kx;
+                    if (ix < 0 || ix >= W) continue;
+                    float v = xp[iy * W + ix];
+                    if (v > best || arg < 0 || isnan(v)) { best = v; arg = iy * W + ix; if (isnan(v)) goto found; }
+                }
+            }
+        found:
+            if (back) { if (arg >= 0) alrp__f(t)[p * H * W + arg] += alrp__f(out)[p * OH * OW + oy * OW + ox]; }
+            else alrp__f(t)[p * OH * OW + oy * OW + ox] = best;
+        }
+    }
+}
+
+// ---- nearest upsample and its backward, planes in parallel
+static void alrp__k_upsample(const struct alrp_tensor * t, int64_t p0, int64_t p1) {
+    int f = t->op_params[0];
+    bool back = t->op == ALRP_OP_UPSAMPLE_BACK;
+    const struct alrp_tensor * small = back ? t : t->src[0], * big = back ? t->src[0] : t;
+    int64_t H = small->ne[2], W = small->ne[3], BW = W * f;
+    for (int64_t p = p0; p < p1; p++) {
+        float * sp = alrp__f(small) + p * H * W, * bp = alrp__f(big) + p * H * W * f * f;
+        for (int64_t y = 0; y < H; y++) for (int64_t x = 0; x < W; x++) {
+            if (back) {
+                float s = 0.0f;
+                for (int a = 0; a < f; a++) for (int b = 0; b < f; b++) s += bp[(y * f + a) * BW + x * f + b];
+                sp[y * W + x] = s;
+            } else {
+                for (int a = 0; a < f; a++) for (int b = 0; b < f; b++) bp[(y * f + a) * BW + x * f + b] = sp[y * W + x];
+            }
+        }
+    }
+}
+
+// ---- strided block copy: dst (strides dnb) <- src (strides snb), shape ne
+static void alrp__copy4(float * dst, const int64_t * dnb, const float * src, const int64_t * snb, const int64_t * ne) {
+    for (int64_t i0 = 0; i0 < ne[0]; i0++) for (int64_t i1 = 0; i1 < ne[1]; i1++) for (int64_t i2 = 0; i2 < ne[2]; i2++) {
+        float * d = dst + i0 * dnb[0] + i1 * dnb[1] + i2 * dnb[2];
+        const float * s = src + i0 * snb[0] + i1 * snb[1] + i2 * snb[2];
+        if (dnb[3] == 1 && snb[3] == 1) memcpy(d, s, sizeof(float) * (size_t) ne[3]);
+        else for (int64_t i3 = 0; i3 < ne[3]; i3++) d[i3 * dnb[3]] = s[i3 * snb[3]];
+    }
+}
+static void alrp__cpu_pad_slice(const struct alrp_tensor * t) {
+    const struct alrp_tensor * dy = t->src[0];
+    int d = 4 - t->n_dims + t->op_params[0];
+    memset(t->data, 0, alrp_nbytes(t));
+    alrp__copy4(alrp__f(t) + (int64_t) t->op_params[1] * t->nb[d], t->nb, alrp__f(dy), dy->nb, dy->ne);
+}
+static void alrp__cpu_concat(const struct alrp_tensor * t) {
+    int d = 4 - t->n_dims + t->op_params[0];
+    int64_t off = 0;
+    for (int i = 0; i < ALRP_MAX_SRC && t->src[i]; i++) {
+        const struct alrp_tensor * s = t->src[i];
+        alrp__copy4(alrp__f(t) + off * t->nb[d], t->nb, alrp__f(s), s->nb, s->ne);
+        off += s->ne[d];
+    }
+}
+static void alrp__cpu_gather_scatter(const struct alrp_tensor * t) {
+    const struct alrp_tensor * a = t->src[0], * idx = t->src[1];
+    const int32_t * ix = (const int32_t *) idx->data;
+    int64_t K = idx->ne[3], D = a->ne[3];
+    if (t->op == ALRP_OP_GATHER_ROWS) {
+        for (int64_t k = 0; k < K; k++) {
+            ALRP_ASSERTM(ix[k] >= 0 && ix[k] < a->ne[2], "gather_rows: index %d at %lld is out of range 0..%lld", ix[k], (long long) k, (long long) a->ne[2] - 1);
+            memcpy(alrp__f(t) + k * D, alrp__f(a) + ix[k] * D, sizeof(float) * (size_t) D);
+        }
+    } else {
+        memset(t->data, 0, alrp_nbytes(t));
+        for (int64_t k = 0; k < K; k++) {
+            ALRP_ASSERTM(ix[k] >= 0 && ix[k] < t->ne[2], "scatter_add_rows: index %d at %lld is out of range 0..%lld", ix[k], (long long) k, (long long) t->ne[2] - 1);
+            float * y = alrp__f(t) + ix[k] * D; const float * x = alrp__f(a) + k * D;
+            for (int64_t j = 0; j < D; j++) y[j] += x[j];
+        }
+    }
+}
+
+static void alrp__cpu_matmul(struct alrp_threadpool * tp, const struct alrp_tensor * t) {
+    const struct alrp_tensor * a = t->src[0], * b = t->src[1];
+    bool ta = t->op_params[0], tb = t->op_params[1];
+    int64_t M = t->ne[2], N = t->ne[3], K = ta ? a->ne[2] : a->ne[3];
+    for (int64_t b0 = 0; b0 < t->ne[0]; b0++) for (int64_t b1 = 0; b1 < t->ne[1]; b1++) {
+        const float * A = alrp__f(a) + (a->ne[0] == 1 ? 0 : b0) * a->nb[0] + (a->ne[1] == 1 ? 0 : b1) * a->nb[1];
+        const float * B = alrp__f(b) + (b->ne[0] == 1 ? 0 : b0) * b->nb[0] + (b->ne[1] == 1 ? 0 : b1) * b->nb[1];
+        float * C = alrp__f(t) + b0 * t->nb[0] + b1 * t->nb[1];
+        alrp_gemm_f32(tp, ta, tb, M, N, K, 1.0f, A, a->ne[3], B, b->ne[3], 0.0f, C, N, NULL);
+    }
+}
+
+static void alrp__cpu_compute_node(struct alrp_threadpool * tp, struct alrp_tensor * t) {
+    int64_t n = alrp_nelements(t);
+    switch (t->op) {
+    case ALRP_OP_NONE: break;
+    case ALRP_OP_RESHAPE: case ALRP_OP_PERMUTE: case ALRP_OP_SLICE: case ALRP_OP_EXPAND: break; // views
+    case ALRP_OP_FILL:  alrp__parallel_for(tp, t, n, 1, alrp__k_fill); break;
+    case ALRP_OP_SCALE: alrp__parallel_for(tp, t, n, 1, alrp__k_scale); break;
+    case ALRP_OP_CONT:  alrp__parallel_for(tp, t, t->ne[0] * t->ne[1] * t->ne[2], t->ne[3], alrp__k_cont); break;
+    case ALRP_OP_ADD: case ALRP_OP_SUB: case ALRP_OP_MUL: case ALRP_OP_DIV:
+        alrp__parallel_for(tp, t, t->ne[0] * t->ne[1] * t->ne[2], t->ne[3], alrp__k_binary); break;
+    case ALRP_OP_SUM_TO: alrp__parallel_for(tp, t, n, alrp_nelements(t->src[0]) / n, alrp__k_sum_to); break;
+    case ALRP_OP_UNARY:      alrp__parallel_for(tp, t, n, 8, alrp__k_unary); break;
+    case ALRP_OP_UNARY_BACK: alrp__parallel_for(tp, t, n, 4, alrp__k_unary_back); break;
+    case ALRP_OP_CLAMP:      alrp__parallel_for(tp, t, n, 2, alrp__k_clamp); break;
+    case ALRP_OP_CLAMP_BACK: alrp__parallel_for(tp, t, n, 2, alrp__k_clamp_back); break;
+    case ALRP_OP_MATMUL: alrp__cpu_matmul(tp, t); break;
+    case ALRP_OP_CONV2D: {
+        struct alrp_conv2d_desc d; alrp__conv_desc(t, t->src[0], t->src[1], &d);
+        alrp_conv2d_f32(tp, &d, alrp__f(t->src[0]), alrp__f(t->src[1]), t->src[2] ? alrp__f(t->src[2]) : NULL, 0.0f, alrp__f(t), NULL);
+    } break;
+    case ALRP_OP_CONV2D_BACK_DATA: {
+        struct alrp_conv2d_desc d; alrp__conv_desc(t, t, t->src[1], &d);
+        alrp_conv2d_backward_data_f32(tp, &d, alrp__f(t->src[0]), alrp__f(t->src[1]), 0.0f, alrp__f(t), NULL);
+    } break;
+    case ALRP_OP_CONV2D_BACK_WEIGHT: {
+        struct alrp_conv2d_desc d; alrp__conv_desc(t, t->src[0], t, &d);
+        alrp_conv2d_backward_weight_f32(tp, &d, alrp__f(t->src[0]), alrp__f(t->src[1]), 0.0f, alrp__f(t), NULL, NULL);
+    } break;
+    case ALRP_OP_BN_STATS:       alrp__parallel_for(tp, t, t->ne[3], alrp_nelements(t->src[0]) / t->ne[3] * 4, alrp__k_bn_stats); break;
+    case ALRP_OP_BN_APPLY:       alrp__parallel_for(tp, t, t->ne[1], n / t->ne[1] * 2, alrp__k_bn_apply); break;
+    case ALRP_OP_BN_BACK:        alrp__parallel_for(tp, t, t->ne[1], n / t->ne[1] * 8, alrp__k_bn_back); break;
+    case ALRP_OP_BN_BACK_PARAMS: alrp__parallel_for(tp, t, t->ne[3], alrp_nelements(t->src[0]) / t->ne[3] * 4, alrp__k_bn_back_params); break;
+    case ALRP_OP_MAX_POOL2D: case ALRP_OP_MAX_POOL2D_BACK:
+        alrp__parallel_for(tp, t, t->ne[0] * t->ne[1], (int64_t) t->op_params[0] * t->op_params[0] * t->ne[2] * t->ne[3], alrp__k_max_pool); break;
+    case ALRP_OP_UPSAMPLE: case ALRP_OP_UPSAMPLE_BACK:
+        alrp__parallel_for(tp, t, t->ne[0] * t->ne[1], n / (t->ne[0] * t->ne[1]) * 4, alrp__k_upsample); break;
+    case ALRP_OP_PAD_SLICE: alrp__cpu_pad_slice(t); break;
+    case ALRP_OP_CONCAT:    alrp__cpu_concat(t); break;
+    case ALRP_OP_GATHER_ROWS: case ALRP_OP_SCATTER_ADD_ROWS: alrp__cpu_gather_scatter(t); break;
+    default: ALRP_ASSERTM(false, "CPU backend: op %s is not implemented", alrp_op_name(t->op));
+    }
+}
+
+ALRPDEF void alrp_graph_compute(struct alrp_graph * g, struct alrp_threadpool * tp) {
+    for (int i = 0; i < g->n_nodes; i++) {
+        struct alrp_tensor * t = g->nodes[i];
+        if (t->view_src) { // views follow their source (which the allocator may have moved)
+            ALRP_ASSERTM(t->view_src->data, "tensor '%s' views a tensor with no data", t->name);
+            t->data = (char *) t->view_src->data + t->view_offs * (int64_t) alrp__type_size(t->type);
+        }
+        ALRP_ASSERTM(t->data, "node %d (%s, '%s') has no data: allocate the graph with alrp_gallocr_alloc_graph, "
+                     "or build it in a context with no_alloc = false", i, alrp_op_name(t->op), t->name);
+        for (int k = 0; k < ALRP_MAX_SRC; k++)
+            ALRP_ASSERTM(!t->src[k] || t->src[k]->data, "node %d (%s): input '%s' has no data", i, alrp_op_name(t->op), t->src[k] ? t->src[k]->name : "");
+        alrp__cpu_compute_node(tp, t);
+    }
+}
+
+// ============================================================================================
+// ===== implementation: backends (CPU)
+// ============================================================================================
+
+static const char * alrp__cpu_name(struct alrp_backend * be) { ALRP_UNUSED(be); return "CPU (" ALRP_SIMD_NAME ")"; }
+static void alrp__cpu_free(struct alrp_backend * be) { alrp_threadpool_free((struct alrp_threadpool *) be->context); ALRP_FREE(be); }
+static bool alrp__cpu_supports_op(struct alrp_backend * be, const struct alrp_tensor * t) { ALRP_UNUSED(be); return t->op >= 0 && t->op < ALRP_OP_COUNT; }
+static void * alrp__cpu_buffer_alloc(struct alrp_backend * be, size_t size) { ALRP_UNUSED(be); return ALRP_MALLOC(size); }
+static void alrp__cpu_buffer_free(struct alrp_backend * be, void * buf) { ALRP_UNUSED(be); ALRP_FREE(buf); }
+static void alrp__cpu_tensor_set(struct alrp_backend * be, struct alrp_tensor * t, const void * data, size_t offset, size_t size) {
+    ALRP_UNUSED(be);
+    ALRP_ASSERTM(offset + size <= alrp_nbytes(t) && t->data, "tensor_set: out of range or no data for '%s'", t->name);
+    memcpy((char *) t->data + offset, data, size);
+}
+static void alrp__cpu_tensor_get(struct alrp_backend * be, const struct alrp_tensor * t, void * data, size_t offset, size_t size) {
+    ALRP_UNUSED(be);
+    ALRP_ASSERTM(offset + size <= alrp_nbytes(t) && t->data, "tensor_get: out of range or no data for '%s'", t->name);
+    memcpy(data, (const char *) t->data + offset, size);
+}
+static void alrp__cpu_graph_compute(struct alrp_backend * be, struct alrp_graph * g) { alrp_graph_compute(g, (struct alrp_threadpool *) be->context); }
+
+ALRPDEF struct alrp_backend * alrp_backend_cpu_init(int n_threads) {
+    struct alrp_backend * be = (struct alrp_backend *) ALRP_MALLOC(sizeof(*be));
+    ALRP_ASSERT(be);
+    be->iface.name = alrp__cpu_name;
+    be->iface.free = alrp__cpu_free;
+    be->iface.supports_op = alrp__cpu_supports_op;
+    be->iface.buffer_alloc = alrp__cpu_buffer_alloc;
+    be->iface.buffer_free = alrp__cpu_buffer_free;
+    be->iface.tensor_set = alrp__cpu_tensor_set;
+    be->iface.tensor_get = alrp__cpu_tensor_get;
+    be->iface.graph_compute = alrp__cpu_graph_compute;
+    be->context = alrp_threadpool_new(n_threads);
+    return be;
+}
+ALRPDEF struct alrp_threadpool * alrp_backend_cpu_pool(struct alrp_backend * be) { return (struct alrp_threadpool *) be->context; }
+ALRPDEF const char * alrp_backend_name(struct alrp_backend * be) { return be->iface.name(be); }
+ALRPDEF void alrp_backend_free(struct alrp_backend * be) { if (be) be->iface.free(be); }
+ALRPDEF bool alrp_backend_supports_op(struct alrp_backend * be, const struct alrp_tensor * t) { return be->iface.supports_op(be, t); }
+ALRPDEF void alrp_backend_tensor_set(struct alrp_backend * be, struct alrp_tensor * t, const void * data, size_t offset, size_t size) { be->iface.tensor_set(be, t, data, offset, size); }
+ALRPDEF void alrp_backend_tensor_get(struct alrp_backend * be, const struct alrp_tensor * t, void * data, size_t offset, size_t size) { be->iface.tensor_get(be, t, data, offset, size); }
+ALRPDEF void alrp_backend_graph_compute(struct alrp_backend * be, struct alrp_graph * g) { be->iface.graph_compute(be, g); }
 
 // ============================================================================================
 // ===== implementation: GEMM and conv kernels (CPU)

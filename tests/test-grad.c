@@ -1,0 +1,248 @@
+// Finite-difference gradient checks for every differentiable op of alrp.h.
+// For each case: loss = sum(op(inputs) * R) with a fixed random R; every input is a parameter;
+// the analytic gradient (alrp_build_backward) is compared with central differences.
+// Run: build/tests/test-grad [-v] [filter]. Exits non-zero on any mismatch.
+#define ALRP_IMPLEMENTATION
+#include "alrp.h"
+
+struct rng { uint64_t s; };
+static float rnd(struct rng * r) { // uniform [-1, 1)
+    r->s = r->s * 6364136223846793005ull + 1442695040888963407ull;
+    return (float) ((r->s >> 40) & 0xFFFFFF) / (float) 0x800000 - 1.0f;
+}
+
+enum init { INIT_UNIFORM, INIT_POSITIVE, INIT_DISTINCT, INIT_AWAY0 };
+
+struct tcase {
+    const char * name;
+    int n_in;
+    int n_dims[4];
+    int64_t shape[4][4];
+    enum init init[4];
+    float eps, tol;
+    struct alrp_tensor * (*build)(struct alrp_context * ctx, struct alrp_tensor ** in, const int * iparams);
+    int iparams[8];
+    int n_params_inputs; // inputs [0, n_params_inputs) are differentiated (others: constant); 0 = all
+};
+
+static int verbose = 0;
+
+static void init_tensor(struct alrp_tensor * t, enum init how, struct rng * r) {
+    int64_t n = alrp_nelements(t);
+    float * d = alrp_data_f32(t);
+    for (int64_t i = 0; i < n; i++) {
+        float u = rnd(r);
+        switch (how) {
+        case INIT_UNIFORM:  d[i] = u; break;
+        case INIT_POSITIVE: d[i] = 0.5f + 0.75f * (u + 1.0f); break;           // [0.5, 2]
+        case INIT_AWAY0:    d[i] = (u >= 0 ? 0.2f : -0.2f) + 0.8f * u; break;   // |x| >= 0.2
+        case INIT_DISTINCT: d[i] = 0; break;
+        }
+    }
+    if (how == INIT_DISTINCT) { // a shuffled ramp: values differ by >= 0.05, far from kinks
+        for (int64_t i = 0; i < n; i++) d[i] = 0.05f * (float) (i - n / 2) + 0.025f;
+        for (int64_t i = n - 1; i > 0; i--) {
+            int64_t j = (int64_t) ((rnd(r) + 1.0f) * 0.5f * (float) (i + 1)); if (j > i) j = i;
+            float tmp = d[i]; d[i] = d[j]; d[j] = tmp;
+        }
+    }
+}
+
+static double loss_value(struct alrp_graph * g, struct alrp_tensor * loss, struct alrp_threadpool * tp) {
+    alrp_graph_compute(g, tp);
+    return alrp_get_f32_1d(loss, 0);
+}
+
+static int run_case(const struct tcase * c, struct alrp_threadpool * tp, uint64_t seed) {
+    struct alrp_init_params ip = { 64 * 1024 * 1024, NULL, false };
+    struct alrp_context * ctx = alrp_init(ip);
+    struct rng r = { seed };
+    struct alrp_tensor * in[4];
+    int n_diff = c->n_params_inputs ? c->n_params_inputs : c->n_in;
+    for (int i = 0; i < c->n_in; i++) {
+        in[i] = alrp_new_tensor(ctx, ALRP_TYPE_F32, c->n_dims[i], c->shape[i]);
+        alrp_format_name(in[i], "in%d", i);
+        init_tensor(in[i], c->init[i], &r);
+        if (i < n_diff) alrp_set_param(ctx, in[i]);
+    }
+    struct alrp_tensor * out = c->build(ctx, in, c->iparams);
+    int64_t oshape[4];
+    for (int i = 0; i < out->n_dims; i++) oshape[i] = alrp_dim(out, i);
+    struct alrp_tensor * R = alrp_new_tensor(ctx, ALRP_TYPE_F32, out->n_dims, oshape); // random weights: loss = sum(out * R)
+    init_tensor(R, INIT_UNIFORM, &r);
+    struct alrp_tensor * loss = alrp_sum(ctx, alrp_mul(ctx, out, R));
+    alrp_set_loss(ctx, loss);
+    struct alrp_graph * g = alrp_new_graph(ctx, 4096);
+    alrp_build_forward(g, loss);
+    alrp_build_backward(ctx, g);
+    alrp_graph_compute(g, tp);
+
+    int fails = 0;
+    double max_err = 0.0;
+    float * analytic[4] = { 0 }; // copied before any finite difference disturbs the graph's values
+    for (int i = 0; i < n_diff; i++) {
+        struct alrp_tensor * gr = alrp_graph_grad(g, in[i]);
+        int64_t n = alrp_nelements(in[i]);
+        analytic[i] = (float *) malloc(sizeof(float) * (size_t) n);
+        for (int64_t k = 0; k < n; k++) analytic[i][k] = gr ? alrp_get_f32_1d(gr, k) : 0.0f;
+    }
+    for (int i = 0; i < n_diff; i++) {
+        int64_t n = alrp_nelements(in[i]);
+        float * x = alrp_data_f32(in[i]);
+        for (int64_t k = 0; k < n; k++) {
+            float x0 = x[k];
+            x[k] = x0 + c->eps; double lp = loss_value(g, loss, tp);
+            x[k] = x0 - c->eps; double lm = loss_value(g, loss, tp);
+            x[k] = x0;
+            double num = (lp - lm) / (2.0 * c->eps);
+            double err = fabs(num - analytic[i][k]) / (1.0 + fabs(num));
+            if (err > max_err) max_err = err;
+            if (err > c->tol) {
+                if (fails < 5) printf("    %s: input %d elem %lld: analytic %.6f numeric %.6f\n", c->name, i, (long long) k, analytic[i][k], num);
+                fails++;
+            }
+        }
+        free(analytic[i]);
+    }
+    printf("%-28s %s  max rel err %.2e (%d nodes)\n", c->name, fails ? "FAIL" : "OK  ", max_err, alrp_graph_n_nodes(g));
+    alrp_free(ctx);
+    return fails ? 1 : 0;
+}
+
+// ---- builders
+static struct alrp_tensor * b_add(struct alrp_context * c, struct alrp_tensor ** in, const int * p) { (void) p; return alrp_add(c, in[0], in[1]); }
+static struct alrp_tensor * b_sub(struct alrp_context * c, struct alrp_tensor ** in, const int * p) { (void) p; return alrp_sub(c, in[0], in[1]); }
+static struct alrp_tensor * b_mul(struct alrp_context * c, struct alrp_tensor ** in, const int * p) { (void) p; return alrp_mul(c, in[0], in[1]); }
+static struct alrp_tensor * b_div(struct alrp_context * c, struct alrp_tensor ** in, const int * p) { (void) p; return alrp_div(c, in[0], in[1]); }
+static struct alrp_tensor * b_scale(struct alrp_context * c, struct alrp_tensor ** in, const int * p) { (void) p; return alrp_scale(c, in[0], -1.7f); }
+static struct alrp_tensor * b_sum(struct alrp_context * c, struct alrp_tensor ** in, const int * p) { (void) p; return alrp_sum(c, in[0]); }
+static struct alrp_tensor * b_mean(struct alrp_context * c, struct alrp_tensor ** in, const int * p) { (void) p; return alrp_mean(c, in[0]); }
+static struct alrp_tensor * b_sum_axis(struct alrp_context * c, struct alrp_tensor ** in, const int * p) { return alrp_sum_axis(c, in[0], p[0], p[1]); }
+static struct alrp_tensor * b_mean_axis(struct alrp_context * c, struct alrp_tensor ** in, const int * p) { return alrp_mean_axis(c, in[0], p[0], p[1]); }
+static struct alrp_tensor * b_unary(struct alrp_context * c, struct alrp_tensor ** in, const int * p) { return alrp_unary(c, in[0], (enum alrp_unary_op) p[0]); }
+static struct alrp_tensor * b_clamp(struct alrp_context * c, struct alrp_tensor ** in, const int * p) { (void) p; return alrp_clamp(c, in[0], -0.31f, 0.42f); }
+static struct alrp_tensor * b_matmul(struct alrp_context * c, struct alrp_tensor ** in, const int * p) { return alrp_matmul_ex(c, in[0], in[1], p[0], p[1]); }
+static struct alrp_tensor * b_conv(struct alrp_context * c, struct alrp_tensor ** in, const int * p) {
+    return alrp_conv2d_ex(c, in[0], in[1], p[7] ? in[2] : NULL, p[0], p[1], p[2], p[3], p[4], p[5], p[6]);
+}
+static struct alrp_tensor * b_bn(struct alrp_context * c, struct alrp_tensor ** in, const int * p) {
+    int64_t C = alrp_dim(in[0], 1);
+    struct alrp_tensor * rm = alrp_new_tensor_1d(c, C), * rv = alrp_new_tensor_1d(c, C);
+    alrp_tensor_fill(rm, 0.1f); alrp_tensor_fill(rv, 1.3f);
+    return alrp_batch_norm(c, in[0], in[1], in[2], rm, rv, (enum alrp_bn_mode) p[0], 0.1f, 1e-5f);
+}
+static struct alrp_tensor * b_maxpool(struct alrp_context * c, struct alrp_tensor ** in, const int * p) { return alrp_max_pool2d(c, in[0], p[0], p[1], p[2]); }
+static struct alrp_tensor * b_upsample(struct alrp_context * c, struct alrp_tensor ** in, const int * p) { return alrp_upsample_nearest(c, in[0], p[0]); }
+static struct alrp_tensor * b_reshape(struct alrp_context * c, struct alrp_tensor ** in, const int * p) {
+    (void) p; int64_t s[2] = { 5, -1 }; s[1] = alrp_nelements(in[0]) / 5;
+    return alrp_mul(c, alrp_reshape(c, in[0], 2, s), alrp_reshape(c, in[1], 2, s));
+}
+static struct alrp_tensor * b_permute(struct alrp_context * c, struct alrp_tensor ** in, const int * p) {
+    (void) p; int ax[4] = { 2, 0, 3, 1 };
+    return alrp_sqr(c, alrp_permute(c, in[0], ax)); // sqr forces a contiguous copy of the view
+}
+static struct alrp_tensor * b_permute_add(struct alrp_context * c, struct alrp_tensor ** in, const int * p) {
+    (void) p; int ax[3] = { 1, 2, 0 };
+    return alrp_add(c, alrp_permute(c, in[0], ax), in[1]); // binary op reads the strided view
+}
+static struct alrp_tensor * b_slice(struct alrp_context * c, struct alrp_tensor ** in, const int * p) { return alrp_sqr(c, alrp_slice(c, in[0], p[0], p[1], p[2])); }
+static struct alrp_tensor * b_concat(struct alrp_context * c, struct alrp_tensor ** in, const int * p) { return alrp_concat(c, 3, in, p[0]); }
+static struct alrp_tensor * b_expand(struct alrp_context * c, struct alrp_tensor ** in, const int * p) {
+    (void) p; int64_t s[3] = { 4, 3, 5 };
+    return alrp_sqr(c, alrp_expand(c, in[0], 3, s));
+}
+static struct alrp_tensor * b_gather(struct alrp_context * c, struct alrp_tensor ** in, const int * p) {
+    (void) p; struct alrp_tensor * idx = alrp_new_i32_1d(c, 6);
+    int32_t v[6] = { 3, 0, 3, 6, 2, 3 };
+    memcpy(idx->data, v, sizeof v);
+    return alrp_gather_rows(c, in[0], idx);
+}
+static struct alrp_tensor * b_scatter(struct alrp_context * c, struct alrp_tensor ** in, const int * p) {
+    (void) p; struct alrp_tensor * idx = alrp_new_i32_1d(c, 5);
+    int32_t v[5] = { 1, 1, 0, 4, 2 };
+    memcpy(idx->data, v, sizeof v);
+    return alrp_sqr(c, alrp_scatter_add_rows(c, in[0], idx, 6));
+}
+static struct alrp_tensor * b_chain(struct alrp_context * c, struct alrp_tensor ** in, const int * p) {
+    // the same input used on several paths: gradients must accumulate
+    (void) p;
+    struct alrp_tensor * a = alrp_sigmoid(c, in[0]);
+    return alrp_add(c, alrp_mul(c, a, in[0]), alrp_exp(c, alrp_scale(c, in[0], 0.5f)));
+}
+
+#define S1(a) {a}
+#define S2(a, b) {a, b}
+#define S3(a, b, c) {a, b, c}
+#define S4(a, b, c, d) {a, b, c, d}
+
+static const struct tcase cases[] = {
+    { "add bcast (3,1,5)+(4,1)", 2, {3, 2}, {S3(3, 1, 5), S2(4, 1)}, {0, 0}, 1e-2f, 2e-3f, b_add, {0}, 0 },
+    { "add bcast (2,3,4,5)+(5)", 2, {4, 1}, {S4(2, 3, 4, 5), S1(5)}, {0, 0}, 1e-2f, 2e-3f, b_add, {0}, 0 },
+    { "sub bcast (1)-(2,3)", 2, {1, 2}, {S1(1), S2(2, 3)}, {0, 0}, 1e-2f, 2e-3f, b_sub, {0}, 0 },
+    { "mul bcast (2,1,3)*(1,4,1)", 2, {3, 3}, {S3(2, 1, 3), S3(1, 4, 1)}, {0, 0}, 1e-2f, 2e-3f, b_mul, {0}, 0 },
+    { "div bcast (3,7)/(7)", 2, {2, 1}, {S2(3, 7), S1(7)}, {0, INIT_POSITIVE}, 1e-2f, 2e-3f, b_div, {0}, 0 },
+    { "scale", 1, {3}, {S3(2, 3, 5)}, {0}, 1e-2f, 2e-3f, b_scale, {0}, 0 },
+    { "sum", 1, {3}, {S3(2, 3, 5)}, {0}, 1e-2f, 2e-3f, b_sum, {0}, 0 },
+    { "mean", 1, {4}, {S4(2, 1, 3, 5)}, {0}, 1e-2f, 2e-3f, b_mean, {0}, 0 },
+    { "sum axis 1", 1, {3}, {S3(2, 3, 5)}, {0}, 1e-2f, 2e-3f, b_sum_axis, {1, 0}, 0 },
+    { "sum axis 0 keepdim", 1, {2}, {S2(7, 3)}, {0}, 1e-2f, 2e-3f, b_sum_axis, {0, 1}, 0 },
+    { "mean axis -1 keepdim", 1, {3}, {S3(2, 3, 5)}, {0}, 1e-2f, 2e-3f, b_mean_axis, {-1, 1}, 0 },
+    { "neg", 1, {2}, {S2(3, 4)}, {0}, 1e-2f, 2e-3f, b_unary, {ALRP_UNARY_NEG}, 0 },
+    { "exp", 1, {2}, {S2(3, 4)}, {0}, 1e-2f, 2e-3f, b_unary, {ALRP_UNARY_EXP}, 0 },
+    { "log", 1, {2}, {S2(3, 4)}, {INIT_POSITIVE}, 1e-2f, 2e-3f, b_unary, {ALRP_UNARY_LOG}, 0 },
+    { "relu", 1, {2}, {S2(5, 7)}, {INIT_DISTINCT}, 1e-3f, 2e-3f, b_unary, {ALRP_UNARY_RELU}, 0 },
+    { "sigmoid", 1, {2}, {S2(3, 4)}, {0}, 1e-2f, 2e-3f, b_unary, {ALRP_UNARY_SIGMOID}, 0 },
+    { "sqr", 1, {2}, {S2(3, 4)}, {0}, 1e-2f, 2e-3f, b_unary, {ALRP_UNARY_SQR}, 0 },
+    { "sqrt", 1, {2}, {S2(3, 4)}, {INIT_POSITIVE}, 1e-2f, 2e-3f, b_unary, {ALRP_UNARY_SQRT}, 0 },
+    { "clamp", 1, {2}, {S2(6, 7)}, {INIT_DISTINCT}, 1e-3f, 2e-3f, b_clamp, {0}, 0 },
+    { "matmul (5,3)@(3,7)", 2, {2, 2}, {S2(5, 3), S2(3, 7)}, {0, 0}, 1e-2f, 2e-3f, b_matmul, {0, 0}, 0 },
+    { "matmul (2,4,3)@(3,5) bcast", 2, {3, 2}, {S3(2, 4, 3), S2(3, 5)}, {0, 0}, 1e-2f, 2e-3f, b_matmul, {0, 0}, 0 },
+    { "matmul (2,1,4,3)@(3,3,5)", 2, {4, 3}, {S4(2, 1, 4, 3), S3(3, 3, 5)}, {0, 0}, 1e-2f, 2e-3f, b_matmul, {0, 0}, 0 },
+    { "matmul A^T (3,5)^T@(3,4)", 2, {2, 2}, {S2(3, 5), S2(3, 4)}, {0, 0}, 1e-2f, 2e-3f, b_matmul, {1, 0}, 0 },
+    { "matmul B^T (5,3)@(4,3)^T", 2, {2, 2}, {S2(5, 3), S2(4, 3)}, {0, 0}, 1e-2f, 2e-3f, b_matmul, {0, 1}, 0 },
+    { "matmul A^T B^T", 2, {3, 3}, {S3(2, 3, 5), S3(2, 4, 3)}, {0, 0}, 1e-2f, 2e-3f, b_matmul, {1, 1}, 0 },
+    { "conv 3x3 pad1 +bias", 3, {4, 4, 1}, {S4(2, 3, 5, 6), S4(4, 3, 3, 3), S1(4)}, {0, 0, 0}, 1e-2f, 2e-3f, b_conv, {1, 1, 1, 1, 1, 1, 1, 1}, 0 },
+    { "conv 3x3 stride2", 2, {4, 4}, {S4(1, 2, 7, 7), S4(3, 2, 3, 3)}, {0, 0}, 1e-2f, 2e-3f, b_conv, {2, 2, 0, 0, 1, 1, 1, 0}, 0 },
+    { "conv 3x3 dil2 pad2", 2, {4, 4}, {S4(1, 2, 6, 5), S4(2, 2, 3, 3)}, {0, 0}, 1e-2f, 2e-3f, b_conv, {1, 1, 2, 2, 2, 2, 1, 0}, 0 },
+    { "conv groups 2 stride2 pad1", 3, {4, 4, 1}, {S4(2, 4, 5, 5), S4(6, 2, 3, 3), S1(6)}, {0, 0, 0}, 1e-2f, 2e-3f, b_conv, {2, 2, 1, 1, 1, 1, 2, 1}, 0 },
+    { "conv depthwise", 2, {4, 4}, {S4(1, 3, 4, 4), S4(3, 1, 3, 3)}, {0, 0}, 1e-2f, 2e-3f, b_conv, {1, 1, 1, 1, 1, 1, 3, 0}, 0 },
+    { "conv 1x1", 3, {4, 4, 1}, {S4(3, 4, 2, 3), S4(5, 4, 1, 1), S1(5)}, {0, 0, 0}, 1e-2f, 2e-3f, b_conv, {1, 1, 0, 0, 1, 1, 1, 1}, 0 },
+    { "conv 1x3 asym stride", 2, {4, 4}, {S4(1, 2, 5, 7), S4(2, 2, 1, 3)}, {0, 0}, 1e-2f, 2e-3f, b_conv, {1, 2, 0, 1, 1, 1, 1, 0}, 0 },
+    { "batch norm train", 3, {4, 1, 1}, {S4(3, 4, 3, 2), S1(4), S1(4)}, {0, INIT_POSITIVE, 0}, 1e-2f, 5e-3f, b_bn, {ALRP_BN_TRAIN}, 0 },
+    { "batch norm train N=1", 3, {4, 1, 1}, {S4(1, 2, 3, 3), S1(2), S1(2)}, {0, INIT_POSITIVE, 0}, 1e-2f, 5e-3f, b_bn, {ALRP_BN_TRAIN}, 0 },
+    { "batch norm eval", 3, {4, 1, 1}, {S4(2, 3, 2, 2), S1(3), S1(3)}, {0, INIT_POSITIVE, 0}, 1e-2f, 2e-3f, b_bn, {ALRP_BN_EVAL}, 0 },
+    { "batch norm frozen (affine)", 3, {4, 1, 1}, {S4(2, 3, 2, 2), S1(3), S1(3)}, {0, INIT_POSITIVE, 0}, 1e-2f, 2e-3f, b_bn, {ALRP_BN_FROZEN}, 0 },
+    { "max pool 3x3 s2 p1", 1, {4}, {S4(2, 2, 7, 6)}, {INIT_DISTINCT}, 1e-3f, 2e-3f, b_maxpool, {3, 2, 1}, 0 },
+    { "max pool 2x2 s2", 1, {4}, {S4(1, 3, 5, 4)}, {INIT_DISTINCT}, 1e-3f, 2e-3f, b_maxpool, {2, 2, 0}, 0 },
+    { "upsample x2", 1, {4}, {S4(2, 3, 3, 4)}, {0}, 1e-2f, 2e-3f, b_upsample, {2}, 0 },
+    { "upsample x3", 1, {4}, {S4(1, 1, 2, 3)}, {0}, 1e-2f, 2e-3f, b_upsample, {3}, 0 },
+    { "reshape", 2, {3, 2}, {S3(5, 2, 3), S2(10, 3)}, {0, 0}, 1e-2f, 2e-3f, b_reshape, {0}, 0 },
+    { "permute (view) + sqr", 1, {4}, {S4(2, 3, 4, 5)}, {0}, 1e-2f, 2e-3f, b_permute, {0}, 0 },
+    { "permute (view) + add", 2, {3, 3}, {S3(4, 2, 3), S3(2, 3, 4)}, {0, 0}, 1e-2f, 2e-3f, b_permute_add, {0}, 0 },
+    { "slice axis 1", 1, {3}, {S3(2, 7, 3)}, {0}, 1e-2f, 2e-3f, b_slice, {1, 2, 4}, 0 },
+    { "slice axis -1", 1, {2}, {S2(3, 9)}, {0}, 1e-2f, 2e-3f, b_slice, {-1, 5, 4}, 0 },
+    { "concat axis 1", 3, {3, 3, 3}, {S3(2, 3, 4), S3(2, 1, 4), S3(2, 2, 4)}, {0, 0, 0}, 1e-2f, 2e-3f, b_concat, {1}, 0 },
+    { "concat axis -1", 3, {2, 2, 2}, {S2(3, 2), S2(3, 5), S2(3, 1)}, {0, 0, 0}, 1e-2f, 2e-3f, b_concat, {-1}, 0 },
+    { "expand (3,1)->(4,3,5)", 1, {2}, {S2(3, 1)}, {0}, 1e-2f, 2e-3f, b_expand, {0}, 0 },
+    { "gather rows", 1, {2}, {S2(7, 3)}, {0}, 1e-2f, 2e-3f, b_gather, {0}, 0 },
+    { "scatter add rows", 1, {2}, {S2(5, 4)}, {0}, 1e-2f, 2e-3f, b_scatter, {0}, 0 },
+    { "shared input, 3 paths", 1, {2}, {S2(3, 5)}, {0}, 1e-2f, 2e-3f, b_chain, {0}, 0 },
+};
+
+int main(int argc, char ** argv) {
+    const char * filter = NULL;
+    for (int i = 1; i < argc; i++) { if (!strcmp(argv[i], "-v")) verbose = 1; else filter = argv[i]; }
+    int n_cases = (int) (sizeof(cases) / sizeof(cases[0])), fails = 0, run = 0;
+    for (int nt = 1; nt <= 2; nt++) {
+        struct alrp_threadpool * tp = alrp_threadpool_new(nt);
+        printf("-- %d thread(s)\n", nt);
+        for (int i = 0; i < n_cases; i++) {
+            if (filter && !strstr(cases[i].name, filter)) continue;
+            fails += run_case(&cases[i], tp, 1234 + (uint64_t) i);
+            run++;
+        }
+        alrp_threadpool_free(tp);
+    }
+    printf("%d/%d gradient checks passed\n", run - fails, run);
+    return fails ? 1 : 0;
+}
