@@ -330,6 +330,71 @@ ALRPDEF void alrp_backend_graph_compute(struct alrp_backend * be, struct alrp_gr
 // ===== declarations: GEMM and conv kernels (raw arrays)
 // ============================================================================================
 
+// Dense f32 kernels on plain row-major arrays with PyTorch layouts; the graph ops matmul and
+// conv2d call these. Every kernel:
+//   * takes a thread pool `tp` and runs on all of its threads (tp == NULL: the calling thread);
+//   * takes a workspace `work` of at least the bytes that the matching *_work_size() query
+//     returns for the pool's thread count (alrp_threadpool_n_threads(tp)); work == NULL makes
+//     the kernel malloc and free its own. Pass one in training loops so that steps never
+//     allocate. A workspace may be reused by later calls, not by concurrent ones;
+//   * takes `beta`: 0 overwrites the output without reading it (NaN garbage does not leak),
+//     1 accumulates into it (any other value scales the old contents).
+// Bad arguments stop the program with a one-line message that names the bad value.
+
+// C (M, N) = alpha * op(A) @ op(B) + beta * C, all row-major.
+// op(A) is (M, K): A is (M, K) with row stride lda, or (K, M) when trans_a.
+// op(B) is (K, N): B is (K, N) with row stride ldb, or (N, K) when trans_b. C has row stride ldc.
+// K == 0 gives C = beta * C.
+ALRPDEF size_t alrp_gemm_work_size(int64_t M, int64_t N, int64_t K, int n_threads);
+ALRPDEF void   alrp_gemm_f32(struct alrp_threadpool * tp, bool trans_a, bool trans_b,
+                             int64_t M, int64_t N, int64_t K,
+                             float alpha, const float * A, int64_t lda, const float * B, int64_t ldb,
+                             float beta, float * C, int64_t ldc, void * work);
+
+// 2-D convolution as in torch.nn.functional.conv2d (cross-correlation, zero padding).
+struct alrp_conv2d_desc {
+    int64_t n, c, h, w;         // input x (N, C, H, W)
+    int64_t o, kh, kw;          // weight w (O, C/groups, kH, kW), bias (O)
+    int64_t sh, sw;             // stride      (>= 1)
+    int64_t ph, pw;             // zero padding (>= 0)
+    int64_t dh, dw;             // dilation    (>= 1)
+    int64_t groups;             // >= 1, divides C and O (groups == C == O: depthwise)
+};
+// OH = (H + 2 ph - dh (kH - 1) - 1) / sh + 1, and likewise OW.
+ALRPDEF int64_t alrp_conv2d_out_h(const struct alrp_conv2d_desc * d);
+ALRPDEF int64_t alrp_conv2d_out_w(const struct alrp_conv2d_desc * d);
+// true when d describes a valid conv (positive sizes, groups divide C and O, output >= 1x1);
+// otherwise false with a one-line reason in err (err may be NULL).
+ALRPDEF bool    alrp_conv2d_check(const struct alrp_conv2d_desc * d, char * err, size_t err_size);
+// bytes of workspace enough for each of the three conv kernels below with d and n_threads
+ALRPDEF size_t  alrp_conv2d_work_size(const struct alrp_conv2d_desc * d, int n_threads);
+
+// y (N, O, OH, OW) = beta * y + conv(x (N, C, H, W), w (O, C/g, kH, kW)) + b (O); b may be NULL.
+ALRPDEF void alrp_conv2d_f32(struct alrp_threadpool * tp, const struct alrp_conv2d_desc * d,
+                             const float * x, const float * w, const float * b,
+                             float beta, float * y, void * work);
+// dx (N, C, H, W) = beta * dx + conv_transpose(dy (N, O, OH, OW), w (O, C/g, kH, kW))
+ALRPDEF void alrp_conv2d_backward_data_f32(struct alrp_threadpool * tp, const struct alrp_conv2d_desc * d,
+                                           const float * dy, const float * w,
+                                           float beta, float * dx, void * work);
+// dw (O, C/g, kH, kW) = beta * dw + sum over N, OH, OW of dy (x) im2col(x);
+// db (O) = beta * db + sum over N, OH, OW of dy (db may be NULL: skipped)
+ALRPDEF void alrp_conv2d_backward_weight_f32(struct alrp_threadpool * tp, const struct alrp_conv2d_desc * d,
+                                             const float * x, const float * dy,
+                                             float beta, float * dw, float * db, void * work);
+
+// Naive references (direct loops, double accumulators, single thread): what the tests compare
+// the fast kernels with. Same arguments and semantics as the kernels above.
+ALRPDEF void alrp__gemm_f32_naive(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
+                                  float alpha, const float * A, int64_t lda, const float * B, int64_t ldb,
+                                  float beta, float * C, int64_t ldc);
+ALRPDEF void alrp__conv2d_f32_naive(const struct alrp_conv2d_desc * d, const float * x, const float * w,
+                                    const float * b, float beta, float * y);
+ALRPDEF void alrp__conv2d_backward_data_f32_naive(const struct alrp_conv2d_desc * d, const float * dy,
+                                                  const float * w, float beta, float * dx);
+ALRPDEF void alrp__conv2d_backward_weight_f32_naive(const struct alrp_conv2d_desc * d, const float * x,
+                                                    const float * dy, float beta, float * dw, float * db);
+
 // ============================================================================================
 // ===== declarations: ranking losses and box losses (raw arrays)
 // ============================================================================================
@@ -1964,6 +2029,875 @@ ALRPDEF void alrp_backend_graph_compute(struct alrp_backend * be, struct alrp_gr
 // ============================================================================================
 // ===== implementation: GEMM and conv kernels (CPU)
 // ============================================================================================
+
+// Design (BLIS-style, for row-major C, so vectors run along N and A is broadcast):
+//   tile(i0..i1, j0..j1) of C, for one batch item, on one thread:
+//     for ic in MC rows:                       A block (MC x KC): MR-row micro-panels, k-major
+//       for kb in KC slices of K:              packed once per (ic, kb)
+//         for jc in NC columns:                B block (KC x NC): NR-column micro-panels, k-major,
+//           for each MR micro-panel of A         packed once per (ic, kb, jc); stays in L2
+//             for each NR micro-panel of B     the A micro-panel (MR x KC) stays in L1
+//               micro-kernel: C (MR x NR) (+)= a (MR x kc) @ b (kc x NR), register-blocked
+// Threads never share packed buffers: C (times the batch) is cut into tiles, each thread takes
+// a contiguous run of tiles and packs what it needs. Tile shapes are picked so that the
+// redundant packing (an operand packed by several threads) stays small next to the FMAs.
+// The operands are "sources" that pack themselves: plain matrices (any transposition), or a
+// conv input read through im2col on the fly (so the (C kH kW, OH OW) column matrix is never
+// written out), or its transpose for the weight gradient.
+
+#if ALRP_F32_EPR == 16
+#define ALRP__GEMM_MR  12       // 12 x 32 tile: 24 zmm accumulators + 2 for B + 1 broadcast
+#define ALRP__GEMM_NRV 2
+#elif ALRP_F32_EPR == 8
+#define ALRP__GEMM_MR  6        // 6 x 16: 12 ymm accumulators (16 registers on AVX2)
+#define ALRP__GEMM_NRV 2
+#elif ALRP_F32_EPR == 4
+#define ALRP__GEMM_MR  8        // 8 x 12: 24 of NEON's 32 q registers
+#define ALRP__GEMM_NRV 3
+#else
+#define ALRP__GEMM_MR  4        // scalar 4 x 4
+#define ALRP__GEMM_NRV 4
+#endif
+#define ALRP__GEMM_NR  (ALRP__GEMM_NRV * ALRP_F32_EPR)
+#ifndef ALRP__GEMM_KC
+#define ALRP__GEMM_KC  256                      // k slice: A micro-panel MR x KC in L1
+#endif
+#ifndef ALRP__GEMM_MC
+#define ALRP__GEMM_MC  (ALRP__GEMM_MR * 64)     // rows of A packed per block
+#endif
+#ifndef ALRP__GEMM_NC
+#define ALRP__GEMM_NC  (ALRP__GEMM_NR * 16)     // columns of B per block: KC x NC in L2
+#endif
+
+#if defined(__clang__)
+#define ALRP__UNROLL _Pragma("unroll")
+#define ALRP__FORCE_INLINE static inline __attribute__((always_inline))
+#elif defined(__GNUC__)
+#define ALRP__UNROLL _Pragma("GCC unroll 16")
+#define ALRP__FORCE_INLINE static inline __attribute__((always_inline))
+#else
+#define ALRP__UNROLL
+#define ALRP__FORCE_INLINE static inline
+#endif
+
+#define ALRP__ROUNDUP(x, m) ((((x) + (m) - 1) / (m)) * (m))
+#define ALRP__CEILDIV(x, m) (((x) + (m) - 1) / (m))
+
+// d[0..n) = s[0..n)
+static inline void alrp__copy_f32(float * restrict d, const float * restrict s, int64_t n) {
+    int64_t i = 0;
+    for (; i + ALRP_F32_EPR <= n; i += ALRP_F32_EPR) ALRP_F32_VEC_STORE(d + i, ALRP_F32_VEC_LOAD(s + i));
+    for (; i < n; i++) d[i] = s[i];
+}
+
+// d[0..n) = 0
+static inline void alrp__zero_f32(float * d, int64_t n) {
+    int64_t i = 0;
+    for (; i + ALRP_F32_EPR <= n; i += ALRP_F32_EPR) ALRP_F32_VEC_STORE(d + i, ALRP_F32_VEC_ZERO());
+    for (; i < n; i++) d[i] = 0.0f;
+}
+
+// d[0..n) *= beta (beta == 0: = 0, without reading d)
+static void alrp__scale_f32(float * d, int64_t n, float beta) {
+    if (beta == 1.0f) return;
+    if (beta == 0.0f) { alrp__zero_f32(d, n); return; }
+    for (int64_t i = 0; i < n; i++) d[i] *= beta;
+}
+
+// Micro-kernel. a: packed A micro-panel (kc, MR); b: packed B micro-panel (kc, NR);
+// c: C tile (mr, nr) with row stride ldc, mr <= MR and nr <= NR.
+// c = alpha * a @ b + beta * c + bias[r] (bias: mr values or NULL; beta == 0: c not read).
+// mr is a compile-time constant in each instance (alrp__ukr_1 ... alrp__ukr_MR below).
+ALRP__FORCE_INLINE void alrp__ukr(const int mr, int64_t kc, const float * restrict a, const float * restrict b,
+                                  float * restrict c, int64_t ldc, int nr, float alpha, float beta,
+                                  const float * bias) {
+    ALRP_F32_VEC acc[ALRP__GEMM_MR][ALRP__GEMM_NRV];
+    ALRP__UNROLL for (int r = 0; r < mr; r++) {
+        ALRP__UNROLL for (int v = 0; v < ALRP__GEMM_NRV; v++) acc[r][v] = ALRP_F32_VEC_ZERO();
+    }
+    for (int64_t k = 0; k < kc; k++) {
+        ALRP_F32_VEC bv[ALRP__GEMM_NRV];
+        ALRP__UNROLL for (int v = 0; v < ALRP__GEMM_NRV; v++) bv[v] = ALRP_F32_VEC_LOAD(b + v * ALRP_F32_EPR);
+        ALRP__UNROLL for (int r = 0; r < mr; r++) {
+            ALRP_F32_VEC av = ALRP_F32_VEC_SET1(a[r]);
+            ALRP__UNROLL for (int v = 0; v < ALRP__GEMM_NRV; v++) acc[r][v] = ALRP_F32_VEC_FMA(av, bv[v], acc[r][v]);
+        }
+        a += ALRP__GEMM_MR;
+        b += ALRP__GEMM_NR;
+    }
+    if (nr == ALRP__GEMM_NR) {
+        const ALRP_F32_VEC va = ALRP_F32_VEC_SET1(alpha), vb = ALRP_F32_VEC_SET1(beta);
+        ALRP__UNROLL for (int r = 0; r < mr; r++) {
+            ALRP__UNROLL for (int v = 0; v < ALRP__GEMM_NRV; v++) {
+                float * cp = c + r * ldc + v * ALRP_F32_EPR;
+                ALRP_F32_VEC t = acc[r][v];
+                if (alpha != 1.0f) t = ALRP_F32_VEC_MUL(t, va);
+                if (beta == 1.0f)      t = ALRP_F32_VEC_ADD(t, ALRP_F32_VEC_LOAD(cp));
+                else if (beta != 0.0f) t = ALRP_F32_VEC_FMA(ALRP_F32_VEC_LOAD(cp), vb, t);
+                if (bias) t = ALRP_F32_VEC_ADD(t, ALRP_F32_VEC_SET1(bias[r]));
+                ALRP_F32_VEC_STORE(cp, t);
+            }
+        }
+    } else {
+        float tmp[ALRP__GEMM_MR * ALRP__GEMM_NR];
+        ALRP__UNROLL for (int r = 0; r < mr; r++) {
+            ALRP__UNROLL for (int v = 0; v < ALRP__GEMM_NRV; v++) ALRP_F32_VEC_STORE(tmp + r * ALRP__GEMM_NR + v * ALRP_F32_EPR, acc[r][v]);
+        }
+        for (int r = 0; r < mr; r++) {
+            float * cp = c + r * ldc;
+            const float * tp = tmp + r * ALRP__GEMM_NR;
+            const float bi = bias ? bias[r] : 0.0f;
+            for (int j = 0; j < nr; j++) cp[j] = alpha * tp[j] + (beta == 0.0f ? 0.0f : beta * cp[j]) + bi;
+        }
+    }
+}
+
+typedef void (*alrp__ukr_fn)(int64_t kc, const float * a, const float * b, float * c, int64_t ldc, int nr,
+                             float alpha, float beta, const float * bias);
+#define ALRP__UKR_DEF(R) \
+    static void alrp__ukr_##R(int64_t kc, const float * a, const float * b, float * c, int64_t ldc, int nr, \
+                              float alpha, float beta, const float * bias) { \
+        alrp__ukr(R, kc, a, b, c, ldc, nr, alpha, beta, bias); \
+    }
+ALRP__UKR_DEF(1) ALRP__UKR_DEF(2) ALRP__UKR_DEF(3) ALRP__UKR_DEF(4)
+#if ALRP__GEMM_MR >= 6
+ALRP__UKR_DEF(5) ALRP__UKR_DEF(6)
+#endif
+#if ALRP__GEMM_MR >= 8
+ALRP__UKR_DEF(7) ALRP__UKR_DEF(8)
+#endif
+#if ALRP__GEMM_MR >= 12
+ALRP__UKR_DEF(9) ALRP__UKR_DEF(10) ALRP__UKR_DEF(11) ALRP__UKR_DEF(12)
+#endif
+static const alrp__ukr_fn alrp__ukr_table[ALRP__GEMM_MR + 1] = {
+    NULL, alrp__ukr_1, alrp__ukr_2, alrp__ukr_3, alrp__ukr_4,
+#if ALRP__GEMM_MR >= 6
+    alrp__ukr_5, alrp__ukr_6,
+#endif
+#if ALRP__GEMM_MR >= 8
+    alrp__ukr_7, alrp__ukr_8,
+#endif
+#if ALRP__GEMM_MR >= 12
+    alrp__ukr_9, alrp__ukr_10, alrp__ukr_11, alrp__ukr_12,
+#endif
+};
+
+// ---- operand sources ----------------------------------------------------------------------
+// A GEMM operand is seen as a (rows, K) matrix X: rows are the M rows of op(A) for the A side,
+// and the N columns of op(B) for the B side. A source packs a block X[r0 .. r0 + nr, p0 .. p0 + kc)
+// into ceil(nr / W) micro-panels of W rows, k-major:
+//     dst[(panel * kc + k) * W + t] = X(r0 + panel * W + t, p0 + k), 0 for rows past nr.
+
+enum alrp__src_kind {
+    ALRP__SRC_MAT,      // a strided matrix
+    ALRP__SRC_IM2COL,   // X(j = (oh, ow), k = (c, ki, kj)) = x[c, oh sh - ph + ki dh, ow sw - pw + kj dw]
+    ALRP__SRC_COLT,     // X(j = (c, ki, kj), k = (n, oh, ow)) = the same element of image n
+};
+
+// conv geometry for the im2col sources; image (C', H, W) of batch item (b1, b2) at
+// x + b1 * xs1 + b2 * xs2 (COLT: the image index n comes from K and adds n * xs1)
+struct alrp__cgeo {
+    const float * x;
+    int64_t xs1, xs2;
+    int64_t h, w, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow;
+};
+
+struct alrp__src {
+    enum alrp__src_kind kind;
+    // MAT: X(r, k) of batch (b1, b2) at p + b1 s1 + b2 s2 + (kmajor ? k ld + r : r ld + k).
+    // With kcat > 0 (row-major only) K runs over several images: k = n kcat + q adds n kcat_s
+    // and uses q in place of k.
+    const float * p;
+    int64_t ld, s1, s2, kcat, kcat_s;
+    bool kmajor;
+    const struct alrp__cgeo * geo;  // IM2COL, COLT
+};
+
+// d[t * ds] = row[iw0 + t s] where 0 <= iw0 + t s < w, else 0, for t in [0, run)
+static inline void alrp__gather_row(float * d, int64_t ds, const float * row, int64_t w, int64_t iw0, int64_t s, int64_t run) {
+    int64_t lo = iw0 >= 0 ? 0 : (-iw0 + s - 1) / s;
+    int64_t hi = iw0 >= w ? 0 : (w - iw0 + s - 1) / s;
+    lo = ALRP_MIN(lo, run);
+    hi = ALRP_MAX(lo, ALRP_MIN(hi, run));
+    if (ds == 1) {
+        alrp__zero_f32(d, lo);
+        if (s == 1) alrp__copy_f32(d + lo, row + iw0 + lo, hi - lo);
+        else for (int64_t t = lo; t < hi; t++) d[t] = row[iw0 + t * s];
+        alrp__zero_f32(d + hi, run - hi);
+    } else {
+        for (int64_t t = 0; t < lo; t++) d[t * ds] = 0.0f;
+        for (int64_t t = lo; t < hi; t++) d[t * ds] = row[iw0 + t * s];
+        for (int64_t t = hi; t < run; t++) d[t * ds] = 0.0f;
+    }
+}
+
+static void alrp__pack_mat(const struct alrp__src * m, int64_t b1, int64_t b2, float * restrict dst,
+                           int64_t r0, int64_t nr, int64_t p0, int64_t kc, int W) {
+    const float * base = m->p + b1 * m->s1 + b2 * m->s2;
+    for (int64_t pr = 0; pr < nr; pr += W) {
+        const int64_t w = ALRP_MIN(W, nr - pr);
+        float * d = dst + pr * kc;
+        if (m->kmajor) {
+            const float * s = base + p0 * m->ld + r0 + pr;
+            if (w == W) {
+                for (int64_t k = 0; k < kc; k++, d += W, s += m->ld) alrp__copy_f32(d, s, W);
+            } else {
+                for (int64_t k = 0; k < kc; k++, d += W, s += m->ld) {
+                    for (int64_t t = 0; t < w; t++) d[t] = s[t];
+                    for (int64_t t = w; t < W; t++) d[t] = 0.0f;
+                }
+            }
+            continue;
+        }
+        for (int64_t t = 0; t < W; t++) {
+            float * dt = d + t;
+            if (t >= w) { for (int64_t k = 0; k < kc; k++) dt[k * W] = 0.0f; continue; }
+            const float * row = base + (r0 + pr + t) * m->ld;
+            if (m->kcat <= 0) {
+                const float * s = row + p0;
+                for (int64_t k = 0; k < kc; k++) dt[k * W] = s[k];
+                continue;
+            }
+            int64_t n = p0 / m->kcat, q = p0 % m->kcat;
+            for (int64_t k = 0; k < kc; ) {
+                const int64_t run = ALRP_MIN(m->kcat - q, kc - k);
+                const float * s = row + n * m->kcat_s + q;
+                for (int64_t u = 0; u < run; u++) dt[(k + u) * W] = s[u];
+                k += run; q = 0; n++;
+            }
+        }
+    }
+}
+
+// IM2COL: rows j are output positions of one image, k = (c, ki, kj)
+static void alrp__pack_im2col(const struct alrp__cgeo * g, int64_t b1, int64_t b2, float * restrict dst,
+                              int64_t r0, int64_t nr, int64_t p0, int64_t kc, int W) {
+    const float * x = g->x + b1 * g->xs1 + b2 * g->xs2;
+    const int64_t khw = g->kh * g->kw, tail = nr % W;
+    for (int64_t k = 0; k < kc; k++) {
+        const int64_t kk = p0 + k, c = kk / khw, ki = (kk % khw) / g->kw, kj = kk % g->kw;
+        const float * xc = x + c * g->h * g->w;
+        const int64_t ihb = ki * g->dh - g->ph, iwb = kj * g->dw - g->pw;
+        int64_t oh = r0 / g->ow, ow = r0 % g->ow;
+        for (int64_t j = r0; j < r0 + nr; ) {
+            const int64_t off = j - r0, t = off % W;
+            const int64_t run = ALRP_MIN(ALRP_MIN(g->ow - ow, r0 + nr - j), W - t);
+            float * d = dst + ((off / W) * kc + k) * W + t;
+            const int64_t ih = oh * g->sh + ihb;
+            if (ih < 0 || ih >= g->h) alrp__zero_f32(d, run);
+            else alrp__gather_row(d, 1, xc + ih * g->w, g->w, ow * g->sw + iwb, g->sw, run);
+            j += run; ow += run;
+            if (ow == g->ow) { ow = 0; oh++; }
+        }
+        if (tail) alrp__zero_f32(dst + ((nr / W) * kc + k) * W + tail, W - tail);
+    }
+}
+
+// COLT: rows j = (c, ki, kj), k = (n, oh, ow) over the whole batch (image n at x + n * xs1)
+static void alrp__pack_colt(const struct alrp__cgeo * g, int64_t b2, float * restrict dst,
+                            int64_t r0, int64_t nr, int64_t p0, int64_t kc, int W) {
+    const float * xg = g->x + b2 * g->xs2;
+    const int64_t khw = g->kh * g->kw, ohw = g->oh * g->ow;
+    for (int64_t pr = 0; pr < nr; pr += W) {
+        const int64_t w = ALRP_MIN(W, nr - pr);
+        for (int64_t t = 0; t < W; t++) {
+            float * d = dst + pr * kc + t;
+            if (t >= w) { for (int64_t k = 0; k < kc; k++) d[k * W] = 0.0f; continue; }
+            const int64_t j = r0 + pr + t, c = j / khw, ki = (j % khw) / g->kw, kj = j % g->kw;
+            const int64_t ihb = ki * g->dh - g->ph, iwb = kj * g->dw - g->pw;
+            int64_t n = p0 / ohw, oh = (p0 % ohw) / g->ow, ow = p0 % g->ow;
+            for (int64_t k = 0; k < kc; ) {
+                const int64_t run = ALRP_MIN(g->ow - ow, kc - k);
+                const int64_t ih = oh * g->sh + ihb;
+                if (ih < 0 || ih >= g->h) { for (int64_t u = 0; u < run; u++) d[(k + u) * W] = 0.0f; }
+                else alrp__gather_row(d + k * W, W, xg + n * g->xs1 + (c * g->h + ih) * g->w, g->w, ow * g->sw + iwb, g->sw, run);
+                k += run; ow += run;
+                if (ow == g->ow) { ow = 0; if (++oh == g->oh) { oh = 0; n++; } }
+            }
+        }
+    }
+}
+
+static void alrp__src_pack(const struct alrp__src * s, int64_t b1, int64_t b2, float * dst,
+                           int64_t r0, int64_t nr, int64_t p0, int64_t kc, int W) {
+    switch (s->kind) {
+        case ALRP__SRC_MAT:    alrp__pack_mat(s, b1, b2, dst, r0, nr, p0, kc, W); break;
+        case ALRP__SRC_IM2COL: alrp__pack_im2col(s->geo, b1, b2, dst, r0, nr, p0, kc, W); break;
+        case ALRP__SRC_COLT:   alrp__pack_colt(s->geo, b2, dst, r0, nr, p0, kc, W); break;
+    }
+}
+
+// ---- driver --------------------------------------------------------------------------------
+// One (batched) GEMM: for each b1 < nb1, b2 < nb2:
+//   C_b (M, N) = alpha * A_b (M, K) @ B_b^T (N, K)^T + beta * C_b + bias_b[i]
+// with C_b = c + b1 cs1 + b2 cs2 (row stride ldc), bias_b = bias + b2 bias_s2 (or none).
+struct alrp__gemm_op {
+    int64_t M, N, K, nb1, nb2;
+    float alpha, beta;
+    struct alrp__src a, b;
+    float * c;
+    int64_t ldc, cs1, cs2;
+    const float * bias;
+    int64_t bias_s2;
+};
+
+// floats of one thread's packing buffers for an (M, N, K) GEMM: packed A, then packed B
+static int64_t alrp__gemm_pa_floats(int64_t M, int64_t K) {
+    const int64_t kc = ALRP_MAX(1, ALRP_MIN(ALRP__GEMM_KC, K));
+    const int64_t mc = ALRP_MIN(ALRP__GEMM_MC, ALRP__ROUNDUP(ALRP_MAX(M, 1), ALRP__GEMM_MR));
+    return ALRP__ROUNDUP(mc * kc, 16);
+}
+static int64_t alrp__gemm_thread_floats(int64_t M, int64_t N, int64_t K) {
+    const int64_t kc = ALRP_MAX(1, ALRP_MIN(ALRP__GEMM_KC, K));
+    const int64_t nc = ALRP_MIN(ALRP__GEMM_NC, ALRP__ROUNDUP(ALRP_MAX(N, 1), ALRP__GEMM_NR));
+    return alrp__gemm_pa_floats(M, K) + ALRP__ROUNDUP(kc * nc, 16);
+}
+
+static float * alrp__align64(void * p) {
+    return (float *) (((uintptr_t) p + 63) & ~(uintptr_t) 63);
+}
+
+// C_b[i0 .. i1, j0 .. j1) of batch item (b1, b2), on the calling thread. pa, pb: packing buffers
+// of alrp__gemm_thread_floats(M, N, K) floats (pa first, pb after the rounded A part).
+static void alrp__gemm_tile(const struct alrp__gemm_op * op, int64_t b1, int64_t b2,
+                            int64_t i0, int64_t i1, int64_t j0, int64_t j1, float * pa, float * pb) {
+    float * C = op->c + b1 * op->cs1 + b2 * op->cs2;
+    const float * bias = op->bias ? op->bias + b2 * op->bias_s2 : NULL;
+    const int64_t nkb = op->K > 0 ? ALRP__CEILDIV(op->K, ALRP__GEMM_KC) : 1;
+    for (int64_t ic = i0; ic < i1; ic += ALRP__GEMM_MC) {
+        const int64_t mc = ALRP_MIN(ALRP__GEMM_MC, i1 - ic);
+        for (int64_t kb = 0; kb < nkb; kb++) {
+            const int64_t pc = kb * ALRP__GEMM_KC, kc = ALRP_MIN(ALRP__GEMM_KC, op->K - pc);
+            const float beta = kb == 0 ? op->beta : 1.0f;
+            const float * bi = kb == 0 && bias ? bias + ic : NULL;
+            alrp__src_pack(&op->a, b1, b2, pa, ic, mc, pc, kc, ALRP__GEMM_MR);
+            for (int64_t jc = j0; jc < j1; jc += ALRP__GEMM_NC) {
+                const int64_t nc = ALRP_MIN(ALRP__GEMM_NC, j1 - jc);
+                alrp__src_pack(&op->b, b1, b2, pb, jc, nc, pc, kc, ALRP__GEMM_NR);
+                for (int64_t ir = 0; ir < mc; ir += ALRP__GEMM_MR) {
+                    const int mr = (int) ALRP_MIN(ALRP__GEMM_MR, mc - ir);
+                    const alrp__ukr_fn ukr = alrp__ukr_table[mr];
+                    const float * a = pa + ir * kc;
+                    float * crow = C + (ic + ir) * op->ldc + jc;
+                    for (int64_t jr = 0; jr < nc; jr += ALRP__GEMM_NR) {
+                        const int nr = (int) ALRP_MIN(ALRP__GEMM_NR, nc - jr);
+                        ukr(kc, a, pb + jr * kc, crow + jr, op->ldc, nr, op->alpha, beta, bi ? bi + ir : NULL);
+                    }
+                }
+            }
+        }
+    }
+}
+
+// How to cut each of nbatch (M, N, K) GEMMs into tm x tn tiles for nth threads: minimise the
+// busiest thread's time, modelled as its tiles' FMAs plus their packing.
+static void alrp__gemm_split(int64_t M, int64_t N, int64_t nbatch, int nth, int64_t * tm_out, int64_t * tn_out) {
+    const int64_t mp = ALRP__CEILDIV(M, ALRP__GEMM_MR), np = ALRP__CEILDIV(N, ALRP__GEMM_NR);
+    double best = -1.0;
+    *tm_out = *tn_out = 1;
+    if (nth <= 1) return;
+    for (int64_t tm = 1; tm <= ALRP_MIN(mp, 8 * nth); tm++) {
+        for (int64_t tn = 1; tn <= ALRP_MIN(np, 8 * nth) && tm * tn <= 8 * nth; tn++) {
+            const int64_t units = nbatch * tm * tn, per = ALRP__CEILDIV(units, nth);
+            const double mt = (double) ALRP__CEILDIV(mp, tm) * ALRP__GEMM_MR;
+            const double nt = (double) ALRP__CEILDIV(np, tn) * ALRP__GEMM_NR;
+            const double cost = (double) per * (mt * nt + 8.0 * (mt + nt) + 64.0);
+            if (best < 0 || cost < best) { best = cost; *tm_out = tm; *tn_out = tn; }
+        }
+    }
+}
+
+struct alrp__gemm_job {
+    const struct alrp__gemm_op * op;
+    int64_t tm, tn;
+    float * work;
+    int64_t per_thread;    // floats of packing buffers per thread
+};
+
+static void alrp__gemm_worker(void * arg, int ith, int nth) {
+    const struct alrp__gemm_job * job = (const struct alrp__gemm_job *) arg;
+    const struct alrp__gemm_op * op = job->op;
+    const int64_t mp = ALRP__CEILDIV(op->M, ALRP__GEMM_MR), np = ALRP__CEILDIV(op->N, ALRP__GEMM_NR);
+    const int64_t tiles = job->tm * job->tn, units = op->nb1 * op->nb2 * tiles;
+    float * pa = job->work + ith * job->per_thread;
+    float * pb = pa + alrp__gemm_pa_floats(op->M, op->K);
+    for (int64_t u = units * ith / nth; u < units * (ith + 1) / nth; u++) {
+        const int64_t b = u / tiles, im = (u % tiles) / job->tn, in = u % job->tn;
+        const int64_t i0 = (im * mp / job->tm) * ALRP__GEMM_MR, i1 = ALRP_MIN(op->M, ((im + 1) * mp / job->tm) * ALRP__GEMM_MR);
+        const int64_t j0 = (in * np / job->tn) * ALRP__GEMM_NR, j1 = ALRP_MIN(op->N, ((in + 1) * np / job->tn) * ALRP__GEMM_NR);
+        if (i0 < i1 && j0 < j1) alrp__gemm_tile(op, b / op->nb2, b % op->nb2, i0, i1, j0, j1, pa, pb);
+    }
+}
+
+// runs op on the pool; work: at least nth * per-thread floats (+ 64 bytes for alignment)
+static void alrp__gemm_run(struct alrp_threadpool * tp, const struct alrp__gemm_op * op, void * work) {
+    if (op->M <= 0 || op->N <= 0 || op->nb1 <= 0 || op->nb2 <= 0) return;
+    struct alrp__gemm_job job;
+    const int nth = alrp_threadpool_n_threads(tp);
+    job.op = op;
+    job.per_thread = alrp__gemm_thread_floats(op->M, op->N, op->K);
+    alrp__gemm_split(op->M, op->N, op->nb1 * op->nb2, nth, &job.tm, &job.tn);
+    job.work = alrp__align64(work);
+    alrp_threadpool_run(tp, alrp__gemm_worker, &job);
+}
+
+// a workspace of `bytes` from the caller, or a fresh one to free (returned in *owned)
+static void * alrp__work_get(void * work, size_t bytes, void ** owned) {
+    *owned = NULL;
+    if (work) return work;
+    *owned = ALRP_MALLOC(bytes);
+    ALRP_ASSERTM(*owned, "out of memory: cannot allocate a %zu-byte kernel workspace", bytes);
+    return *owned;
+}
+
+ALRPDEF size_t alrp_gemm_work_size(int64_t M, int64_t N, int64_t K, int n_threads) {
+    return (size_t) ALRP_MAX(n_threads, 1) * (size_t) alrp__gemm_thread_floats(M, N, K) * sizeof(float) + 64;
+}
+
+ALRPDEF void alrp_gemm_f32(struct alrp_threadpool * tp, bool trans_a, bool trans_b,
+                           int64_t M, int64_t N, int64_t K,
+                           float alpha, const float * A, int64_t lda, const float * B, int64_t ldb,
+                           float beta, float * C, int64_t ldc, void * work) {
+    ALRP_ASSERTM(M >= 0 && N >= 0 && K >= 0, "alrp_gemm_f32: negative size M=%lld N=%lld K=%lld",
+                 (long long) M, (long long) N, (long long) K);
+    if (M == 0 || N == 0) return;
+    ALRP_ASSERTM(ldc >= N, "alrp_gemm_f32: ldc=%lld < N=%lld", (long long) ldc, (long long) N);
+    if (K > 0) {
+        ALRP_ASSERTM(lda >= (trans_a ? M : K), "alrp_gemm_f32: lda=%lld too small for %s A", (long long) lda, trans_a ? "transposed" : "");
+        ALRP_ASSERTM(ldb >= (trans_b ? K : N), "alrp_gemm_f32: ldb=%lld too small for %s B", (long long) ldb, trans_b ? "transposed" : "");
+    }
+    struct alrp__gemm_op op;
+    memset(&op, 0, sizeof(op));
+    op.M = M; op.N = N; op.K = K; op.nb1 = 1; op.nb2 = 1;
+    op.alpha = alpha; op.beta = beta;
+    op.a.kind = ALRP__SRC_MAT; op.a.p = A; op.a.ld = lda; op.a.kmajor = trans_a;
+    op.b.kind = ALRP__SRC_MAT; op.b.p = B; op.b.ld = ldb; op.b.kmajor = !trans_b;
+    op.c = C; op.ldc = ldc;
+    void * owned;
+    void * w = alrp__work_get(work, alrp_gemm_work_size(M, N, K, alrp_threadpool_n_threads(tp)), &owned);
+    alrp__gemm_run(tp, &op, w);
+    if (owned) ALRP_FREE(owned);
+}
+
+ALRPDEF void alrp__gemm_f32_naive(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
+                                  float alpha, const float * A, int64_t lda, const float * B, int64_t ldb,
+                                  float beta, float * C, int64_t ldc) {
+    for (int64_t i = 0; i < M; i++) {
+        for (int64_t j = 0; j < N; j++) {
+            double s = 0.0;
+            for (int64_t k = 0; k < K; k++) {
+                const float a = trans_a ? A[k * lda + i] : A[i * lda + k];
+                const float b = trans_b ? B[j * ldb + k] : B[k * ldb + j];
+                s += (double) a * (double) b;
+            }
+            float * c = C + i * ldc + j;
+            *c = (float) (alpha * s + (beta == 0.0f ? 0.0 : (double) beta * *c));
+        }
+    }
+}
+
+// ---- conv2d ----------------------------------------------------------------------------------
+// All three conv kernels are batched GEMMs over (image n, group g), with the im2col matrix
+// produced inside the B packing (never written out):
+//   forward        y[n,g] (Og, OH OW)     = w[g] (Og, Cg kH kW) @ im2col(x[n,g]) (Cg kH kW, OH OW)
+//   weight grad    dw[g]  (Og, Cg kH kW)  = dy[:,g] (Og, N OH OW) @ im2col(x[:,g])^T, the batch in K
+//   data grad, stride 1: the forward conv of dy with the flipped, (O, C)-swapped weight
+//                  w'[c, o, i, j] = w[o, c, kH-1-i, kW-1-j] and padding d (k - 1) - p (a "full"
+//                  correlation; negative padding crops), so it runs as fast as the forward;
+//   data grad, stride > 1: dcol (Cg kH kW, OH OW) = w[g]^T @ dy[n,g] in chunks, then col2im.
+// 1x1 stride-1 unpadded convs skip im2col: the image already is the (C, H W) matrix.
+
+ALRPDEF int64_t alrp_conv2d_out_h(const struct alrp_conv2d_desc * d) {
+    return (d->h + 2 * d->ph - d->dh * (d->kh - 1) - 1) / d->sh + 1;
+}
+
+ALRPDEF int64_t alrp_conv2d_out_w(const struct alrp_conv2d_desc * d) {
+    return (d->w + 2 * d->pw - d->dw * (d->kw - 1) - 1) / d->sw + 1;
+}
+
+ALRPDEF bool alrp_conv2d_check(const struct alrp_conv2d_desc * d, char * err, size_t err_size) {
+    char buf[256];
+    buf[0] = 0;
+    if (!d) snprintf(buf, sizeof(buf), "conv2d: NULL descriptor");
+    else if (d->n < 1 || d->c < 1 || d->h < 1 || d->w < 1)
+        snprintf(buf, sizeof(buf), "conv2d: input (N, C, H, W) = (%lld, %lld, %lld, %lld) must be >= 1",
+                 (long long) d->n, (long long) d->c, (long long) d->h, (long long) d->w);
+    else if (d->o < 1 || d->kh < 1 || d->kw < 1)
+        snprintf(buf, sizeof(buf), "conv2d: weight O=%lld kH=%lld kW=%lld must be >= 1", (long long) d->o, (long long) d->kh, (long long) d->kw);
+    else if (d->sh < 1 || d->sw < 1 || d->dh < 1 || d->dw < 1)
+        snprintf(buf, sizeof(buf), "conv2d: stride (%lld, %lld) and dilation (%lld, %lld) must be >= 1",
+                 (long long) d->sh, (long long) d->sw, (long long) d->dh, (long long) d->dw);
+    else if (d->ph < 0 || d->pw < 0)
+        snprintf(buf, sizeof(buf), "conv2d: padding (%lld, %lld) must be >= 0", (long long) d->ph, (long long) d->pw);
+    else if (d->groups < 1 || d->c % d->groups || d->o % d->groups)
+        snprintf(buf, sizeof(buf), "conv2d: groups=%lld must be >= 1 and divide C=%lld and O=%lld",
+                 (long long) d->groups, (long long) d->c, (long long) d->o);
+    else if (d->h + 2 * d->ph < d->dh * (d->kh - 1) + 1 || d->w + 2 * d->pw < d->dw * (d->kw - 1) + 1)
+        snprintf(buf, sizeof(buf), "conv2d: dilated kernel %lldx%lld larger than the padded input %lldx%lld",
+                 (long long) (d->dh * (d->kh - 1) + 1), (long long) (d->dw * (d->kw - 1) + 1),
+                 (long long) (d->h + 2 * d->ph), (long long) (d->w + 2 * d->pw));
+    if (err && err_size) snprintf(err, err_size, "%s", buf);
+    return buf[0] == 0;
+}
+
+static void alrp__conv_assert(const struct alrp_conv2d_desc * d, const char * who) {
+    char err[256];
+    ALRP_ASSERTM(alrp_conv2d_check(d, err, sizeof(err)), "%s: %s", who, err);
+}
+
+static bool alrp__conv_pointwise(const struct alrp_conv2d_desc * d) {
+    return d->kh == 1 && d->kw == 1 && d->sh == 1 && d->sw == 1 && d->ph == 0 && d->pw == 0;
+}
+
+// strided data gradient: output channels per col chunk, and output positions per chunk
+static void alrp__conv_col_chunks(const struct alrp_conv2d_desc * d, int64_t * cc, int64_t * qc) {
+    const int64_t khw = d->kh * d->kw, cg = d->c / d->groups;
+    const int64_t ohw = alrp_conv2d_out_h(d) * alrp_conv2d_out_w(d);
+    *cc = ALRP_MIN(cg, ALRP_MAX(1, 256 / khw));
+    const int64_t rows = *cc * khw;
+    *qc = ALRP_MAX(ALRP__GEMM_NR, ((128 * 1024 / rows) / ALRP__GEMM_NR) * ALRP__GEMM_NR);
+    *qc = ALRP_MIN(*qc, ALRP__ROUNDUP(ohw, ALRP__GEMM_NR));
+}
+
+// workspace floats: shared part (flipped weight) and per-thread part, for each kernel
+enum { ALRP__CONV_FWD, ALRP__CONV_BWD_DATA, ALRP__CONV_BWD_WEIGHT };
+static void alrp__conv_work_floats(const struct alrp_conv2d_desc * d, int which, int64_t * shared, int64_t * per_thread) {
+    const int64_t G = d->groups, cg = d->c / G, og = d->o / G, khw = d->kh * d->kw;
+    const int64_t ohw = alrp_conv2d_out_h(d) * alrp_conv2d_out_w(d), hw = d->h * d->w;
+    *shared = 0;
+    if (which == ALRP__CONV_FWD) {
+        *per_thread = alrp__gemm_thread_floats(og, ohw, cg * khw);
+    } else if (which == ALRP__CONV_BWD_WEIGHT) {
+        *per_thread = alrp__gemm_thread_floats(og, cg * khw, d->n * ohw);
+    } else if (d->sh == 1 && d->sw == 1) {
+        if (!alrp__conv_pointwise(d)) *shared = ALRP__ROUNDUP(d->o * cg * khw, 16);
+        *per_thread = alrp__gemm_thread_floats(cg, hw, og * khw);
+    } else {
+        int64_t cc, qc;
+        alrp__conv_col_chunks(d, &cc, &qc);
+        *per_thread = alrp__gemm_thread_floats(cc * khw, qc, og) + ALRP__ROUNDUP(cc * khw * qc, 16);
+    }
+}
+
+ALRPDEF size_t alrp_conv2d_work_size(const struct alrp_conv2d_desc * d, int n_threads) {
+    alrp__conv_assert(d, "alrp_conv2d_work_size");
+    int64_t best = 0;
+    for (int which = 0; which < 3; which++) {
+        int64_t sh, pt;
+        alrp__conv_work_floats(d, which, &sh, &pt);
+        best = ALRP_MAX(best, sh + ALRP_MAX(n_threads, 1) * pt);
+    }
+    return (size_t) best * sizeof(float) + 64;
+}
+
+static void * alrp__conv_work(const struct alrp_conv2d_desc * d, struct alrp_threadpool * tp, int which,
+                              void * work, void ** owned, int64_t * shared, int64_t * per_thread) {
+    alrp__conv_work_floats(d, which, shared, per_thread);
+    const size_t bytes = (size_t) (*shared + alrp_threadpool_n_threads(tp) * *per_thread) * sizeof(float) + 64;
+    return alrp__align64(alrp__work_get(work, bytes, owned));
+}
+
+// im2col geometry of x (N, C, H, W) under d, images (n, g) at x + n C H W + g Cg H W
+static struct alrp__cgeo alrp__conv_geo(const struct alrp_conv2d_desc * d, const float * x) {
+    struct alrp__cgeo g;
+    g.x = x;
+    g.xs1 = d->c * d->h * d->w; g.xs2 = (d->c / d->groups) * d->h * d->w;
+    g.h = d->h; g.w = d->w; g.kh = d->kh; g.kw = d->kw; g.sh = d->sh; g.sw = d->sw;
+    g.ph = d->ph; g.pw = d->pw; g.dh = d->dh; g.dw = d->dw;
+    g.oh = alrp_conv2d_out_h(d); g.ow = alrp_conv2d_out_w(d);
+    return g;
+}
+
+// y (N, O, OH, OW) = beta y + conv(x (N, C, H, W), w (O, C/g, kH, kW)) + b (O)
+ALRPDEF void alrp_conv2d_f32(struct alrp_threadpool * tp, const struct alrp_conv2d_desc * d,
+                             const float * x, const float * w, const float * b,
+                             float beta, float * y, void * work) {
+    alrp__conv_assert(d, "alrp_conv2d_f32");
+    const int64_t G = d->groups, cg = d->c / G, og = d->o / G, khw = d->kh * d->kw;
+    const int64_t ohw = alrp_conv2d_out_h(d) * alrp_conv2d_out_w(d), hw = d->h * d->w;
+    const struct alrp__cgeo geo = alrp__conv_geo(d, x);
+    struct alrp__gemm_op op;
+    memset(&op, 0, sizeof(op));
+    op.M = og; op.N = ohw; op.K = cg * khw; op.nb1 = d->n; op.nb2 = G;
+    op.alpha = 1.0f; op.beta = beta;
+    op.a.kind = ALRP__SRC_MAT; op.a.p = w; op.a.ld = cg * khw; op.a.s2 = og * cg * khw;
+    if (alrp__conv_pointwise(d)) {   // x[n, g] already is the (Cg, H W) matrix
+        op.b.kind = ALRP__SRC_MAT; op.b.p = x; op.b.kmajor = true; op.b.ld = hw; op.b.s1 = d->c * hw; op.b.s2 = cg * hw;
+    } else {
+        op.b.kind = ALRP__SRC_IM2COL; op.b.geo = &geo;
+    }
+    op.c = y; op.ldc = ohw; op.cs1 = d->o * ohw; op.cs2 = og * ohw;
+    op.bias = b; op.bias_s2 = og;
+    void * owned;
+    int64_t shared, per_thread;
+    float * wk = (float *) alrp__conv_work(d, tp, ALRP__CONV_FWD, work, &owned, &shared, &per_thread);
+    alrp__gemm_run(tp, &op, wk);
+    if (owned) ALRP_FREE(owned);
+}
+
+// ---- data gradient
+
+struct alrp__flip_job { const struct alrp_conv2d_desc * d; const float * w; float * wt; };
+
+// wt (C, Og, kH, kW): wt[g Cg + c, o, i, j] = w[g Og + o, c, kH-1-i, kW-1-j]
+static void alrp__conv_flip_worker(void * arg, int ith, int nth) {
+    const struct alrp__flip_job * job = (const struct alrp__flip_job *) arg;
+    const struct alrp_conv2d_desc * d = job->d;
+    const int64_t cg = d->c / d->groups, og = d->o / d->groups, khw = d->kh * d->kw;
+    for (int64_t ct = d->c * ith / nth; ct < d->c * (ith + 1) / nth; ct++) {
+        const int64_t g = ct / cg, c = ct % cg;
+        for (int64_t o = 0; o < og; o++) {
+            const float * src = job->w + ((g * og + o) * cg + c) * khw;
+            float * dst = job->wt + (ct * og + o) * khw;
+            for (int64_t i = 0; i < khw; i++) dst[i] = src[khw - 1 - i];
+        }
+    }
+}
+
+struct alrp__col_job {
+    const struct alrp_conv2d_desc * d;
+    const float * dy, * w;
+    float * dx, * work;
+    float beta;
+    int64_t per_thread, tm, cc, qc;
+};
+
+// dst[(iw0 + t s)] += src[t] where 0 <= iw0 + t s < w, for t in [0, run)
+static inline void alrp__scatter_row_add(float * row, int64_t w, int64_t iw0, int64_t s, const float * src, int64_t run) {
+    int64_t lo = iw0 >= 0 ? 0 : (-iw0 + s - 1) / s;
+    int64_t hi = iw0 >= w ? 0 : (w - iw0 + s - 1) / s;
+    lo = ALRP_MIN(lo, run);
+    hi = ALRP_MIN(hi, run);
+    for (int64_t t = lo; t < hi; t++) row[iw0 + t * s] += src[t];
+}
+
+// one thread's share of the strided data gradient: units (n, g, channel block)
+static void alrp__conv_col_worker(void * arg, int ith, int nth) {
+    const struct alrp__col_job * job = (const struct alrp__col_job *) arg;
+    const struct alrp_conv2d_desc * d = job->d;
+    const int64_t G = d->groups, cg = d->c / G, og = d->o / G, khw = d->kh * d->kw;
+    const int64_t OH = alrp_conv2d_out_h(d), OW = alrp_conv2d_out_w(d), ohw = OH * OW, hw = d->h * d->w;
+    float * pa = job->work + ith * job->per_thread;
+    float * pb = pa + alrp__gemm_pa_floats(job->cc * khw, og);
+    float * col = pa + alrp__gemm_thread_floats(job->cc * khw, job->qc, og);
+    const int64_t units = d->n * G * job->tm;
+    for (int64_t u = units * ith / nth; u < units * (ith + 1) / nth; u++) {
+        const int64_t n = u / (G * job->tm), g = (u / job->tm) % G, im = u % job->tm;
+        const int64_t c0 = im * cg / job->tm, c1 = (im + 1) * cg / job->tm;
+        float * dxg = job->dx + (n * d->c + g * cg) * hw;
+        alrp__scale_f32(dxg + c0 * hw, (c1 - c0) * hw, job->beta);
+        for (int64_t cs = c0; cs < c1; cs += job->cc) {
+            const int64_t ce = ALRP_MIN(c1, cs + job->cc), rows = (ce - cs) * khw;
+            for (int64_t q0 = 0; q0 < ohw; q0 += job->qc) {
+                const int64_t qn = ALRP_MIN(job->qc, ohw - q0);
+                // col (rows, qn) = w[g][:, cs..ce]^T (rows, Og) @ dy[n, g][:, q0..] (Og, qn)
+                struct alrp__gemm_op op;
+                memset(&op, 0, sizeof(op));
+                op.M = rows; op.N = qn; op.K = og; op.nb1 = op.nb2 = 1; op.alpha = 1.0f; op.beta = 0.0f;
+                op.a.kind = ALRP__SRC_MAT; op.a.kmajor = true; op.a.p = job->w + g * og * cg * khw + cs * khw; op.a.ld = cg * khw;
+                op.b.kind = ALRP__SRC_MAT; op.b.kmajor = true; op.b.p = job->dy + (n * d->o + g * og) * ohw + q0; op.b.ld = ohw;
+                op.c = col; op.ldc = qn;
+                alrp__gemm_tile(&op, 0, 0, 0, rows, 0, qn, pa, pb);
+                // col2im: dx[cs + c, oh sh - ph + ki dh, ow sw - pw + kj dw] += col[(c, ki, kj), q]
+                for (int64_t r = 0; r < rows; r++) {
+                    const int64_t c = cs + r / khw, ki = (r % khw) / d->kw, kj = r % d->kw;
+                    const int64_t ihb = ki * d->dh - d->ph, iwb = kj * d->dw - d->pw;
+                    float * dxc = dxg + c * hw;
+                    const float * src = col + r * qn;
+                    int64_t oh = q0 / OW, ow = q0 % OW;
+                    for (int64_t q = 0; q < qn; ) {
+                        const int64_t run = ALRP_MIN(OW - ow, qn - q), ih = oh * d->sh + ihb;
+                        if (ih >= 0 && ih < d->h) alrp__scatter_row_add(dxc + ih * d->w, d->w, ow * d->sw + iwb, d->sw, src + q, run);
+                        q += run; ow = 0; oh++;
+                    }
+                }
+            }
+        }
+    }
+}
+
+// dx (N, C, H, W) = beta dx + conv_transpose(dy (N, O, OH, OW), w (O, C/g, kH, kW))
+ALRPDEF void alrp_conv2d_backward_data_f32(struct alrp_threadpool * tp, const struct alrp_conv2d_desc * d,
+                                           const float * dy, const float * w,
+                                           float beta, float * dx, void * work) {
+    alrp__conv_assert(d, "alrp_conv2d_backward_data_f32");
+    const int64_t G = d->groups, cg = d->c / G, og = d->o / G, khw = d->kh * d->kw;
+    const int64_t OH = alrp_conv2d_out_h(d), OW = alrp_conv2d_out_w(d), ohw = OH * OW, hw = d->h * d->w;
+    void * owned;
+    int64_t shared, per_thread;
+    float * wk = (float *) alrp__conv_work(d, tp, ALRP__CONV_BWD_DATA, work, &owned, &shared, &per_thread);
+    if (d->sh == 1 && d->sw == 1) {
+        struct alrp__gemm_op op;
+        memset(&op, 0, sizeof(op));
+        op.M = cg; op.N = hw; op.K = og * khw; op.nb1 = d->n; op.nb2 = G;
+        op.alpha = 1.0f; op.beta = beta;
+        op.c = dx; op.ldc = hw; op.cs1 = d->c * hw; op.cs2 = cg * hw;
+        struct alrp__cgeo geo;
+        if (alrp__conv_pointwise(d)) {
+            // dx[n, g] (Cg, HW) = w[g]^T (Cg, Og) @ dy[n, g] (Og, HW)
+            op.a.kind = ALRP__SRC_MAT; op.a.kmajor = true; op.a.p = w; op.a.ld = cg; op.a.s2 = og * cg;
+            op.b.kind = ALRP__SRC_MAT; op.b.kmajor = true; op.b.p = dy; op.b.ld = ohw; op.b.s1 = d->o * ohw; op.b.s2 = og * ohw;
+        } else {
+            // dx[n, g] (Cg, HW) = w'[g] (Cg, Og kH kW) @ im2col(dy[n, g]) with the "full" padding
+            struct alrp__flip_job fj = { d, w, wk };
+            alrp_threadpool_run(tp, alrp__conv_flip_worker, &fj);
+            op.a.kind = ALRP__SRC_MAT; op.a.p = wk; op.a.ld = og * khw; op.a.s2 = cg * og * khw;
+            geo.x = dy; geo.xs1 = d->o * ohw; geo.xs2 = og * ohw;
+            geo.h = OH; geo.w = OW; geo.kh = d->kh; geo.kw = d->kw; geo.sh = 1; geo.sw = 1;
+            geo.ph = d->dh * (d->kh - 1) - d->ph; geo.pw = d->dw * (d->kw - 1) - d->pw;
+            geo.dh = d->dh; geo.dw = d->dw; geo.oh = d->h; geo.ow = d->w;
+            op.b.kind = ALRP__SRC_IM2COL; op.b.geo = &geo;
+        }
+        alrp__gemm_run(tp, &op, wk + shared);
+    } else {
+        struct alrp__col_job job;
+        const int nth = alrp_threadpool_n_threads(tp);
+        job.d = d; job.dy = dy; job.w = w; job.dx = dx; job.work = wk + shared; job.beta = beta;
+        job.per_thread = per_thread;
+        alrp__conv_col_chunks(d, &job.cc, &job.qc);
+        // split channels too when the (n, g) units alone would leave threads idle
+        job.tm = 1;
+        while (job.tm < cg && (d->n * G * job.tm) % nth != 0 && d->n * G * job.tm < 4 * nth) job.tm++;
+        alrp_threadpool_run(tp, alrp__conv_col_worker, &job);
+    }
+    if (owned) ALRP_FREE(owned);
+}
+
+// ---- weight gradient
+
+struct alrp__db_job { const struct alrp_conv2d_desc * d; const float * dy; float * db; float beta; };
+
+// db[o] = beta db[o] + sum over n, q of dy[n, o, q]
+static void alrp__conv_db_worker(void * arg, int ith, int nth) {
+    const struct alrp__db_job * job = (const struct alrp__db_job *) arg;
+    const struct alrp_conv2d_desc * d = job->d;
+    const int64_t ohw = alrp_conv2d_out_h(d) * alrp_conv2d_out_w(d);
+    for (int64_t o = d->o * ith / nth; o < d->o * (ith + 1) / nth; o++) {
+        ALRP_F32_VEC acc = ALRP_F32_VEC_ZERO();
+        float s = 0.0f;
+        for (int64_t n = 0; n < d->n; n++) {
+            const float * p = job->dy + (n * d->o + o) * ohw;
+            int64_t q = 0;
+            for (; q + ALRP_F32_EPR <= ohw; q += ALRP_F32_EPR) acc = ALRP_F32_VEC_ADD(acc, ALRP_F32_VEC_LOAD(p + q));
+            for (; q < ohw; q++) s += p[q];
+        }
+        s += ALRP_F32_VEC_REDUCE(acc);
+        job->db[o] = job->beta == 0.0f ? s : job->beta * job->db[o] + s;
+    }
+}
+
+// dw (O, C/g, kH, kW) = beta dw + sum_n dy[n] (O, OH OW) @ im2col(x[n])^T; db (O) likewise
+ALRPDEF void alrp_conv2d_backward_weight_f32(struct alrp_threadpool * tp, const struct alrp_conv2d_desc * d,
+                                             const float * x, const float * dy,
+                                             float beta, float * dw, float * db, void * work) {
+    alrp__conv_assert(d, "alrp_conv2d_backward_weight_f32");
+    const int64_t G = d->groups, cg = d->c / G, og = d->o / G, khw = d->kh * d->kw;
+    const int64_t ohw = alrp_conv2d_out_h(d) * alrp_conv2d_out_w(d), hw = d->h * d->w;
+    const struct alrp__cgeo geo = alrp__conv_geo(d, x);
+    struct alrp__gemm_op op;
+    memset(&op, 0, sizeof(op));
+    op.M = og; op.N = cg * khw; op.K = d->n * ohw; op.nb1 = 1; op.nb2 = G;
+    op.alpha = 1.0f; op.beta = beta;
+    // A (Og, N OH OW): rows of dy[:, g], the batch concatenated along K
+    op.a.kind = ALRP__SRC_MAT; op.a.p = dy; op.a.ld = ohw; op.a.s2 = og * ohw; op.a.kcat = ohw; op.a.kcat_s = d->o * ohw;
+    if (alrp__conv_pointwise(d)) {
+        op.b.kind = ALRP__SRC_MAT; op.b.p = x; op.b.ld = hw; op.b.s2 = cg * hw; op.b.kcat = hw; op.b.kcat_s = d->c * hw;
+    } else {
+        op.b.kind = ALRP__SRC_COLT; op.b.geo = &geo;
+    }
+    op.c = dw; op.ldc = cg * khw; op.cs2 = og * cg * khw;
+    void * owned;
+    int64_t shared, per_thread;
+    float * wk = (float *) alrp__conv_work(d, tp, ALRP__CONV_BWD_WEIGHT, work, &owned, &shared, &per_thread);
+    alrp__gemm_run(tp, &op, wk);
+    if (owned) ALRP_FREE(owned);
+    if (db) {
+        struct alrp__db_job job = { d, dy, db, beta };
+        alrp_threadpool_run(tp, alrp__conv_db_worker, &job);
+    }
+}
+
+// ---- naive references
+
+ALRPDEF void alrp__conv2d_f32_naive(const struct alrp_conv2d_desc * d, const float * x, const float * w,
+                                    const float * b, float beta, float * y) {
+    alrp__conv_assert(d, "alrp__conv2d_f32_naive");
+    const int64_t cg = d->c / d->groups, og = d->o / d->groups;
+    const int64_t OH = alrp_conv2d_out_h(d), OW = alrp_conv2d_out_w(d);
+    for (int64_t n = 0; n < d->n; n++)
+    for (int64_t o = 0; o < d->o; o++)
+    for (int64_t oh = 0; oh < OH; oh++)
+    for (int64_t ow = 0; ow < OW; ow++) {
+        const int64_t g = o / og;
+        double s = b ? b[o] : 0.0;
+        for (int64_t c = 0; c < cg; c++)
+        for (int64_t ki = 0; ki < d->kh; ki++)
+        for (int64_t kj = 0; kj < d->kw; kj++) {
+            const int64_t ih = oh * d->sh - d->ph + ki * d->dh, iw = ow * d->sw - d->pw + kj * d->dw;
+            if (ih < 0 || ih >= d->h || iw < 0 || iw >= d->w) continue;
+            s += (double) w[((o * cg + c) * d->kh + ki) * d->kw + kj] *
+                 (double) x[((n * d->c + g * cg + c) * d->h + ih) * d->w + iw];
+        }
+        float * yp = y + ((n * d->o + o) * OH + oh) * OW + ow;
+        *yp = (float) (s + (beta == 0.0f ? 0.0 : (double) beta * *yp));
+    }
+}
+
+ALRPDEF void alrp__conv2d_backward_data_f32_naive(const struct alrp_conv2d_desc * d, const float * dy,
+                                                  const float * w, float beta, float * dx) {
+    alrp__conv_assert(d, "alrp__conv2d_backward_data_f32_naive");
+    const int64_t cg = d->c / d->groups, og = d->o / d->groups;
+    const int64_t OH = alrp_conv2d_out_h(d), OW = alrp_conv2d_out_w(d), nx = d->n * d->c * d->h * d->w;
+    double * acc = (double *) ALRP_MALLOC((size_t) nx * sizeof(double));
+    ALRP_ASSERTM(acc, "out of memory in alrp__conv2d_backward_data_f32_naive");
+    for (int64_t i = 0; i < nx; i++) acc[i] = 0.0;
+    for (int64_t n = 0; n < d->n; n++)
+    for (int64_t o = 0; o < d->o; o++)
+    for (int64_t oh = 0; oh < OH; oh++)
+    for (int64_t ow = 0; ow < OW; ow++) {
+        const int64_t g = o / og;
+        const double gy = dy[((n * d->o + o) * OH + oh) * OW + ow];
+        for (int64_t c = 0; c < cg; c++)
+        for (int64_t ki = 0; ki < d->kh; ki++)
+        for (int64_t kj = 0; kj < d->kw; kj++) {
+            const int64_t ih = oh * d->sh - d->ph + ki * d->dh, iw = ow * d->sw - d->pw + kj * d->dw;
+            if (ih < 0 || ih >= d->h || iw < 0 || iw >= d->w) continue;
+            acc[((n * d->c + g * cg + c) * d->h + ih) * d->w + iw] += gy * w[((o * cg + c) * d->kh + ki) * d->kw + kj];
+        }
+    }
+    for (int64_t i = 0; i < nx; i++) dx[i] = (float) (acc[i] + (beta == 0.0f ? 0.0 : (double) beta * dx[i]));
+    ALRP_FREE(acc);
+}
+
+ALRPDEF void alrp__conv2d_backward_weight_f32_naive(const struct alrp_conv2d_desc * d, const float * x,
+                                                    const float * dy, float beta, float * dw, float * db) {
+    alrp__conv_assert(d, "alrp__conv2d_backward_weight_f32_naive");
+    const int64_t cg = d->c / d->groups, og = d->o / d->groups;
+    const int64_t OH = alrp_conv2d_out_h(d), OW = alrp_conv2d_out_w(d);
+    for (int64_t o = 0; o < d->o; o++) {
+        const int64_t g = o / og;
+        for (int64_t c = 0; c < cg; c++)
+        for (int64_t ki = 0; ki < d->kh; ki++)
+        for (int64_t kj = 0; kj < d->kw; kj++) {
+            double s = 0.0;
+            for (int64_t n = 0; n < d->n; n++)
+            for (int64_t oh = 0; oh < OH; oh++)
+            for (int64_t ow = 0; ow < OW; ow++) {
+                const int64_t ih = oh * d->sh - d->ph + ki * d->dh, iw = ow * d->sw - d->pw + kj * d->dw;
+                if (ih < 0 || ih >= d->h || iw < 0 || iw >= d->w) continue;
+                s += (double) dy[((n * d->o + o) * OH + oh) * OW + ow] * (double) x[((n * d->c + g * cg + c) * d->h + ih) * d->w + iw];
+            }
+            float * p = dw + ((o * cg + c) * d->kh + ki) * d->kw + kj;
+            *p = (float) (s + (beta == 0.0f ? 0.0 : (double) beta * *p));
+        }
+        if (db) {
+            double s = 0.0;
+            for (int64_t n = 0; n < d->n; n++)
+                for (int64_t q = 0; q < OH * OW; q++) s += dy[(n * d->o + o) * OH * OW + q];
+            db[o] = (float) (s + (beta == 0.0f ? 0.0 : (double) beta * db[o]));
+        }
+    }
+}
 
 // ============================================================================================
 // ===== implementation: ranking losses and box losses (CPU)
