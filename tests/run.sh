@@ -2,12 +2,13 @@
 # Runs every test binary in $BUILD/tests and every tests/test-*.sh; prints one line per test and
 # ends with "N passed, N failed". Exit status is non-zero when anything failed.
 BUILD=${BUILD:-build}
+mkdir -p "$BUILD/test-logs"
 pass=0; fail=0; failed=""
 for t in "$BUILD"/tests/test-* tests/test-*.sh; do
     [ -e "$t" ] || continue
-    case "$t" in *.d) continue;; esac
+    case "$t" in *.d|*.log) continue;; esac
     name=$(basename "$t")
-    log="$BUILD/tests/$name.log"
+    log="$BUILD/test-logs/$name.log"
     start=$(date +%s)
     if [ "${t%.sh}" != "$t" ]; then BUILD="$BUILD" timeout 900 sh "$t" > "$log" 2>&1; else timeout 900 "$t" > "$log" 2>&1; fi
     rc=$?
