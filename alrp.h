@@ -327,6 +327,43 @@ ALRPDEF void alrp_backend_tensor_get(struct alrp_backend * be, const struct alrp
 ALRPDEF void alrp_backend_graph_compute(struct alrp_backend * be, struct alrp_graph * g);
 
 // ============================================================================================
+// ===== declarations: optimizers and named-tensor files (graph level)
+// ============================================================================================
+// The optimizer keeps its state (SGD momentum, AdamW m and v) as tensors in a persistent
+// context, one per PARAM of the graph, named "<param>.momentum_buffer", "<param>.exp_avg",
+// "<param>.exp_avg_sq" (PyTorch's state names). A step uses the gradients the last compute left.
+
+enum alrp_opt_type { ALRP_OPT_SGD, ALRP_OPT_ADAMW };
+
+struct alrp_opt_params {
+    enum alrp_opt_type type;
+    float lr;
+    float momentum;      // SGD
+    float weight_decay;  // SGD: added to the gradient; AdamW: decoupled
+    float beta1, beta2;  // AdamW
+    float eps;           // AdamW
+};
+// SGD: lr 0.01, momentum 0.9, wd 1e-4 (the recipe's); AdamW: lr 1e-3, (0.9, 0.999), 1e-8, wd 1e-2
+ALRPDEF struct alrp_opt_params alrp_opt_default_params(enum alrp_opt_type type);
+
+struct alrp_optimizer;
+ALRPDEF struct alrp_optimizer * alrp_optimizer_new(struct alrp_context * ctx, const struct alrp_graph * g, struct alrp_opt_params params);
+ALRPDEF void    alrp_optimizer_step(struct alrp_optimizer * opt, struct alrp_threadpool * tp);
+ALRPDEF void    alrp_optimizer_set_lr(struct alrp_optimizer * opt, float lr);
+ALRPDEF int64_t alrp_optimizer_n_steps(const struct alrp_optimizer * opt);
+ALRPDEF void    alrp_optimizer_set_n_steps(struct alrp_optimizer * opt, int64_t n); // when resuming
+// the state tensors (for checkpoints): n of them in *out (a pointer into the optimizer)
+ALRPDEF int     alrp_optimizer_state(const struct alrp_optimizer * opt, struct alrp_tensor *** out);
+
+// Saves n f32 tensors by name to a safetensors file, atomically (temp file + rename); metadata is
+// a NULL-terminated list of key, value pairs or NULL. Returns 0, or -1 with a message in err.
+ALRPDEF int alrp_save_tensors(const char * path, int n, struct alrp_tensor * const * ts, const char * const * metadata, char * err, size_t err_size);
+// Loads the tensors of that name from a safetensors file into ts (shapes must match; F32, F16,
+// BF16 are converted). Missing names are an error unless allow_missing. Returns the number
+// loaded, or -1 with a one-line message in err naming the file and the tensor.
+ALRPDEF int alrp_load_tensors(const char * path, int n, struct alrp_tensor * const * ts, bool allow_missing, char * err, size_t err_size);
+
+// ============================================================================================
 // ===== declarations: GEMM and conv kernels (raw arrays)
 // ============================================================================================
 
@@ -1577,8 +1614,9 @@ ALRPDEF bool alrp_gallocr_alloc_graph(struct alrp_gallocr * ga, struct alrp_grap
     size_t * offsets = (size_t *) ALRP_MALLOC(sizeof(size_t) * (size_t) (n + 1));
     int * refs = (int *) ALRP_MALLOC(sizeof(int) * (size_t) (n + 1));
     int * views = (int *) ALRP_MALLOC(sizeof(int) * (size_t) (n + 1));
+    int * heir = (int *) ALRP_MALLOC(sizeof(int) * (size_t) (n + 1));  // node that took over a node's block
     struct alrp__block * fl = (struct alrp__block *) ALRP_MALLOC(sizeof(struct alrp__block) * (size_t) (n + 2));
-    if (!offsets || !refs || !views || !fl) { ALRP_FREE(offsets); ALRP_FREE(refs); ALRP_FREE(views); ALRP_FREE(fl); return false; }
+    if (!offsets || !refs || !views || !heir || !fl) { ALRP_FREE(offsets); ALRP_FREE(refs); ALRP_FREE(views); ALRP_FREE(heir); ALRP_FREE(fl); return false; }
     for (int i = 0; i < n; i++) g->nodes[i]->op_params[ALRP_MAX_OP_PARAMS - 1] = i; // node index (scratch slot)
 #define ALRP__IDX(t) ((t)->op_params[ALRP_MAX_OP_PARAMS - 1])
     // refs[i]: how many (non-view node, src) pairs read node i's memory, through views or not
@@ -1625,6 +1663,7 @@ ALRPDEF bool alrp_gallocr_alloc_graph(struct alrp_gallocr * ga, struct alrp_grap
             if (s && s->op != ALRP_OP_NONE && !s->view_src && !views[ALRP__IDX(s)] && refs[ALRP__IDX(s)] == 1 && offsets[ALRP__IDX(s)] != (size_t) -1) {
                 offsets[i] = offsets[ALRP__IDX(s)];     // s is read for the last time here: reuse its block
                 offsets[ALRP__IDX(s)] = (size_t) -2;    // (its block now belongs to t: not freed below)
+                heir[ALRP__IDX(s)] = i;
             } else {
                 offsets[i] = alrp__fl_alloc(fl, &n_fl, &end, size);
             }
@@ -1640,18 +1679,13 @@ ALRPDEF bool alrp_gallocr_alloc_graph(struct alrp_gallocr * ga, struct alrp_grap
             }
         }
     }
-    for (int i = n - 1; i >= 0; i--) if (offsets[i] == (size_t) -2) { // gave its block away: same address as its heir
-        for (int j = i + 1; j < n; j++) {
-            int k = alrp__inplace_src(g->nodes[j]);
-            if (k >= 0 && g->nodes[j]->src[k] == g->nodes[i] && offsets[j] < (size_t) -2) { offsets[i] = offsets[j]; break; }
-        }
-    }
+    for (int i = n - 1; i >= 0; i--) if (offsets[i] == (size_t) -2) offsets[i] = offsets[heir[i]]; // same block as its heir
 #undef ALRP__IDX
     size_t peak = end;
     if (peak > ga->buf_size) {
         if (ga->buf_alloc) ALRP_FREE(ga->buf_alloc);
         ga->buf_alloc = ALRP_MALLOC(peak + ALRP__ALIGN);
-        if (!ga->buf_alloc) { ga->buf_size = 0; ALRP_FREE(offsets); ALRP_FREE(refs); ALRP_FREE(views); ALRP_FREE(fl); return false; }
+        if (!ga->buf_alloc) { ga->buf_size = 0; ALRP_FREE(offsets); ALRP_FREE(refs); ALRP_FREE(views); ALRP_FREE(heir); ALRP_FREE(fl); return false; }
         ga->buf = (char *) (((uintptr_t) ga->buf_alloc + ALRP__ALIGN - 1) & ~(uintptr_t) (ALRP__ALIGN - 1));
         ga->buf_size = peak;
     }
@@ -1663,7 +1697,7 @@ ALRPDEF bool alrp_gallocr_alloc_graph(struct alrp_gallocr * ga, struct alrp_grap
     ga->stats.peak_bytes = peak;
     ga->stats.sum_bytes = sum;
     ga->stats.n_allocated = n_alloc;
-    ALRP_FREE(offsets); ALRP_FREE(refs); ALRP_FREE(views); ALRP_FREE(fl);
+    ALRP_FREE(offsets); ALRP_FREE(refs); ALRP_FREE(views); ALRP_FREE(heir); ALRP_FREE(fl);
     return true;
 }
 
@@ -2111,6 +2145,136 @@ ALRPDEF bool alrp_backend_supports_op(struct alrp_backend * be, const struct alr
 ALRPDEF void alrp_backend_tensor_set(struct alrp_backend * be, struct alrp_tensor * t, const void * data, size_t offset, size_t size) { be->iface.tensor_set(be, t, data, offset, size); }
 ALRPDEF void alrp_backend_tensor_get(struct alrp_backend * be, const struct alrp_tensor * t, void * data, size_t offset, size_t size) { be->iface.tensor_get(be, t, data, offset, size); }
 ALRPDEF void alrp_backend_graph_compute(struct alrp_backend * be, struct alrp_graph * g) { be->iface.graph_compute(be, g); }
+
+// ============================================================================================
+// ===== implementation: optimizers and named-tensor files (graph level)
+// ============================================================================================
+
+struct alrp_optimizer {
+    struct alrp_opt_params p;
+    int n_params;
+    struct alrp_tensor ** params;
+    struct alrp_tensor ** grads;   // copied from the graph at creation
+    struct alrp_tensor ** state;   // SGD: 1 per param; AdamW: 2 per param
+    int n_state;
+    int64_t step;
+};
+
+ALRPDEF struct alrp_opt_params alrp_opt_default_params(enum alrp_opt_type type) {
+    struct alrp_opt_params p;
+    memset(&p, 0, sizeof(p));
+    p.type = type;
+    if (type == ALRP_OPT_SGD) { p.lr = 0.01f; p.momentum = 0.9f; p.weight_decay = 1e-4f; }
+    else { p.lr = 1e-3f; p.beta1 = 0.9f; p.beta2 = 0.999f; p.eps = 1e-8f; p.weight_decay = 1e-2f; }
+    return p;
+}
+
+ALRPDEF struct alrp_optimizer * alrp_optimizer_new(struct alrp_context * ctx, const struct alrp_graph * g, struct alrp_opt_params params) {
+    ALRP_ASSERTM(g->n_params > 0, "alrp_optimizer_new: the graph has no parameters: call alrp_build_backward first");
+    ALRP_ASSERTM(!ctx->no_alloc, "alrp_optimizer_new: the state needs a context with no_alloc = false");
+    struct alrp_optimizer * o = (struct alrp_optimizer *) alrp__ctx_alloc(ctx, sizeof(struct alrp_optimizer));
+    memset(o, 0, sizeof(*o));
+    o->p = params;
+    int per = params.type == ALRP_OPT_ADAMW ? 2 : (params.momentum != 0.0f ? 1 : 0);
+    o->params = (struct alrp_tensor **) alrp__ctx_alloc(ctx, sizeof(void *) * (size_t) g->n_params);
+    o->grads  = (struct alrp_tensor **) alrp__ctx_alloc(ctx, sizeof(void *) * (size_t) g->n_params);
+    o->state  = (struct alrp_tensor **) alrp__ctx_alloc(ctx, sizeof(void *) * (size_t) (g->n_params * per + 1));
+    static const char * names[2][2] = { { "momentum_buffer", "" }, { "exp_avg", "exp_avg_sq" } };
+    for (int i = 0; i < g->n_params; i++) {
+        struct alrp_tensor * p = g->params[i];
+        o->params[o->n_params] = p;
+        o->grads[o->n_params] = alrp_graph_grad(g, p);
+        o->n_params++;
+        for (int k = 0; k < per; k++) {
+            struct alrp_tensor * s = alrp_dup_tensor(ctx, p);
+            s->n_dims = p->n_dims;
+            memset(s->data, 0, alrp_nbytes(s));
+            alrp_format_name(s, "%s.%s", p->name, names[params.type == ALRP_OPT_ADAMW][k]);
+            o->state[o->n_state++] = s;
+        }
+    }
+    return o;
+}
+
+struct alrp__opt_job { struct alrp_optimizer * o; float * p; const float * g; float * s0, * s1; int64_t n; };
+static void alrp__opt_worker(void * arg, int ith, int nth) {
+    struct alrp__opt_job * j = (struct alrp__opt_job *) arg;
+    int64_t d = (j->n + nth - 1) / nth, i0 = ALRP_MIN(j->n, d * ith), i1 = ALRP_MIN(j->n, i0 + d);
+    if (i0 >= i1) return;
+    const struct alrp_opt_params * p = &j->o->p;
+    if (p->type == ALRP_OPT_SGD)
+        alrp_sgd_step_f32(i1 - i0, j->p + i0, j->g + i0, j->s0 ? j->s0 + i0 : NULL, p->lr, p->momentum, p->weight_decay, j->o->step);
+    else
+        alrp_adamw_step_f32(i1 - i0, j->p + i0, j->g + i0, j->s0 + i0, j->s1 + i0, p->lr, p->beta1, p->beta2, p->eps, p->weight_decay, j->o->step);
+}
+
+ALRPDEF void alrp_optimizer_step(struct alrp_optimizer * o, struct alrp_threadpool * tp) {
+    o->step++;
+    int per = o->n_params ? o->n_state / o->n_params : 0;
+    for (int i = 0; i < o->n_params; i++) {
+        if (!o->grads[i]) continue; // a parameter that does not reach the loss
+        struct alrp__opt_job j = { o, alrp_data_f32(o->params[i]), alrp_data_f32(o->grads[i]),
+                                   per > 0 ? alrp_data_f32(o->state[i * per]) : NULL,
+                                   per > 1 ? alrp_data_f32(o->state[i * per + 1]) : NULL, alrp_nelements(o->params[i]) };
+        if (!tp || j.n < 65536) alrp__opt_worker(&j, 0, 1);
+        else alrp_threadpool_run(tp, alrp__opt_worker, &j);
+    }
+}
+ALRPDEF void    alrp_optimizer_set_lr(struct alrp_optimizer * o, float lr) { o->p.lr = lr; }
+ALRPDEF int64_t alrp_optimizer_n_steps(const struct alrp_optimizer * o) { return o->step; }
+ALRPDEF void    alrp_optimizer_set_n_steps(struct alrp_optimizer * o, int64_t n) { o->step = n; }
+ALRPDEF int     alrp_optimizer_state(const struct alrp_optimizer * o, struct alrp_tensor *** out) { *out = o->state; return o->n_state; }
+
+ALRPDEF int alrp_save_tensors(const char * path, int n, struct alrp_tensor * const * ts, const char * const * metadata, char * err, size_t err_size) {
+    struct alrp_st_tensor * st = (struct alrp_st_tensor *) ALRP_MALLOC(sizeof(struct alrp_st_tensor) * (size_t) (n ? n : 1));
+    if (!st) { snprintf(err, err_size, "%s: out of memory", path); return -1; }
+    memset(st, 0, sizeof(struct alrp_st_tensor) * (size_t) (n ? n : 1));
+    for (int i = 0; i < n; i++) {
+        const struct alrp_tensor * t = ts[i];
+        if (!t->data || !alrp_is_contiguous(t) || t->type != ALRP_TYPE_F32 || !t->name[0]) {
+            snprintf(err, err_size, "%s: tensor %d ('%s') must be a named, contiguous f32 tensor with data", path, i, t->name);
+            ALRP_FREE(st); return -1;
+        }
+        snprintf(st[i].name, sizeof(st[i].name), "%s", t->name);
+        snprintf(st[i].dtype, sizeof(st[i].dtype), "F32");
+        st[i].n_dims = t->n_dims;
+        for (int d = 0; d < t->n_dims; d++) st[i].shape[d] = alrp_dim(t, d);
+        st[i].data = t->data;
+    }
+    int rc = alrp_st_save(path, n, st, metadata, err, err_size);
+    ALRP_FREE(st);
+    return rc;
+}
+
+ALRPDEF int alrp_load_tensors(const char * path, int n, struct alrp_tensor * const * ts, bool allow_missing, char * err, size_t err_size) {
+    struct alrp_st_file * f = alrp_st_load(path, err, err_size);
+    if (!f) return -1;
+    int loaded = 0;
+    for (int i = 0; i < n; i++) {
+        struct alrp_tensor * t = ts[i];
+        const struct alrp_st_tensor * s = alrp_st_get(f, t->name);
+        if (!s) {
+            if (allow_missing) continue;
+            snprintf(err, err_size, "%s: no tensor '%s' in the file (is it the right weights file?)", path, t->name);
+            alrp_st_close(f); return -1;
+        }
+        bool ok = s->numel == alrp_nelements(t) && (s->n_dims == t->n_dims || s->n_dims == 0);
+        for (int d = 0; ok && d < s->n_dims; d++) ok = s->shape[d] == alrp_dim(t, d);
+        if (!ok) {
+            char sh[96];
+            snprintf(err, err_size, "%s: tensor '%s' has %lld elements in the file in %d dims, the model expects %s", path, t->name,
+                     (long long) s->numel, s->n_dims, alrp__shape_str(t, sh, sizeof sh));
+            alrp_st_close(f); return -1;
+        }
+        if (!t->data || !alrp_is_contiguous(t) || alrp_st_to_f32(s, alrp_data_f32(t)) != 0) {
+            snprintf(err, err_size, "%s: tensor '%s' (dtype %s) cannot be loaded as f32", path, t->name, s->dtype);
+            alrp_st_close(f); return -1;
+        }
+        loaded++;
+    }
+    alrp_st_close(f);
+    return loaded;
+}
 
 // ============================================================================================
 // ===== implementation: GEMM and conv kernels (CPU)

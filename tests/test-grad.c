@@ -104,6 +104,32 @@ static int run_case(const struct tcase * c, struct alrp_threadpool * tp, uint64_
         }
         free(analytic[i]);
     }
+    // the same graph, placed by the graph allocator (buffer reuse, in place), must agree exactly
+    {
+        struct alrp_init_params ip2 = { 64 * 1024 * 1024, NULL, true };
+        struct alrp_context * ctx2 = alrp_init(ip2);
+        struct alrp_tensor * out2 = c->build(ctx2, in, c->iparams);
+        struct alrp_tensor * loss2 = alrp_sum(ctx2, alrp_mul(ctx2, out2, R));
+        alrp_set_loss(ctx2, loss2);
+        struct alrp_graph * g2 = alrp_new_graph(ctx2, 4096);
+        alrp_build_forward(g2, loss2);
+        struct alrp_graph * g1 = g;
+        // params were collected by the first build_backward: the second graph collects them too
+        alrp_build_backward(ctx2, g2);
+        struct alrp_gallocr * ga = alrp_gallocr_new();
+        alrp_gallocr_alloc_graph(ga, g2);
+        alrp_graph_compute(g1, tp);
+        alrp_graph_compute(g2, tp);
+        double d = fabs((double) alrp_get_f32_1d(loss, 0) - alrp_get_f32_1d(loss2, 0));
+        for (int i = 0; i < n_diff; i++) {
+            struct alrp_tensor * a1 = alrp_graph_grad(g1, in[i]), * a2 = alrp_graph_grad(g2, in[i]);
+            if (!a1 || !a2) continue;
+            for (int64_t k = 0; k < alrp_nelements(in[i]); k++) d = fmax(d, fabs((double) alrp_get_f32_1d(a1, k) - alrp_get_f32_1d(a2, k)));
+        }
+        if (d > 1e-6) { printf("    %s: graph allocator result differs by %g\n", c->name, d); fails++; }
+        alrp_gallocr_free(ga);
+        alrp_free(ctx2);
+    }
     printf("%-28s %s  max rel err %.2e (%d nodes)\n", c->name, fails ? "FAIL" : "OK  ", max_err, alrp_graph_n_nodes(g));
     alrp_free(ctx);
     return fails ? 1 : 0;
@@ -127,7 +153,9 @@ static struct alrp_tensor * b_conv(struct alrp_context * c, struct alrp_tensor *
 }
 static struct alrp_tensor * b_bn(struct alrp_context * c, struct alrp_tensor ** in, const int * p) {
     int64_t C = alrp_dim(in[0], 1);
+    bool na = alrp_get_no_alloc(c); alrp_set_no_alloc(c, false); // leaves with data, also in the allocator's pass
     struct alrp_tensor * rm = alrp_new_tensor_1d(c, C), * rv = alrp_new_tensor_1d(c, C);
+    alrp_set_no_alloc(c, na);
     alrp_tensor_fill(rm, 0.1f); alrp_tensor_fill(rv, 1.3f);
     return alrp_batch_norm(c, in[0], in[1], in[2], rm, rv, (enum alrp_bn_mode) p[0], 0.1f, 1e-5f);
 }
@@ -152,13 +180,17 @@ static struct alrp_tensor * b_expand(struct alrp_context * c, struct alrp_tensor
     return alrp_sqr(c, alrp_expand(c, in[0], 3, s));
 }
 static struct alrp_tensor * b_gather(struct alrp_context * c, struct alrp_tensor ** in, const int * p) {
-    (void) p; struct alrp_tensor * idx = alrp_new_i32_1d(c, 6);
+    (void) p; bool na = alrp_get_no_alloc(c); alrp_set_no_alloc(c, false);
+    struct alrp_tensor * idx = alrp_new_i32_1d(c, 6);
+    alrp_set_no_alloc(c, na);
     int32_t v[6] = { 3, 0, 3, 6, 2, 3 };
     memcpy(idx->data, v, sizeof v);
     return alrp_gather_rows(c, in[0], idx);
 }
 static struct alrp_tensor * b_scatter(struct alrp_context * c, struct alrp_tensor ** in, const int * p) {
-    (void) p; struct alrp_tensor * idx = alrp_new_i32_1d(c, 5);
+    (void) p; bool na = alrp_get_no_alloc(c); alrp_set_no_alloc(c, false);
+    struct alrp_tensor * idx = alrp_new_i32_1d(c, 5);
+    alrp_set_no_alloc(c, na);
     int32_t v[5] = { 1, 1, 0, 4, 2 };
     memcpy(idx->data, v, sizeof v);
     return alrp_sqr(c, alrp_scatter_add_rows(c, in[0], idx, 6));
