@@ -98,7 +98,7 @@ ALRPDEF int  alrp_n_cores(void);
 #define ALRP_MAX_OP_PARAMS 16
 #define ALRP_MAX_NAME      64
 
-enum alrp_type { ALRP_TYPE_F32, ALRP_TYPE_I32, ALRP_TYPE_COUNT };
+enum alrp_type { ALRP_TYPE_F32, ALRP_TYPE_I32, ALRP_TYPE_I8, ALRP_TYPE_COUNT }; // I8: ranking-loss labels
 
 enum alrp_tensor_flag {
     ALRP_FLAG_PARAM  = 1,  // trainable: build_backward computes its gradient
@@ -142,6 +142,17 @@ enum alrp_op {
     ALRP_OP_CONCAT,            // concat of 2..ALRP_MAX_SRC tensors along p0 (PyTorch axis)
     ALRP_OP_GATHER_ROWS,       // a (R, D), idx (K) i32 -> (K, D)
     ALRP_OP_SCATTER_ADD_ROWS,  // zeros (R, D) then row idx[k] += a[k]; p0 = R
+    ALRP_OP_ALRP_LOSS,         // packed (2 + n + P): loss_cls, loss_loc, grad_logits (n), grad_loc (P)
+    ALRP_OP_AP_LOSS,           // packed (1 + n): loss, grad_logits (n)
+    ALRP_OP_RANK_LOSS_BACK,    // dy[p0] * packed[p1 ...]: the stored update scaled by the incoming gradient
+    ALRP_OP_FOCAL_LOSS,        // element-wise sigmoid focal loss; src = logits, targets; p = alpha, gamma
+    ALRP_OP_FOCAL_LOSS_BACK,   // d/dlogits; src = dy, logits, targets
+    ALRP_OP_SMOOTH_L1,         // element-wise smooth L1 (beta p0; 0 = L1); src = pred, target
+    ALRP_OP_SMOOTH_L1_BACK,    // d/dpred; src = dy, pred, target
+    ALRP_OP_GIOU_LOSS,         // (n) = 1 - GIoU of (n, 4) boxes; src = pred, target
+    ALRP_OP_GIOU_LOSS_BACK,    // d/dpred; src = dy, pred, target
+    ALRP_OP_LOC_ERR_GIOU,      // (P) E_loc of deltas decoded on the unit anchor; p0..3 = stds
+    ALRP_OP_LOC_ERR_GIOU_BACK, // d/dpred_deltas; src = dy, pred, target
     ALRP_OP_COUNT
 };
 
@@ -272,6 +283,29 @@ ALRPDEF struct alrp_tensor * alrp_concat(struct alrp_context * ctx, int n, struc
 // gather/scatter rows by int32 index: a (R, D), idx (K) -> (K, D); scatter: a (K, D) -> (R, D)
 ALRPDEF struct alrp_tensor * alrp_gather_rows(struct alrp_context * ctx, struct alrp_tensor * a, struct alrp_tensor * idx);
 ALRPDEF struct alrp_tensor * alrp_scatter_add_rows(struct alrp_context * ctx, struct alrp_tensor * a, struct alrp_tensor * idx, int64_t n_rows);
+
+// ---- losses as graph ops (kernels: the "ranking losses and box losses" section)
+// aLRP Loss over every entry of logits (any shape, n entries); labels: an i8 tensor of n entries
+// (1 positive, 0 negative, -1 ignored); loc_err (P): E_loc of the P positives in index order, or
+// NULL. Returns the two parts as (1,) tensors. The forward computes the error-driven update of
+// the logits (not a derivative: do not finite-difference it) and the backward scales it by the
+// incoming gradient of cls; loc_err gets d(loc)/d(loc_err) with the ranks held constant, scaled
+// by the incoming gradient of loc (so L = cls + w_SB * loc trains as [A] does).
+struct alrp_rank_loss { struct alrp_tensor * cls, * loc; };
+ALRPDEF struct alrp_rank_loss alrp_alrp_loss(struct alrp_context * ctx, struct alrp_tensor * logits, struct alrp_tensor * labels,
+                                             struct alrp_tensor * loc_err, float delta);
+// AP Loss, (1,): same conventions
+ALRPDEF struct alrp_tensor * alrp_ap_loss(struct alrp_context * ctx, struct alrp_tensor * logits, struct alrp_tensor * labels, float delta);
+// element-wise sigmoid focal loss (torchvision semantics), same shape as logits; targets constant
+ALRPDEF struct alrp_tensor * alrp_sigmoid_focal_loss(struct alrp_context * ctx, struct alrp_tensor * logits, struct alrp_tensor * targets,
+                                                     float alpha, float gamma);
+// element-wise smooth L1 (beta; 0 gives L1), same shape as pred; target constant
+ALRPDEF struct alrp_tensor * alrp_smooth_l1_loss(struct alrp_context * ctx, struct alrp_tensor * pred, struct alrp_tensor * target, float beta);
+// GIoU loss 1 - GIoU of (n, 4) boxes (x1, y1, x2, y2) -> (n); target constant
+ALRPDEF struct alrp_tensor * alrp_giou_loss(struct alrp_context * ctx, struct alrp_tensor * pred, struct alrp_tensor * target);
+// E_loc = 1 - GIoU of (P, 4) deltas decoded on the unit anchor with stds (means 0) -> (P)
+ALRPDEF struct alrp_tensor * alrp_loc_err_giou(struct alrp_context * ctx, struct alrp_tensor * pred_deltas, struct alrp_tensor * target_deltas,
+                                               const float * stds);
 
 // ============================================================================================
 // ===== declarations: graphs, autograd, allocator, backends
@@ -972,7 +1006,7 @@ static void * alrp__ctx_alloc(struct alrp_context * ctx, size_t size) {
     return ctx->mem + off;
 }
 
-static size_t alrp__type_size(enum alrp_type type) { ALRP_UNUSED(type); return 4; }
+static size_t alrp__type_size(enum alrp_type type) { return type == ALRP_TYPE_I8 ? 1 : 4; }
 
 static void alrp__set_contiguous_strides(struct alrp_tensor * t) {
     t->nb[3] = 1;
@@ -1065,12 +1099,14 @@ ALRPDEF float alrp_get_f32_1d(const struct alrp_tensor * t, int64_t i) {
     ALRP_ASSERTM(i >= 0 && i < alrp_nelements(t), "alrp_get_f32_1d: index %lld out of range", (long long) i);
     int64_t off = alrp__logical_offset(t, i);
     if (t->type == ALRP_TYPE_I32) return (float) ((const int32_t *) t->data)[off];
+    if (t->type == ALRP_TYPE_I8)  return (float) ((const int8_t *) t->data)[off];
     return alrp_data_f32(t)[off];
 }
 ALRPDEF void alrp_set_f32_1d(struct alrp_tensor * t, int64_t i, float v) {
     ALRP_ASSERTM(i >= 0 && i < alrp_nelements(t), "alrp_set_f32_1d: index %lld out of range", (long long) i);
     int64_t off = alrp__logical_offset(t, i);
     if (t->type == ALRP_TYPE_I32) ((int32_t *) t->data)[off] = (int32_t) v;
+    else if (t->type == ALRP_TYPE_I8) ((int8_t *) t->data)[off] = (int8_t) v;
     else alrp_data_f32(t)[off] = v;
 }
 ALRPDEF void alrp_tensor_fill(struct alrp_tensor * t, float v) {
@@ -1102,9 +1138,11 @@ static const char * alrp__op_names[ALRP_OP_COUNT] = {
     "CLAMP", "CLAMP_BACK", "MATMUL", "CONV2D", "CONV2D_BACK_DATA", "CONV2D_BACK_WEIGHT",
     "BN_STATS", "BN_APPLY", "BN_BACK", "BN_BACK_PARAMS", "MAX_POOL2D", "MAX_POOL2D_BACK",
     "UPSAMPLE", "UPSAMPLE_BACK", "RESHAPE", "PERMUTE", "SLICE", "EXPAND", "PAD_SLICE", "CONCAT",
-    "GATHER_ROWS", "SCATTER_ADD_ROWS",
+    "GATHER_ROWS", "SCATTER_ADD_ROWS", "ALRP_LOSS", "AP_LOSS", "RANK_LOSS_BACK", "FOCAL_LOSS",
+    "FOCAL_LOSS_BACK", "SMOOTH_L1", "SMOOTH_L1_BACK", "GIOU_LOSS", "GIOU_LOSS_BACK", "LOC_ERR_GIOU",
+    "LOC_ERR_GIOU_BACK",
 };
-_Static_assert(ALRP_OP_COUNT == 33, "update alrp__op_names when adding an op");
+_Static_assert(ALRP_OP_COUNT == 44, "update alrp__op_names when adding an op");
 
 ALRPDEF const char * alrp_op_name(enum alrp_op op) { return (op >= 0 && op < ALRP_OP_COUNT) ? alrp__op_names[op] : "?"; }
 
@@ -1431,6 +1469,65 @@ ALRPDEF struct alrp_tensor * alrp_scatter_add_rows(struct alrp_context * ctx, st
     return t;
 }
 
+ALRPDEF struct alrp_rank_loss alrp_alrp_loss(struct alrp_context * ctx, struct alrp_tensor * logits, struct alrp_tensor * labels,
+                                             struct alrp_tensor * loc_err, float delta) {
+    int64_t n = alrp_nelements(logits), P = loc_err ? alrp_nelements(loc_err) : 0;
+    ALRP_ASSERTM(logits->type == ALRP_TYPE_F32 && labels->type == ALRP_TYPE_I8 && alrp_nelements(labels) == n,
+                 "alrp_loss: logits must be f32 and labels an i8 tensor with as many entries (%lld)", (long long) n);
+    ALRP_ASSERTM(delta > 0.0f, "alrp_loss: delta must be > 0 (got %g)", (double) delta);
+    int64_t ne[4] = { 1, 1, 1, 2 + n + P };
+    struct alrp_tensor * t = alrp__op_new(ctx, ALRP_OP_ALRP_LOSS, ALRP_TYPE_F32, 1, ne, alrp__c(ctx, logits), alrp__c(ctx, labels), loc_err ? alrp__c(ctx, loc_err) : NULL);
+    alrp__set_op_f32(t, 0, delta);
+    struct alrp_rank_loss r = { alrp_slice(ctx, t, 0, 0, 1), alrp_slice(ctx, t, 0, 1, 1) };
+    return r;
+}
+ALRPDEF struct alrp_tensor * alrp_ap_loss(struct alrp_context * ctx, struct alrp_tensor * logits, struct alrp_tensor * labels, float delta) {
+    int64_t n = alrp_nelements(logits);
+    ALRP_ASSERTM(logits->type == ALRP_TYPE_F32 && labels->type == ALRP_TYPE_I8 && alrp_nelements(labels) == n,
+                 "ap_loss: logits must be f32 and labels an i8 tensor with as many entries (%lld)", (long long) n);
+    ALRP_ASSERTM(delta > 0.0f, "ap_loss: delta must be > 0 (got %g)", (double) delta);
+    int64_t ne[4] = { 1, 1, 1, 1 + n };
+    struct alrp_tensor * t = alrp__op_new(ctx, ALRP_OP_AP_LOSS, ALRP_TYPE_F32, 1, ne, alrp__c(ctx, logits), alrp__c(ctx, labels), NULL);
+    alrp__set_op_f32(t, 0, delta);
+    return alrp_slice(ctx, t, 0, 0, 1);
+}
+// element-wise loss of (a, b) with a's shape
+static struct alrp_tensor * alrp__pair_loss(struct alrp_context * ctx, enum alrp_op op, struct alrp_tensor * a, struct alrp_tensor * b, const char * what) {
+    char sa[96], sb[96];
+    ALRP_ASSERTM(a->type == ALRP_TYPE_F32 && b->type == ALRP_TYPE_F32 && alrp_same_shape(a, b), "%s: inputs %s and %s must be f32 of one shape",
+                 what, alrp__shape_str(a, sa, sizeof sa), alrp__shape_str(b, sb, sizeof sb));
+    return alrp__op_new(ctx, op, ALRP_TYPE_F32, a->n_dims, a->ne, alrp__c(ctx, a), alrp__c(ctx, b), NULL);
+}
+ALRPDEF struct alrp_tensor * alrp_sigmoid_focal_loss(struct alrp_context * ctx, struct alrp_tensor * logits, struct alrp_tensor * targets, float alpha, float gamma) {
+    ALRP_ASSERTM(gamma >= 0.0f, "sigmoid_focal_loss: gamma must be >= 0");
+    struct alrp_tensor * t = alrp__pair_loss(ctx, ALRP_OP_FOCAL_LOSS, logits, targets, "sigmoid_focal_loss");
+    alrp__set_op_f32(t, 0, alpha); alrp__set_op_f32(t, 1, gamma);
+    return t;
+}
+ALRPDEF struct alrp_tensor * alrp_smooth_l1_loss(struct alrp_context * ctx, struct alrp_tensor * pred, struct alrp_tensor * target, float beta) {
+    ALRP_ASSERTM(beta >= 0.0f, "smooth_l1_loss: beta must be >= 0");
+    struct alrp_tensor * t = alrp__pair_loss(ctx, ALRP_OP_SMOOTH_L1, pred, target, "smooth_l1_loss");
+    alrp__set_op_f32(t, 0, beta);
+    return t;
+}
+static struct alrp_tensor * alrp__box_loss(struct alrp_context * ctx, enum alrp_op op, struct alrp_tensor * pred, struct alrp_tensor * target, const char * what) {
+    char sp[96];
+    ALRP_ASSERTM(pred->n_dims == 2 && pred->ne[3] == 4, "%s: boxes must be (n, 4), got %s", what, alrp__shape_str(pred, sp, sizeof sp));
+    struct alrp_tensor * t = alrp__pair_loss(ctx, op, pred, target, what);
+    int64_t ne[4] = { 1, 1, 1, pred->ne[2] };
+    memcpy(t->ne, ne, sizeof(ne)); t->n_dims = 1;
+    alrp__set_contiguous_strides(t);
+    return t;
+}
+ALRPDEF struct alrp_tensor * alrp_giou_loss(struct alrp_context * ctx, struct alrp_tensor * pred, struct alrp_tensor * target) {
+    return alrp__box_loss(ctx, ALRP_OP_GIOU_LOSS, pred, target, "giou_loss");
+}
+ALRPDEF struct alrp_tensor * alrp_loc_err_giou(struct alrp_context * ctx, struct alrp_tensor * pred_deltas, struct alrp_tensor * target_deltas, const float * stds) {
+    struct alrp_tensor * t = alrp__box_loss(ctx, ALRP_OP_LOC_ERR_GIOU, pred_deltas, target_deltas, "loc_err_giou");
+    for (int i = 0; i < 4; i++) alrp__set_op_f32(t, i, stds ? stds[i] : 1.0f);
+    return t;
+}
+
 // ============================================================================================
 // ===== implementation: graphs and autograd
 // ============================================================================================
@@ -1653,6 +1750,27 @@ static void alrp__backward_node(struct alrp_context * ctx, struct alrp_graph * g
     } break;
     case ALRP_OP_GATHER_ROWS: alrp__add_grad(ctx, g, a, alrp_scatter_add_rows(ctx, dy, b, a->ne[2])); break;
     case ALRP_OP_SCATTER_ADD_ROWS: alrp__add_grad(ctx, g, a, alrp_gather_rows(ctx, dy, b)); break;
+    case ALRP_OP_ALRP_LOSS: case ALRP_OP_AP_LOSS: {
+        // the stored updates, scaled by the incoming gradients of the loss parts
+        int64_t n = alrp_nelements(a);
+        bool alrp = t->op == ALRP_OP_ALRP_LOSS;
+        struct alrp_tensor * d = alrp__op_new(ctx, ALRP_OP_RANK_LOSS_BACK, ALRP_TYPE_F32, a->n_dims, a->ne, dy, t, NULL);
+        d->op_params[0] = 0; d->op_params[1] = alrp ? 2 : 1;
+        alrp__add_grad(ctx, g, a, d);
+        struct alrp_tensor * le = t->src[2];
+        if (alrp && le && (le->flags & ALRP_FLAG_GRAD)) {
+            struct alrp_tensor * dl = alrp__op_new(ctx, ALRP_OP_RANK_LOSS_BACK, ALRP_TYPE_F32, le->n_dims, le->ne, dy, t, NULL);
+            dl->op_params[0] = 1; dl->op_params[1] = (int32_t) (2 + n);
+            alrp__add_grad(ctx, g, le, dl);
+        }
+    } break;
+    case ALRP_OP_FOCAL_LOSS: case ALRP_OP_SMOOTH_L1: case ALRP_OP_GIOU_LOSS: case ALRP_OP_LOC_ERR_GIOU: {
+        enum alrp_op bop = t->op == ALRP_OP_FOCAL_LOSS ? ALRP_OP_FOCAL_LOSS_BACK : t->op == ALRP_OP_SMOOTH_L1 ? ALRP_OP_SMOOTH_L1_BACK :
+                           t->op == ALRP_OP_GIOU_LOSS ? ALRP_OP_GIOU_LOSS_BACK : ALRP_OP_LOC_ERR_GIOU_BACK;
+        struct alrp_tensor * d = alrp__op_new(ctx, bop, ALRP_TYPE_F32, a->n_dims, a->ne, dy, a, b);
+        memcpy(d->op_params, t->op_params, sizeof(t->op_params));
+        alrp__add_grad(ctx, g, a, d); // targets are constants
+    } break;
     default:
         ALRP_ASSERTM(false, "backward: op %s has no backward (second-order gradients are not supported); "
                      "is a parameter feeding a backward node?", alrp_op_name(t->op));
@@ -2206,6 +2324,54 @@ static void alrp__cpu_gather_scatter(const struct alrp_tensor * t) {
     }
 }
 
+// ---- losses: the kernels of the "ranking losses and box losses" section
+static void alrp__cpu_rank_loss(struct alrp_threadpool * tp, const struct alrp_tensor * t) {
+    const struct alrp_tensor * lg = t->src[0], * lb = t->src[1], * le = t->src[2];
+    int64_t n = alrp_nelements(lg), P = le ? alrp_nelements(le) : 0;
+    float * out = alrp__f(t);
+    const int8_t * labels = (const int8_t *) lb->data;
+    int64_t rc;
+    if (t->op == ALRP_OP_ALRP_LOSS) {
+        int64_t np = alrp_loss_count_positives(n, labels);
+        ALRP_ASSERTM(!le || np == P, "alrp_loss: the labels have %lld positives but loc_err has %lld entries: "
+                     "loc_err needs one E_loc per positive, in index order", (long long) np, (long long) P);
+        rc = alrp_loss_alrp_f32_tp(tp, n, alrp__f(lg), labels, le ? alrp__f(le) : NULL, alrp__get_op_f32(t, 0),
+                                   &out[0], &out[1], out + 2, le ? out + 2 + n : NULL, NULL);
+    } else {
+        rc = alrp_loss_ap_f32_tp(tp, n, alrp__f(lg), labels, alrp__get_op_f32(t, 0), &out[0], out + 1, NULL);
+    }
+    ALRP_ASSERTM(rc >= 0, "%s: bad input: a non-finite logit or E_loc, or a label outside {1, 0, -1}", alrp_op_name(t->op));
+}
+static void alrp__cpu_loss_elementwise(struct alrp_threadpool * tp, const struct alrp_tensor * t) {
+    bool back = t->op == ALRP_OP_FOCAL_LOSS_BACK || t->op == ALRP_OP_SMOOTH_L1_BACK || t->op == ALRP_OP_GIOU_LOSS_BACK || t->op == ALRP_OP_LOC_ERR_GIOU_BACK;
+    const float * a = alrp__f(t->src[back ? 1 : 0]), * b = alrp__f(t->src[back ? 2 : 1]), * dy = back ? alrp__f(t->src[0]) : NULL;
+    float * y = alrp__f(t);
+    int64_t n = alrp_nelements(t->src[back ? 1 : 0]);
+    float p0 = alrp__get_op_f32(t, 0), p1 = alrp__get_op_f32(t, 1);
+    float stds[4] = { alrp__get_op_f32(t, 0), alrp__get_op_f32(t, 1), alrp__get_op_f32(t, 2), alrp__get_op_f32(t, 3) };
+    if (back) memset(y, 0, alrp_nbytes(t)); // the backward kernels accumulate
+    int rc = 0;
+    switch (t->op) {
+    case ALRP_OP_FOCAL_LOSS:      rc = alrp_sigmoid_focal_loss_f32_tp(tp, n, a, b, p0, p1, ALRP_LOSS_REDUCTION_NONE, y); break;
+    case ALRP_OP_FOCAL_LOSS_BACK: rc = alrp_sigmoid_focal_loss_backward_f32_tp(tp, n, a, b, p0, p1, ALRP_LOSS_REDUCTION_NONE, dy, y); break;
+    case ALRP_OP_SMOOTH_L1:       rc = alrp_smooth_l1_loss_f32(n, a, b, p0, ALRP_LOSS_REDUCTION_NONE, y); break;
+    case ALRP_OP_SMOOTH_L1_BACK:  rc = alrp_smooth_l1_loss_backward_f32(n, a, b, p0, ALRP_LOSS_REDUCTION_NONE, dy, y); break;
+    case ALRP_OP_GIOU_LOSS:       rc = alrp_giou_loss_f32(n / 4, a, b, ALRP_GIOU_EPS, ALRP_LOSS_REDUCTION_NONE, y); break;
+    case ALRP_OP_GIOU_LOSS_BACK:  rc = alrp_giou_loss_backward_f32(n / 4, a, b, ALRP_GIOU_EPS, ALRP_LOSS_REDUCTION_NONE, dy, y, NULL); break;
+    case ALRP_OP_LOC_ERR_GIOU:      alrp_loc_err_giou_f32(n / 4, a, b, stds, y); break;
+    case ALRP_OP_LOC_ERR_GIOU_BACK: alrp_loc_err_giou_backward_f32(n / 4, a, b, stds, dy, y); break;
+    default: ALRP_ASSERT(false);
+    }
+    ALRP_ASSERTM(rc == 0, "%s: bad arguments", alrp_op_name(t->op));
+}
+// out = dy[p0] * packed[p1 + i]
+static void alrp__k_rank_loss_back(const struct alrp_tensor * t, int64_t i0, int64_t i1) {
+    float s = alrp__f(t->src[0])[t->op_params[0]];
+    const float * q = alrp__f(t->src[1]) + t->op_params[1];
+    float * y = alrp__f(t);
+    for (int64_t i = i0; i < i1; i++) y[i] = s * q[i];
+}
+
 static void alrp__cpu_matmul(struct alrp_threadpool * tp, const struct alrp_tensor * t) {
     const struct alrp_tensor * a = t->src[0], * b = t->src[1];
     bool ta = t->op_params[0], tb = t->op_params[1];
@@ -2257,6 +2423,11 @@ static void alrp__cpu_compute_node(struct alrp_threadpool * tp, struct alrp_tens
     case ALRP_OP_PAD_SLICE: alrp__cpu_pad_slice(t); break;
     case ALRP_OP_CONCAT:    alrp__cpu_concat(t); break;
     case ALRP_OP_GATHER_ROWS: case ALRP_OP_SCATTER_ADD_ROWS: alrp__cpu_gather_scatter(t); break;
+    case ALRP_OP_ALRP_LOSS: case ALRP_OP_AP_LOSS: alrp__cpu_rank_loss(tp, t); break;
+    case ALRP_OP_RANK_LOSS_BACK: alrp__parallel_for(tp, t, n, 1, alrp__k_rank_loss_back); break;
+    case ALRP_OP_FOCAL_LOSS: case ALRP_OP_FOCAL_LOSS_BACK: case ALRP_OP_SMOOTH_L1: case ALRP_OP_SMOOTH_L1_BACK:
+    case ALRP_OP_GIOU_LOSS: case ALRP_OP_GIOU_LOSS_BACK: case ALRP_OP_LOC_ERR_GIOU: case ALRP_OP_LOC_ERR_GIOU_BACK:
+        alrp__cpu_loss_elementwise(tp, t); break;
     default: ALRP_ASSERTM(false, "CPU backend: op %s is not implemented", alrp_op_name(t->op));
     }
 }

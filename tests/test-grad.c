@@ -11,7 +11,7 @@ static float rnd(struct rng * r) { // uniform [-1, 1)
     return (float) ((r->s >> 40) & 0xFFFFFF) / (float) 0x800000 - 1.0f;
 }
 
-enum init { INIT_UNIFORM, INIT_POSITIVE, INIT_DISTINCT, INIT_AWAY0 };
+enum init { INIT_UNIFORM, INIT_POSITIVE, INIT_DISTINCT, INIT_AWAY0, INIT_BOXES, INIT_01 };
 
 struct tcase {
     const char * name;
@@ -37,6 +37,8 @@ static void init_tensor(struct alrp_tensor * t, enum init how, struct rng * r) {
         case INIT_POSITIVE: d[i] = 0.5f + 0.75f * (u + 1.0f); break;           // [0.5, 2]
         case INIT_AWAY0:    d[i] = (u >= 0 ? 0.2f : -0.2f) + 0.8f * u; break;   // |x| >= 0.2
         case INIT_DISTINCT: d[i] = 0; break;
+        case INIT_01:       d[i] = 0.5f * (u + 1.0f); break;                    // soft targets in [0, 1]
+        case INIT_BOXES:    d[i] = (i % 4 < 2) ? 0.3f * u : 0.9f + 0.4f * u; break; // x1,y1 near 0; x2,y2 near 0.9
         }
     }
     if (how == INIT_DISTINCT) { // a shuffled ramp: values differ by >= 0.05, far from kinks
@@ -195,6 +197,13 @@ static struct alrp_tensor * b_scatter(struct alrp_context * c, struct alrp_tenso
     memcpy(idx->data, v, sizeof v);
     return alrp_sqr(c, alrp_scatter_add_rows(c, in[0], idx, 6));
 }
+static struct alrp_tensor * b_focal(struct alrp_context * c, struct alrp_tensor ** in, const int * p) { (void) p; return alrp_sigmoid_focal_loss(c, in[0], in[1], 0.25f, 2.0f); }
+static struct alrp_tensor * b_smooth_l1(struct alrp_context * c, struct alrp_tensor ** in, const int * p) { return alrp_smooth_l1_loss(c, in[0], in[1], (float) p[0] / 100.0f); }
+static struct alrp_tensor * b_giou(struct alrp_context * c, struct alrp_tensor ** in, const int * p) { (void) p; return alrp_giou_loss(c, in[0], in[1]); }
+static struct alrp_tensor * b_loc_err(struct alrp_context * c, struct alrp_tensor ** in, const int * p) {
+    (void) p; const float stds[4] = ALRP_BOX_STDS_ALRP;
+    return alrp_loc_err_giou(c, in[0], in[1], stds);
+}
 static struct alrp_tensor * b_chain(struct alrp_context * c, struct alrp_tensor ** in, const int * p) {
     // the same input used on several paths: gradients must accumulate
     (void) p;
@@ -258,6 +267,11 @@ static const struct tcase cases[] = {
     { "expand (3,1)->(4,3,5)", 1, {2}, {S2(3, 1)}, {0}, 1e-2f, 2e-3f, b_expand, {0}, 0 },
     { "gather rows", 1, {2}, {S2(7, 3)}, {0}, 1e-2f, 2e-3f, b_gather, {0}, 0 },
     { "scatter add rows", 1, {2}, {S2(5, 4)}, {0}, 1e-2f, 2e-3f, b_scatter, {0}, 0 },
+    { "sigmoid focal loss", 2, {2, 2}, {S2(5, 7), S2(5, 7)}, {0, INIT_01}, 1e-2f, 2e-3f, b_focal, {0}, 1 },
+    { "smooth L1 beta 0.5", 2, {2, 2}, {S2(6, 4), S2(6, 4)}, {INIT_DISTINCT, 0}, 1e-3f, 5e-3f, b_smooth_l1, {50}, 1 },
+    { "L1 (beta 0)", 2, {1, 1}, {S1(9), S1(9)}, {INIT_AWAY0, 0}, 1e-3f, 2e-3f, b_smooth_l1, {0}, 1 },
+    { "GIoU loss", 2, {2, 2}, {S2(7, 4), S2(7, 4)}, {INIT_BOXES, INIT_BOXES}, 1e-3f, 5e-3f, b_giou, {0}, 1 },
+    { "E_loc GIoU of deltas", 2, {2, 2}, {S2(6, 4), S2(6, 4)}, {0, 0}, 1e-3f, 5e-3f, b_loc_err, {0}, 1 },
     { "shared input, 3 paths", 1, {2}, {S2(3, 5)}, {0}, 1e-2f, 2e-3f, b_chain, {0}, 0 },
 };
 
