@@ -781,6 +781,8 @@ struct alrp_threadpool {
     int               stop;
     atomic_int        bar_count;    // barrier: threads arrived in this phase
     atomic_int        bar_phase;    // barrier: generation
+    void            * work;         // scratch for kernels run through this pool (grows, never shrinks)
+    size_t            work_size;
 };
 
 struct alrp__worker_arg { struct alrp_threadpool * tp; int ith; };
@@ -845,6 +847,7 @@ ALRPDEF void alrp_threadpool_free(struct alrp_threadpool * tp) {
     pthread_cond_destroy(&tp->cond_job);
     pthread_cond_destroy(&tp->cond_done);
     ALRP_FREE(tp->threads);
+    if (tp->work) ALRP_FREE(tp->work);
     ALRP_FREE(tp);
 }
 
@@ -877,6 +880,19 @@ ALRPDEF void alrp_threadpool_barrier(struct alrp_threadpool * tp) {
     for (int spin = 0; atomic_load_explicit(&tp->bar_phase, memory_order_acquire) == phase; spin++) {
         if (spin > 1000) sched_yield();
     }
+}
+
+// Scratch memory of at least size bytes owned by the pool (NULL if tp is NULL: the kernel then
+// allocates its own). Kernels of one graph run one after another, so they can share it.
+static void * alrp__tp_work(struct alrp_threadpool * tp, size_t size) {
+    if (!tp || size == 0) return NULL;
+    if (size > tp->work_size) {
+        if (tp->work) ALRP_FREE(tp->work);
+        tp->work = ALRP_MALLOC(size);
+        ALRP_ASSERTM(tp->work, "cannot allocate %zu bytes of kernel workspace", size);
+        tp->work_size = size;
+    }
+    return tp->work;
 }
 
 // ============================================================================================
@@ -2380,7 +2396,8 @@ static void alrp__cpu_matmul(struct alrp_threadpool * tp, const struct alrp_tens
         const float * A = alrp__f(a) + (a->ne[0] == 1 ? 0 : b0) * a->nb[0] + (a->ne[1] == 1 ? 0 : b1) * a->nb[1];
         const float * B = alrp__f(b) + (b->ne[0] == 1 ? 0 : b0) * b->nb[0] + (b->ne[1] == 1 ? 0 : b1) * b->nb[1];
         float * C = alrp__f(t) + b0 * t->nb[0] + b1 * t->nb[1];
-        alrp_gemm_f32(tp, ta, tb, M, N, K, 1.0f, A, a->ne[3], B, b->ne[3], 0.0f, C, N, NULL);
+        alrp_gemm_f32(tp, ta, tb, M, N, K, 1.0f, A, a->ne[3], B, b->ne[3], 0.0f, C, N,
+                      alrp__tp_work(tp, alrp_gemm_work_size(M, N, K, alrp_threadpool_n_threads(tp))));
     }
 }
 
@@ -2402,15 +2419,18 @@ static void alrp__cpu_compute_node(struct alrp_threadpool * tp, struct alrp_tens
     case ALRP_OP_MATMUL: alrp__cpu_matmul(tp, t); break;
     case ALRP_OP_CONV2D: {
         struct alrp_conv2d_desc d; alrp__conv_desc(t, t->src[0], t->src[1], &d);
-        alrp_conv2d_f32(tp, &d, alrp__f(t->src[0]), alrp__f(t->src[1]), t->src[2] ? alrp__f(t->src[2]) : NULL, 0.0f, alrp__f(t), NULL);
+        alrp_conv2d_f32(tp, &d, alrp__f(t->src[0]), alrp__f(t->src[1]), t->src[2] ? alrp__f(t->src[2]) : NULL, 0.0f, alrp__f(t),
+                        alrp__tp_work(tp, alrp_conv2d_work_size(&d, alrp_threadpool_n_threads(tp))));
     } break;
     case ALRP_OP_CONV2D_BACK_DATA: {
         struct alrp_conv2d_desc d; alrp__conv_desc(t, t, t->src[1], &d);
-        alrp_conv2d_backward_data_f32(tp, &d, alrp__f(t->src[0]), alrp__f(t->src[1]), 0.0f, alrp__f(t), NULL);
+        alrp_conv2d_backward_data_f32(tp, &d, alrp__f(t->src[0]), alrp__f(t->src[1]), 0.0f, alrp__f(t),
+                                      alrp__tp_work(tp, alrp_conv2d_work_size(&d, alrp_threadpool_n_threads(tp))));
     } break;
     case ALRP_OP_CONV2D_BACK_WEIGHT: {
         struct alrp_conv2d_desc d; alrp__conv_desc(t, t->src[0], t, &d);
-        alrp_conv2d_backward_weight_f32(tp, &d, alrp__f(t->src[0]), alrp__f(t->src[1]), 0.0f, alrp__f(t), NULL, NULL);
+        alrp_conv2d_backward_weight_f32(tp, &d, alrp__f(t->src[0]), alrp__f(t->src[1]), 0.0f, alrp__f(t), NULL,
+                                        alrp__tp_work(tp, alrp_conv2d_work_size(&d, alrp_threadpool_n_threads(tp))));
     } break;
     case ALRP_OP_BN_STATS:       alrp__parallel_for(tp, t, t->ne[3], alrp_nelements(t->src[0]) / t->ne[3] * 4, alrp__k_bn_stats); break;
     case ALRP_OP_BN_APPLY:       alrp__parallel_for(tp, t, t->ne[1], n / t->ne[1] * 2, alrp__k_bn_apply); break;
