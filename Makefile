@@ -8,6 +8,7 @@ WARN    := -Wall -Wextra
 NATIVE  := $(shell $(CC) -march=native -E -x c /dev/null >/dev/null 2>&1 && echo -march=native)
 ifdef DEBUG
 OPT     := -O0 -g
+BUILD   ?= build-debug
 else
 OPT     := -O2 -g $(NATIVE)
 endif
@@ -68,6 +69,6 @@ demo: $(EXAMPLES)
 	@for e in $(EXAMPLES); do echo "== $$e"; $$e || exit 1; done
 
 clean:
-	rm -rf build build-san $(TOOLS)
+	rm -rf build build-san build-debug $(TOOLS)
 
 -include $(wildcard $(BUILD)/*/*.d)

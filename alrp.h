@@ -58,7 +58,11 @@
 #include <stdbool.h>
 
 #ifdef ALRP_STATIC
+#if defined(__GNUC__) || defined(__clang__)
+#define ALRPDEF static __attribute__((unused))
+#else
 #define ALRPDEF static
+#endif
 #else
 #define ALRPDEF extern
 #endif
