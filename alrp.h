@@ -46,9 +46,12 @@
 //     alrp_free(ctx);
 //
 // Sections (search for "// ====="):
-//     declarations: core, threads, tensors, ops, graphs, backends, optimizers, io, losses
-//     implementation: core/arena, threads, SIMD, GEMM + conv kernels, tensors+ops, graph +
-//     autograd, CPU ops, ranking losses, optimizers, io (safetensors)
+//     declarations: threads, core (contexts, tensors), ops, graphs/autograd/allocator/backends,
+//     optimizers and named-tensor files, GEMM and conv kernels, ranking and box losses, io
+//     (safetensors) and optimizer kernels
+//     implementation: threads, SIMD macro layer, core, ops, graphs and autograd, graph
+//     allocator, CPU ops, CPU backend, optimizers, GEMM and conv kernels, ranking and box
+//     losses, io and optimizer kernels
 
 #ifndef ALRP_H
 #define ALRP_H
@@ -2629,9 +2632,11 @@ ALRPDEF int alrp_load_tensors(const char * path, int n, struct alrp_tensor * con
         bool ok = s->numel == alrp_nelements(t) && (s->n_dims == t->n_dims || s->n_dims == 0);
         for (int d = 0; ok && d < s->n_dims; d++) ok = s->shape[d] == alrp_dim(t, d);
         if (!ok) {
-            char sh[96];
-            snprintf(err, err_size, "%s: tensor '%s' has %lld elements in the file in %d dims, the model expects %s", path, t->name,
-                     (long long) s->numel, s->n_dims, alrp__shape_str(t, sh, sizeof sh));
+            char sh[96], fs[160];
+            int k = snprintf(fs, sizeof fs, "(");
+            for (int d = 0; d < s->n_dims && k < (int) sizeof fs; d++) k += snprintf(fs + k, sizeof fs - (size_t) k, d ? ", %lld" : "%lld", (long long) s->shape[d]);
+            if (k < (int) sizeof fs) snprintf(fs + k, sizeof fs - (size_t) k, ")");
+            snprintf(err, err_size, "%s: tensor '%s' has shape %s in the file, the model expects %s", path, t->name, fs, alrp__shape_str(t, sh, sizeof sh));
             alrp_st_close(f); return -1;
         }
         if (!t->data || !alrp_is_contiguous(t) || alrp_st_to_f32(s, alrp_data_f32(t)) != 0) {

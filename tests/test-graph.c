@@ -194,7 +194,39 @@ static void test_inference_memory(void) {
     alrp_gallocr_free(ga); alrp_free(cctx); alrp_free(pctx);
 }
 
+// named tensors to a safetensors file and back; shape mismatch and missing names are errors
+static void test_save_load(void) {
+    struct alrp_init_params ip = { 1 << 20, NULL, false };
+    struct alrp_context * ctx = alrp_init(ip);
+    struct alrp_tensor * a = alrp_set_name(alrp_new_tensor_4d(ctx, 2, 3, 1, 5), "layer.weight");
+    struct alrp_tensor * b = alrp_set_name(alrp_new_tensor_1d(ctx, 7), "layer.bias");
+    for (int i = 0; i < 30; i++) alrp_data_f32(a)[i] = rnd();
+    for (int i = 0; i < 7; i++) alrp_data_f32(b)[i] = rnd();
+    struct alrp_tensor * ts[2] = { a, b };
+    char err[512], path[] = "/tmp/alrp-test-graph-XXXXXX";
+    int fd = mkstemp(path); close(fd);
+    const char * meta[] = { "step", "12", NULL };
+    int rc = alrp_save_tensors(path, 2, ts, meta, err, sizeof err);
+    struct alrp_tensor * a2 = alrp_set_name(alrp_new_tensor_4d(ctx, 2, 3, 1, 5), "layer.weight");
+    struct alrp_tensor * b2 = alrp_set_name(alrp_new_tensor_1d(ctx, 7), "layer.bias");
+    struct alrp_tensor * ts2[2] = { a2, b2 };
+    int n = alrp_load_tensors(path, 2, ts2, false, err, sizeof err);
+    CHECK(rc == 0 && n == 2 && !memcmp(a->data, a2->data, 120) && !memcmp(b->data, b2->data, 28), "tensors round-trip through safetensors");
+    struct alrp_tensor * bad = alrp_set_name(alrp_new_tensor_1d(ctx, 8), "layer.bias");
+    n = alrp_load_tensors(path, 1, &bad, false, err, sizeof err);
+    CHECK(n == -1 && strstr(err, "layer.bias") && strstr(err, "(8)"), "wrong shape is an error naming the tensor: %s", err);
+    struct alrp_tensor * miss = alrp_set_name(alrp_new_tensor_1d(ctx, 8), "head.bias");
+    n = alrp_load_tensors(path, 1, &miss, false, err, sizeof err);
+    CHECK(n == -1 && strstr(err, "no tensor 'head.bias'"), "missing tensor is an error: %s", err);
+    CHECK(alrp_load_tensors(path, 1, &miss, true, err, sizeof err) == 0, "missing tensor allowed when asked");
+    CHECK(alrp_load_tensors("/nonexistent/w.safetensors", 1, &a2, false, err, sizeof err) == -1 && strstr(err, "/nonexistent/w.safetensors"),
+          "missing file is an error naming it: %s", err);
+    unlink(path);
+    alrp_free(ctx);
+}
+
 int main(void) {
+    test_save_load();
     test_inference_memory();
     test_usage_example();
     expect_abort("no parameter", no_param, "did you forget to call alrp_set_param");
