@@ -647,7 +647,9 @@ static inline void alrp__rank_window(const struct alrp__rank_win * w, double x, 
 
 #define ALRP__RANK_CHUNK 2048   // entries compacted at a time (on the stack)
 
-#if !defined(ALRP_NO_SIMD) && defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
+// (GCC/Clang builtins __builtin_popcount / __builtin_ctz are used on this path)
+#if !defined(ALRP_NO_SIMD) && defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && \
+    (defined(__GNUC__) || defined(__clang__))
 #define ALRP__RANK_AVX512 1
 #endif
 
