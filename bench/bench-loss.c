@@ -62,9 +62,10 @@ static void make_batch(int64_t n, int64_t P, float * s, int8_t * y, float * e) {
 
 static double H(double x) { double h = x * 0.5 + 0.5; return h < 0 ? 0 : (h > 1 ? 1 : h); }
 
-// the reference algorithm (docs/ranking-losses.md 2.6), double, on the first n_sample positives
-// of the ascending order; returns seconds for all P positives (the per-positive part scaled)
-static double naive_alrp_time(int64_t n, const float * s, const int8_t * y, const float * e, int64_t n_sample, int64_t * n_rel) {
+// the reference algorithm (docs/ranking-losses.md 2.6 for aLRP, section 3 for AP), double, on
+// n_sample positives spread over the list; returns seconds for all P positives (the setup pass
+// over all entries, plus the per-positive part scaled by P / n_sample)
+static double naive_time(int ap, int64_t n, const float * s, const int8_t * y, const float * e, int64_t n_sample, int64_t * n_rel) {
     double t0 = now_s();
     int64_t P = 0;
     for (int64_t i = 0; i < n; i++) P += y[i] == 1;
@@ -91,7 +92,10 @@ static double naive_alrp_time(int64_t n, const float * s, const int8_t * y, cons
         for (int64_t q = 0; q < P; q++) if (q != i) { double h = H(fg[q] - fg[i]); rank_pos += h; hpE += h * E[q]; }
         for (int64_t j = 0; j < Nn; j++) { hn[j] = H(neg[j] - fg[i]); nfp += hn[j]; }
         double rank = rank_pos + nfp;
-        if (nfp > 1e-5) {
+        if (ap) {
+            double c = 0.5 + 0.5 * (rank_pos / rank);   // the interpolation factor (any value here)
+            for (int64_t j = 0; j < Nn; j++) gn[j] += hn[j] / rank * c;
+        } else if (nfp > 1e-5) {
             double ei = (hpE + nfp) / rank;
             for (int64_t j = 0; j < Nn; j++) gn[j] += hn[j] * ei / nfp;
         }
@@ -112,11 +116,20 @@ static void spin_work(void * arg, int ith, int nth) {
     sink_d = a;
 }
 
+// evicts the caches (a 96 MB write), so that every timed call reads its inputs from memory
+static char * g_flush;
+static void flush_caches(void) {
+    const size_t sz = (size_t) 96 << 20;
+    if (!g_flush) g_flush = (char *) malloc(sz);
+    for (size_t i = 0; i < sz; i += 64) g_flush[i] = (char) i;
+}
+
 static double best_of(int reps, struct alrp_threadpool * tp, int ap, int64_t n, const float * s, const int8_t * y,
                       const float * e, float * grad, float * gl) {
     double best = INFINITY;
     for (int r = 0; r < reps; r++) {
         float a, b;
+        flush_caches();
         double t0 = now_s();
         if (ap) alrp_loss_ap_f32_tp(tp, n, s, y, 1.0f, &a, grad, NULL);
         else    alrp_loss_alrp_f32_tp(tp, n, s, y, e, 1.0f, &a, &b, grad, gl, NULL);
@@ -126,49 +139,64 @@ static double best_of(int reps, struct alrp_threadpool * tp, int ap, int64_t n, 
     return best;
 }
 
+static double machine_check(struct alrp_threadpool * tp2) {
+    double t0 = now_s(); alrp_threadpool_run(NULL, spin_work, NULL);
+    double t1 = now_s(); alrp_threadpool_run(tp2, spin_work, NULL);
+    double t2 = now_s();
+    return (t1 - t0) / (t2 - t1);
+}
+
 int main(void) {
     struct alrp_threadpool * tp2 = alrp_threadpool_new(2);
-    const int64_t sizes[2][2] = { { 50, 1000000 }, { 500, 7000000 } };
-    printf("SIMD %s, %d cores; best of 5 runs; naive = reference loop on a sample of positives, scaled\n",
-           ALRP_SIMD_NAME, alrp_n_cores());
-    double ns_per_n[2][2];
-    {
-        double t0 = now_s(); alrp_threadpool_run(NULL, spin_work, NULL);
-        double t1 = now_s(); alrp_threadpool_run(tp2, spin_work, NULL);
-        double t2 = now_s();
-        printf("machine check: a pure compute loop runs x%.2f faster on 2 threads right now (cores are shared)\n",
-               (t1 - t0) / (t2 - t1));
-    }
-    for (int si = 0; si < 2; si++) {
+    // the two sizes of the issue, plus P = 500 at N = 1e6 to see N alone change
+    enum { NS = 3 };
+    const int64_t sizes[NS][2] = { { 50, 1000000 }, { 500, 1000000 }, { 500, 7000000 } };
+    printf("SIMD %s, %d cores. Fast kernels: best of 7 rounds, each round timing every size and thread\n"
+           "count in turn (the cores are shared with other jobs), caches evicted before each call. Naive:\n"
+           "the reference loop on a sample of positives, scaled to all of them.\n", ALRP_SIMD_NAME, alrp_n_cores());
+    printf("machine check: a pure compute loop runs x%.2f faster on 2 threads right now\n", machine_check(tp2));
+    float  * s[NS], * e[NS], * g[NS], * gl[NS];
+    int8_t * y[NS];
+    int64_t  n_rel[NS];
+    double   t_naive[NS][2], best[NS][2][2];   // [size][aLRP/AP][1/2 threads]
+    for (int si = 0; si < NS; si++) {
         int64_t P = sizes[si][0], n = sizes[si][1];
-        float  * s = (float *) malloc(sizeof(float) * (size_t) n);
-        int8_t * y = (int8_t *) malloc((size_t) n);
-        float  * e = (float *) malloc(sizeof(float) * (size_t) P);
-        float  * g = (float *) malloc(sizeof(float) * (size_t) n);
-        float  * gl = (float *) malloc(sizeof(float) * (size_t) P);
-        make_batch(n, P, s, y, e);
-        int64_t n_rel = 0;
-        double t_naive = naive_alrp_time(n, s, y, e, si == 0 ? 25 : 10, &n_rel);
-        printf("\nP = %lld positives, N = %lld entries (%lld anchors), relevant negatives N' = %lld (%.0f%%)\n",
-               (long long) P, (long long) n, (long long) (n / C), (long long) n_rel, 100.0 * (double) n_rel / (double) n);
+        s[si] = (float *) malloc(sizeof(float) * (size_t) n);
+        y[si] = (int8_t *) malloc((size_t) n);
+        e[si] = (float *) malloc(sizeof(float) * (size_t) P);
+        g[si] = (float *) malloc(sizeof(float) * (size_t) n);
+        gl[si] = (float *) malloc(sizeof(float) * (size_t) P);
+        make_batch(n, P, s[si], y[si], e[si]);
         for (int ap = 0; ap < 2; ap++) {
-            double t1 = best_of(5, NULL, ap, n, s, y, e, g, gl);
-            double t2 = best_of(5, tp2,  ap, n, s, y, e, g, gl);
-            ns_per_n[si][ap] = 1e9 * t1 / (double) n;
-            if (ap == 0) {
-                printf("  aLRP fwd+bwd: 1 thread %8.2f ms   2 threads %8.2f ms (x%.2f)   naive %9.1f ms   speedup vs naive: %.0fx (1 thr) %.0fx (2 thr)\n",
-                       1e3 * t1, 1e3 * t2, t1 / t2, 1e3 * t_naive, t_naive / t1, t_naive / t2);
-            } else {
-                printf("  AP   fwd+bwd: 1 thread %8.2f ms   2 threads %8.2f ms (x%.2f)   (the naive AP loop costs the same as aLRP's)\n",
-                       1e3 * t1, 1e3 * t2, t1 / t2);
-            }
-            printf("        per entry (1 thread): %.2f ns, per relevant negative: %.2f ns\n", ns_per_n[si][ap],
-                   1e9 * t1 / (double) n_rel);
+            t_naive[si][ap] = naive_time(ap, n, s[si], y[si], e[si], si == 2 ? 6 : 20, &n_rel[si]);
+            best[si][ap][0] = best[si][ap][1] = INFINITY;
         }
-        free(s); free(y); free(e); free(g); free(gl);
     }
-    printf("\nlinear in N: time per entry at N = 7e6 / at N = 1e6: aLRP %.2f, AP %.2f (1.0 = linear)\n",
-           ns_per_n[1][0] / ns_per_n[0][0], ns_per_n[1][1] / ns_per_n[0][1]);
+    for (int round = 0; round < 7; round++) {
+        for (int si = 0; si < NS; si++) for (int ap = 0; ap < 2; ap++) for (int th = 0; th < 2; th++) {
+            double t = best_of(1, th ? tp2 : NULL, ap, sizes[si][1], s[si], y[si], e[si], g[si], gl[si]);
+            best[si][ap][th] = t < best[si][ap][th] ? t : best[si][ap][th];
+        }
+    }
+    for (int si = 0; si < NS; si++) {
+        int64_t P = sizes[si][0], n = sizes[si][1];
+        printf("\nP = %lld positives, N = %lld entries (%lld anchors), relevant negatives N' = %lld (%.0f%%)\n",
+               (long long) P, (long long) n, (long long) (n / C), (long long) n_rel[si], 100.0 * (double) n_rel[si] / (double) n);
+        for (int ap = 0; ap < 2; ap++) {
+            double t1 = best[si][ap][0], t2 = best[si][ap][1], tn = t_naive[si][ap];
+            printf("  %s fwd+bwd: 1 thread %7.2f ms   2 threads %7.2f ms (x%.2f)   naive %8.1f ms   speedup vs naive: %.0fx (1 thr) %.0fx (2 thr)\n",
+                   ap ? "AP  " : "aLRP", 1e3 * t1, 1e3 * t2, t1 / t2, 1e3 * tn, tn / t1, tn / t2);
+            printf("        per entry (1 thread): %.2f ns, per relevant negative: %.2f ns\n",
+                   1e9 * t1 / (double) n, 1e9 * t1 / (double) n_rel[si]);
+        }
+    }
+    printf("\nlinear in N, time per entry relative to N = 1e6 at the same P = 500 (1 thread): aLRP %.2f, AP %.2f (1.0 = linear)\n",
+           (best[2][0][0] / 7e6) / (best[1][0][0] / 1e6), (best[2][1][0] / 7e6) / (best[1][1][0] / 1e6));
+    printf("per entry, P = 500 / N = 7e6 vs P = 50 / N = 1e6 (the two sizes of the issue): aLRP %.2f, AP %.2f\n",
+           (best[2][0][0] / 7e6) / (best[0][0][0] / 1e6), (best[2][1][0] / 7e6) / (best[0][1][0] / 1e6));
+    printf("machine check at the end: x%.2f on 2 threads\n", machine_check(tp2));
+    for (int si = 0; si < NS; si++) { free(s[si]); free(y[si]); free(e[si]); free(g[si]); free(gl[si]); }
+    free(g_flush);
     alrp_threadpool_free(tp2);
     return 0;
 }
