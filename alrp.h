@@ -1037,10 +1037,10 @@ static int64_t alrp__rank_loss(struct alrp_threadpool * tp, enum alrp__rank_kind
         }
         r->bp[2 * P] = INFINITY;   // sentinel
         r->bp_upper[2 * P] = 0;
-        const struct alrp__rank_win w = alrp__rank_win_of(r);
+        const struct alrp__rank_win win = alrp__rank_win_of(r);
         int64_t j = 0;
         for (int64_t v = 0; v <= r->n_buckets; v++) {
-            while (j < 2 * P && alrp__rank_bucket(&w, r->bp[j]) < v) j++;
+            while (j < 2 * P && alrp__rank_bucket(&win, r->bp[j]) < v) j++;
             r->bp_first[v] = (int32_t) j;
         }
         for (int64_t v = 0; v < r->n_buckets; v++) {
@@ -1060,9 +1060,9 @@ static int64_t alrp__rank_loss(struct alrp_threadpool * tp, enum alrp__rank_kind
     }
     double * hpe = w;   // sum_{k != i} H(s_k - s_i) E_k, per sorted position (w reuses it below)
     for (int64_t p = 0; p < P; p++) {
-        double  tp = r->t[p], tr = tp - r->ref;
-        int64_t lo = alrp__rank_count(r, tp - r->delta, 0);   // H = 0 for positions < lo
-        int64_t hi = alrp__rank_count(r, tp + r->delta, 1);   // H = 1 for positions >= hi
+        double  tv = r->t[p], tr = tv - r->ref;
+        int64_t lo = alrp__rank_count(r, tv - r->delta, 0);   // H = 0 for positions < lo
+        int64_t hi = alrp__rank_count(r, tv + r->delta, 1);   // H = 1 for positions >= hi
         double  nw = (double) (hi - lo);
         double  sum_h = (double) (P - hi) + ((S1[hi] - S1[lo]) - nw * tr) * r->inv2d + 0.5 * nw;
         rank_plus[p] = 0.5 + sum_h;                            // 1 + sum_all - H(0)
