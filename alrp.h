@@ -3537,6 +3537,11 @@ ALRPDEF void alrp__conv2d_backward_weight_f32_naive(const struct alrp_conv2d_des
 //     arrays over sorted positions (full count, window count, window constant);
 //   * the update of negative j, sum_i w_i H(s_j - s_i), is a prefix sum of w plus the window
 //     part from prefix sums of w and w t.
+// A negative x needs a(x) = #{p : t_p + delta <= x} (H = 1 below a) and b(x) = #{p : t_p - delta
+// < x} (H > 0 below b). Both come from bucket tables over [t_0 - delta, t_last + delta]: with
+// f(z) = floor((z - lo) * scale), which is monotone, breakpoints in other buckets than f(x)
+// compare with x as their buckets do, so only the few in x's own bucket are compared (the count
+// is exact, not an estimate). Relevant negatives are first compacted branch-free per chunk.
 // Scores are taken relative to t[0] (the smallest positive) so that the sums stay small.
 // All of it in double. Work is split into fixed blocks of entries whose size depends only on n
 // and P (never on the thread count), and every floating-point sum runs in a fixed order, so
@@ -3565,7 +3570,6 @@ struct alrp__rank {
     // fixed blocks of entries
     int64_t   block, n_blocks;
     int64_t * blk_pos;          // (n_blocks + 1,) positives per block, then the exclusive prefix
-    float   * blk_min;          // (n_blocks,) smallest positive logit of the block
     int64_t * blk_bad;          // (n_blocks,) first bad entry of the block or -1
     // positives
     int64_t   P;
@@ -3575,10 +3579,17 @@ struct alrp__rank {
     double  * t;                // (P,) sorted logits
     double    ref;              // t[0]
     float     skip_below;       // a negative below this has H = 0 against every positive
-    // search hints: bkt_first[v] = #{t < t[0] + v / bkt_scale}, bkt_first[n_buckets] = P
+    // the negatives' windows: 2P breakpoints, t_p - delta ("lower", counted when < x) and
+    // t_p + delta ("upper", counted when <= x), ascending, uppers first among equal values; when
+    // the first j are counted, a = cnt_a[j] (H = 1 below a) and b = cnt_b[j] (H > 0 below b)
+    double    bp_lo, bp_hi;     // t[0] - delta, t[P-1] + delta
+    double    bp_scale;         // buckets per unit of score
     int64_t   n_buckets;
-    double    bkt_scale;
-    int64_t * bkt_first;        // (n_buckets + 1,)
+    double  * bp;               // (2P + 1,), bp[2P] = +inf
+    uint8_t * bp_upper;         // (2P + 1,)
+    int32_t * cnt_a, * cnt_b;   // (2P + 1,)
+    int32_t * bp_first;         // (n_buckets + 1,) #{j : bucket(bp_j) < v}
+    int64_t * bkt_ab;           // (n_buckets,) a | b << 32 of a bucket without breakpoints, else -1
     // per-block difference arrays over sorted positions, (n_blocks, P + 1) each
     int64_t * d_full;           // d_full[a] += 1: H = 1 for positions < a
     int64_t * d_win;            // +1 at a, -1 at b: window [a, b)
@@ -3601,20 +3612,10 @@ static void alrp__rank_block_range(const struct alrp__rank * r, int ith, int nth
     *b1 = r->n_blocks * (ith + 1) / nth;
 }
 
-// #{p : t[p] < x} (strict) or #{p : t[p] <= x}, searched inside the range the bucket of x gives
-// (checked, with a full binary search as the fallback)
+// #{p : t[p] < x} (strict) or #{p : t[p] <= x}: plain binary search (positives only)
 static inline int64_t alrp__rank_count(const struct alrp__rank * r, double x, int strict) {
     const double * t = r->t;
     int64_t lo = 0, hi = r->P;
-    if (r->n_buckets > 0) {
-        double u = (x - r->ref) * r->bkt_scale;
-        int64_t v = u <= 0.0 ? 0 : (u >= (double) (r->n_buckets - 1) ? r->n_buckets - 1 : (int64_t) u);
-        int64_t l = r->bkt_first[v > 0 ? v - 1 : 0];
-        int64_t h = r->bkt_first[v + 2 <= r->n_buckets ? v + 2 : r->n_buckets];
-        int ok_l = l == 0 || (strict ? t[l - 1] < x : t[l - 1] <= x);
-        int ok_h = h == r->P || (strict ? t[h] >= x : t[h] > x);
-        if (ok_l && ok_h) { lo = l; hi = h; }
-    }
     while (lo < hi) {
         int64_t mid = lo + (hi - lo) / 2;
         if (strict ? t[mid] < x : t[mid] <= x) lo = mid + 1; else hi = mid;
@@ -3622,24 +3623,110 @@ static inline int64_t alrp__rank_count(const struct alrp__rank * r, double x, in
     return lo;
 }
 
-// phase 1: per block: count positives, smallest positive logit, first bad entry
+// the window tables, copied into locals by each thread (so that the compiler keeps them in
+// registers across the stores into the difference arrays)
+struct alrp__rank_win {
+    double          lo, hi, scale;
+    int64_t         P, top;        // top = n_buckets - 1
+    const double  * bp;
+    const uint8_t * bp_upper;
+    const int32_t * first, * cnt_a, * cnt_b;
+    const int64_t * bkt_ab;
+};
+
+static inline struct alrp__rank_win alrp__rank_win_of(const struct alrp__rank * r) {
+    struct alrp__rank_win w;
+    w.lo = r->bp_lo; w.hi = r->bp_hi; w.scale = r->bp_scale; w.P = r->P; w.top = r->n_buckets - 1;
+    w.bp = r->bp; w.bp_upper = r->bp_upper; w.first = r->bp_first; w.cnt_a = r->cnt_a; w.cnt_b = r->cnt_b;
+    w.bkt_ab = r->bkt_ab;
+    return w;
+}
+
+// bucket of z >= lo; monotone in z
+static inline int64_t alrp__rank_bucket(const struct alrp__rank_win * w, double z) {
+    double u = (z - w->lo) * w->scale;
+    return u <= 0.0 ? 0 : (u >= (double) w->top ? w->top : (int64_t) u);
+}
+
+// is breakpoint j counted for x (lower: t - delta < x, upper: t + delta <= x); branch-free.
+// bp[2P] = +inf is a sentinel that is never counted.
+static inline int64_t alrp__rank_bp_counted(const struct alrp__rank_win * w, int64_t j, double x) {
+    double v = w->bp[j];
+    return (int64_t) ((v < x) | (w->bp_upper[j] & (v == x)));
+}
+
+// window of a relevant negative x (x > lo): H = 1 for sorted positions < *a, linear in
+// [*a, *b), 0 from *b on. The counted breakpoints are a prefix of the ascending list; every
+// breakpoint of a lower bucket than x's is counted, none of a higher one, so only x's own
+// bucket is searched.
+static inline void alrp__rank_window(const struct alrp__rank_win * w, double x, int64_t * a, int64_t * b) {
+    if (x >= w->hi) { *a = *b = w->P; return; }
+    int64_t v = alrp__rank_bucket(w, x);
+    int64_t ab = w->bkt_ab[v];
+    if (ab >= 0) { *a = ab & 0xffffffff; *b = ab >> 32; return; }   // no breakpoint in the bucket
+    int64_t i = w->first[v], e = w->first[v + 1];
+    if (e - i > 8) {
+        while (i < e) {
+            int64_t mid = i + (e - i) / 2;
+            if (alrp__rank_bp_counted(w, mid, x)) i = mid + 1; else e = mid;
+        }
+    } else {
+        while (i < e && alrp__rank_bp_counted(w, i, x)) i++;
+    }
+    int64_t aa = w->cnt_a[i], bb = w->cnt_b[i];
+    *a = aa < bb ? aa : bb;   // a <= b unless t - delta and t + delta round to one double
+    *b = bb;
+}
+
+#define ALRP__RANK_CHUNK 2048   // entries compacted at a time (on the stack)
+
+// (GCC/Clang builtins __builtin_popcount / __builtin_ctz are used on this path)
+#if !defined(ALRP_NO_SIMD) && defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && \
+    (defined(__GNUC__) || defined(__clang__))
+#define ALRP__RANK_AVX512 1
+#endif
+
+// labels (n,), logits (n,) of one block: number of positives, and whether an entry is bad
+// (label not in {1, 0, -1}, or a non-finite logit that is not ignored)
+static void alrp__rank_scan_block(const int8_t * lab, const float * s, int64_t n, int64_t * cnt, int * bad) {
+    int64_t i = 0, c = 0;
+    int     bd = 0;
+#ifdef ALRP__RANK_AVX512
+    {
+        const __m512i expm = _mm512_set1_epi32(0x7f800000);
+        const __m128i one = _mm_set1_epi8(1), two = _mm_set1_epi8(2), zero = _mm_setzero_si128();
+        unsigned vbad = 0;
+        for (; i + 16 <= n; i += 16) {
+            __m128i l = _mm_loadu_si128((const __m128i *) (lab + i));
+            __m512  v = _mm512_loadu_ps(s + i);
+            __mmask16 pos    = _mm_cmpeq_epi8_mask(l, one);
+            __mmask16 nonneg = _mm_cmpge_epi8_mask(l, zero);
+            __mmask16 valid  = _mm_cmple_epu8_mask(_mm_add_epi8(l, one), two);
+            __mmask16 nonfin = _mm512_cmpeq_epi32_mask(_mm512_and_si512(_mm512_castps_si512(v), expm), expm);
+            vbad |= (~(unsigned) valid | ((unsigned) nonneg & (unsigned) nonfin)) & 0xffffu;
+            c += __builtin_popcount((unsigned) pos);
+        }
+        bd = vbad != 0;
+    }
+#endif
+    for (; i < n; i++) {
+        int8_t l = lab[i];
+        float  v = s[i];
+        bd |= ((uint8_t) (l + 1) > 2) | ((l >= 0) & !alrp__f32_is_finite(v));
+        c += l == 1;
+    }
+    *cnt = c; *bad = bd;
+}
+
+// phase 1: per block: count positives, first bad entry
 static void alrp__rank_scan(void * arg, int ith, int nth) {
     struct alrp__rank * r = (struct alrp__rank *) arg;
     int64_t b0, b1;
     alrp__rank_block_range(r, ith, nth, &b0, &b1);
     for (int64_t b = b0; b < b1; b++) {
         int64_t i0 = b * r->block, i1 = ALRP_MIN(r->n, i0 + r->block);
-        int64_t cnt = 0;
-        float mn = INFINITY;
-        int bad = 0;
-        for (int64_t i = i0; i < i1; i++) {
-            int8_t l = r->labels[i];
-            float  s = r->logits[i];
-            bad |= ((uint8_t) (l + 1) > 2) | ((l >= 0) & !alrp__f32_is_finite(s));
-            if (l == 1) { cnt++; mn = s < mn ? s : mn; }
-        }
-        r->blk_pos[b] = cnt;
-        r->blk_min[b] = mn;
+        int bad;
+        alrp__rank_scan_block(r->labels + i0, r->logits + i0, i1 - i0, &r->blk_pos[b], &bad);
         r->blk_bad[b] = -1;
         if (bad) {
             for (int64_t i = i0; i < i1; i++) {
@@ -3656,19 +3743,92 @@ static void alrp__rank_gather(void * arg, int ith, int nth) {
     int64_t b0, b1;
     alrp__rank_block_range(r, ith, nth, &b0, &b1);
     for (int64_t b = b0; b < b1; b++) {
-        int64_t i0 = b * r->block, i1 = ALRP_MIN(r->n, i0 + r->block);
+        int64_t i = b * r->block, i1 = ALRP_MIN(r->n, i + r->block);
         int64_t k = r->blk_pos[b];
-        for (int64_t i = i0; i < i1; i++) {
+#ifdef ALRP__RANK_AVX512
+        const __m512i one = _mm512_set1_epi8(1);
+        for (; i + 64 <= i1; i += 64) {
+            uint64_t pos = (uint64_t) _mm512_cmpeq_epi8_mask(_mm512_loadu_si512((const void *) (r->labels + i)), one);
+            while (pos) {
+                int j = __builtin_ctzll(pos);
+                pos &= pos - 1;
+                r->pos_idx[k] = i + j; r->pos_s[k] = r->logits[i + j]; k++;
+            }
+        }
+#endif
+        for (; i < i1; i++) {
             if (r->labels[i] == 1) { r->pos_idx[k] = i; r->pos_s[k] = r->logits[i]; k++; }
         }
     }
 }
 
-// phase 4: scatter the relevant negatives of each block into its difference arrays
+// logits of the negatives (label 0) with logit >= skip among lab, s (n,) into buf
+// (n + 16 slots); returns how many
+static int alrp__rank_compact_values(const int8_t * lab, const float * s, int n, float skip, float * buf) {
+    int i = 0, m = 0;
+#ifdef ALRP__RANK_AVX512
+    const __m128i zero = _mm_setzero_si128();
+    const __m512  vskip = _mm512_set1_ps(skip);
+    for (; i + 16 <= n; i += 16) {
+        __m512 v = _mm512_loadu_ps(s + i);
+        __mmask16 mk = _mm_cmpeq_epi8_mask(_mm_loadu_si128((const __m128i *) (lab + i)), zero) &
+                       _mm512_cmp_ps_mask(v, vskip, _CMP_GE_OQ);
+        _mm512_storeu_ps(buf + m, _mm512_maskz_compress_ps(mk, v));
+        m += __builtin_popcount((unsigned) mk);
+    }
+#endif
+    for (; i < n; i++) {
+        buf[m] = s[i];
+        m += (lab[i] == 0) & (s[i] >= skip);
+    }
+    return m;
+}
+
+// writes grad (n,): 0 everywhere, g_pos[*k...] on positives (index order, *k advanced);
+// offsets of the negatives with logit >= skip into idx (n + 16 slots); returns how many
+static int alrp__rank_compact_grad(const int8_t * lab, const float * s, int n, float skip, const float * g_pos,
+                                   int64_t * k, float * grad, int32_t * idx) {
+    int i = 0, m = 0;
+    int64_t kk = *k;
+#ifdef ALRP__RANK_AVX512
+    const __m128i zero = _mm_setzero_si128(), one = _mm_set1_epi8(1);
+    const __m512  vskip = _mm512_set1_ps(skip), vzero = _mm512_setzero_ps();
+    const __m512i step = _mm512_set1_epi32(16);
+    __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    for (; i + 16 <= n; i += 16) {
+        __m128i l = _mm_loadu_si128((const __m128i *) (lab + i));
+        __m512  v = _mm512_loadu_ps(s + i);
+        _mm512_storeu_ps(grad + i, vzero);
+        unsigned pos = (unsigned) _mm_cmpeq_epi8_mask(l, one);
+        while (pos) { int j = __builtin_ctz(pos); pos &= pos - 1; grad[i + j] = g_pos[kk++]; }
+        __mmask16 mk = _mm_cmpeq_epi8_mask(l, zero) & _mm512_cmp_ps_mask(v, vskip, _CMP_GE_OQ);
+        _mm512_storeu_si512((void *) (idx + m), _mm512_maskz_compress_epi32(mk, iota));
+        m += __builtin_popcount((unsigned) mk);
+        iota = _mm512_add_epi32(iota, step);
+    }
+#endif
+    for (; i < n; i++) {
+        int8_t l = lab[i];
+        float  g = 0.0f;
+        if (l == 1) g = g_pos[kk++];
+        grad[i] = g;
+        idx[m] = i;
+        m += (l == 0) & (s[i] >= skip);
+    }
+    *k = kk;
+    return m;
+}
+
+// phase 4: scatter the relevant negatives of each block into its difference arrays. Most
+// relevant negatives lie below every positive's upper breakpoint (a = 0): their +1 / +c at
+// position 0 are summed in registers, not through memory.
 static void alrp__rank_scatter(void * arg, int ith, int nth) {
-    struct alrp__rank * r = (struct alrp__rank *) arg;
+    const struct alrp__rank * r = (const struct alrp__rank *) arg;
+    const struct alrp__rank_win w = alrp__rank_win_of(r);
     const int64_t P = r->P;
-    const double  t_last = r->t[P - 1];
+    const double  ref = r->ref, inv2d = r->inv2d;
+    const float   skip = r->skip_below;
+    float buf[ALRP__RANK_CHUNK + 16];
     int64_t b0, b1;
     alrp__rank_block_range(r, ith, nth, &b0, &b1);
     for (int64_t b = b0; b < b1; b++) {
@@ -3678,60 +3838,57 @@ static void alrp__rank_scatter(void * arg, int ith, int nth) {
         memset(df, 0, sizeof(*df) * (size_t) (P + 1));
         memset(dw, 0, sizeof(*dw) * (size_t) (P + 1));
         memset(dc, 0, sizeof(*dc) * (size_t) (P + 1));
+        int64_t w0 = 0;     // window opens at position 0: count and constants
+        double  c0 = 0.0;
         int64_t i0 = b * r->block, i1 = ALRP_MIN(r->n, i0 + r->block);
-        for (int64_t i = i0; i < i1; i++) {
-            float s = r->logits[i];
-            if (r->labels[i] != 0 || s < r->skip_below) continue;
-            double x = (double) s;
-            if (x - r->delta >= t_last) { df[P]++; continue; }     // above every positive's window
-            int64_t bb = alrp__rank_count(r, x + r->delta, 1);      // H > 0 for positions < bb
-            if (bb == 0) continue;
-            int64_t a  = alrp__rank_count(r, x - r->delta, 0);      // H = 1 for positions < a
-            df[a]++;
-            if (bb > a) {
-                double c = (x - r->ref) * r->inv2d + 0.5;
-                dw[a]++;  dw[bb]--;
-                dc[a] += c; dc[bb] -= c;
+        for (int64_t ch = i0; ch < i1; ch += ALRP__RANK_CHUNK) {
+            int cn = (int) ALRP_MIN(i1 - ch, ALRP__RANK_CHUNK);
+            int m = alrp__rank_compact_values(r->labels + ch, r->logits + ch, cn, skip, buf);
+            for (int q = 0; q < m; q++) {
+                double x = (double) buf[q];
+                if (!(x > w.lo)) continue;          // H = 0 against every positive
+                int64_t a, bb;
+                alrp__rank_window(&w, x, &a, &bb);
+                if (bb == a) { df[a]++; continue; }
+                double c = (x - ref) * inv2d + 0.5;
+                if (a == 0) { w0++; c0 += c; }
+                else        { df[a]++; dw[a]++; dc[a] += c; }
+                dw[bb]--; dc[bb] -= c;
             }
         }
+        dw[0] += w0;
+        dc[0] += c0;
     }
 }
 
 // phase 6: the update of every entry
 static void alrp__rank_write_grad(void * arg, int ith, int nth) {
-    struct alrp__rank * r = (struct alrp__rank *) arg;
-    const int64_t P = r->P;
-    const double  t_last = r->t[P - 1];
+    const struct alrp__rank * r = (const struct alrp__rank *) arg;
+    const struct alrp__rank_win w = alrp__rank_win_of(r);
     const double * W = r->W, * WT = r->WT;
+    const double   ref = r->ref, inv2d = r->inv2d;
+    const float    skip = r->skip_below;
+    const float  * logits = r->logits;
+    float        * grad = r->grad;
+    int32_t idx[ALRP__RANK_CHUNK + 16];
     int64_t b0, b1;
     alrp__rank_block_range(r, ith, nth, &b0, &b1);
     for (int64_t b = b0; b < b1; b++) {
         int64_t i0 = b * r->block, i1 = ALRP_MIN(r->n, i0 + r->block);
         int64_t k = r->blk_pos[b];
-        for (int64_t i = i0; i < i1; i++) {
-            int8_t l = r->labels[i];
-            float  s = r->logits[i];
-            float  g = 0.0f;
-            if (l == 1) {
-                g = r->g_pos[k++];
-            } else if (l == 0 && s >= r->skip_below) {
-                double x = (double) s;
-                if (x - r->delta >= t_last) {
-                    g = (float) W[P];
-                } else {
-                    int64_t bb = alrp__rank_count(r, x + r->delta, 1);
-                    if (bb > 0) {
-                        int64_t a  = alrp__rank_count(r, x - r->delta, 0);
-                        double  gd = W[a];
-                        if (bb > a) {
-                            double c = (x - r->ref) * r->inv2d + 0.5;
-                            gd += c * (W[bb] - W[a]) - r->inv2d * (WT[bb] - WT[a]);
-                        }
-                        g = (float) gd;
-                    }
-                }
+        for (int64_t ch = i0; ch < i1; ch += ALRP__RANK_CHUNK) {
+            int cn = (int) ALRP_MIN(i1 - ch, ALRP__RANK_CHUNK);
+            int m = alrp__rank_compact_grad(r->labels + ch, logits + ch, cn, skip, r->g_pos, &k, grad + ch, idx);
+            for (int q = 0; q < m; q++) {
+                int64_t i = ch + idx[q];
+                double  x = (double) logits[i];
+                if (!(x > w.lo)) continue;
+                int64_t a, bb;
+                alrp__rank_window(&w, x, &a, &bb);
+                double gd = W[a];
+                if (bb > a) gd += ((x - ref) * inv2d + 0.5) * (W[bb] - W[a]) - inv2d * (WT[bb] - WT[a]);
+                grad[i] = (float) gd;
             }
-            r->grad[i] = g;
         }
     }
 }
@@ -3798,12 +3955,10 @@ static int64_t alrp__rank_loss(struct alrp_threadpool * tp, enum alrp__rank_kind
     r->n_blocks = (n + r->block - 1) / r->block;
     int64_t scan_blocks = r->n_blocks;
     if (!(r->blk_pos = (int64_t *) alrp__rank_alloc(r, mem, &n_mem, sizeof(int64_t) * (size_t) (scan_blocks + 1)))) goto done;
-    if (!(r->blk_min = (float *)   alrp__rank_alloc(r, mem, &n_mem, sizeof(float)   * (size_t) scan_blocks))) goto done;
     if (!(r->blk_bad = (int64_t *) alrp__rank_alloc(r, mem, &n_mem, sizeof(int64_t) * (size_t) scan_blocks))) goto done;
     alrp_threadpool_run(tp, alrp__rank_scan, r);
 
     int64_t P = 0;
-    float s_min = INFINITY;
     for (int64_t b = 0; b < scan_blocks; b++) {
         if (r->blk_bad[b] >= 0) {
             int64_t i = r->blk_bad[b];
@@ -3817,9 +3972,12 @@ static int64_t alrp__rank_loss(struct alrp_threadpool * tp, enum alrp__rank_kind
             goto done;
         }
         P += r->blk_pos[b];
-        s_min = r->blk_min[b] < s_min ? r->blk_min[b] : s_min;
     }
     r->P = P;
+    if (P >= INT32_MAX) {
+        fprintf(stderr, "%s: %lld positives: at most %d are supported\n", fname, (long long) P, INT32_MAX - 1);
+        goto done;
+    }
     if (P == 0) {
         // section 6: no positive -> losses 0, every update 0, no error
         if (grad) alrp_threadpool_run(tp, alrp__rank_zero_grad, r);
@@ -3887,21 +4045,42 @@ static int64_t alrp__rank_loss(struct alrp_threadpool * tp, enum alrp__rank_kind
         float thr = (float) (r->t[0] - r->delta);
         r->skip_below = nextafterf(nextafterf(thr, -INFINITY), -INFINITY);
     }
-    ALRP_UNUSED(s_min);
 
-    // search hints: ~4 buckets per positive over [t[0], t[P-1]]
-    double span = r->t[P - 1] - r->t[0];
-    if (P > 8 && span > 0.0) {
-        r->n_buckets = ALRP_MIN(4 * P, (int64_t) 1 << 16);
-        r->bkt_scale = (double) r->n_buckets / span;
-        if (!(r->bkt_first = (int64_t *) alrp__rank_alloc(r, mem, &n_mem, sizeof(int64_t) * (size_t) (r->n_buckets + 1)))) goto done;
-        int64_t p = 0;
-        for (int64_t v = 0; v < r->n_buckets; v++) {
-            double edge = r->ref + (double) v / r->bkt_scale;
-            while (p < P && r->t[p] < edge) p++;
-            r->bkt_first[v] = p;
+    // breakpoints of the negatives' windows (merged lower/upper lists), ~8 buckets each
+    r->bp_lo = r->t[0] - r->delta;
+    r->bp_hi = r->t[P - 1] + r->delta;
+    r->n_buckets = ALRP_MIN(16 * P + 16, (int64_t) 1 << 20);
+    r->bp_scale  = (double) (r->n_buckets - 1) / (r->bp_hi - r->bp_lo);
+    if (!(r->bp       = (double *)  alrp__rank_alloc(r, mem, &n_mem, sizeof(double) * (size_t) (2 * P + 1)))) goto done;
+    if (!(r->bp_upper = (uint8_t *) alrp__rank_alloc(r, mem, &n_mem, (size_t) (2 * P + 1)))) goto done;
+    if (!(r->cnt_a    = (int32_t *) alrp__rank_alloc(r, mem, &n_mem, sizeof(int32_t) * (size_t) (2 * P + 1)))) goto done;
+    if (!(r->cnt_b    = (int32_t *) alrp__rank_alloc(r, mem, &n_mem, sizeof(int32_t) * (size_t) (2 * P + 1)))) goto done;
+    if (!(r->bp_first = (int32_t *) alrp__rank_alloc(r, mem, &n_mem, sizeof(int32_t) * (size_t) (r->n_buckets + 1)))) goto done;
+    if (!(r->bkt_ab   = (int64_t *) alrp__rank_alloc(r, mem, &n_mem, sizeof(int64_t) * (size_t) r->n_buckets))) goto done;
+    {
+        int64_t il = 0, iu = 0;
+        r->cnt_a[0] = r->cnt_b[0] = 0;
+        for (int64_t j = 0; j < 2 * P; j++) {
+            double lo_v = il < P ? r->t[il] - r->delta : INFINITY;
+            double up_v = iu < P ? r->t[iu] + r->delta : INFINITY;
+            if (up_v <= lo_v) { r->bp[j] = up_v; r->bp_upper[j] = 1; iu++; }
+            else              { r->bp[j] = lo_v; r->bp_upper[j] = 0; il++; }
+            r->cnt_a[j + 1] = (int32_t) iu;
+            r->cnt_b[j + 1] = (int32_t) il;
         }
-        r->bkt_first[r->n_buckets] = P;
+        r->bp[2 * P] = INFINITY;   // sentinel
+        r->bp_upper[2 * P] = 0;
+        const struct alrp__rank_win win = alrp__rank_win_of(r);
+        int64_t j = 0;
+        for (int64_t v = 0; v <= r->n_buckets; v++) {
+            while (j < 2 * P && alrp__rank_bucket(&win, r->bp[j]) < v) j++;
+            r->bp_first[v] = (int32_t) j;
+        }
+        for (int64_t v = 0; v < r->n_buckets; v++) {
+            int64_t i = r->bp_first[v];
+            int64_t aa = r->cnt_a[i], bb = r->cnt_b[i];
+            r->bkt_ab[v] = r->bp_first[v + 1] > i ? -1 : (ALRP_MIN(aa, bb) | (bb << 32));
+        }
     }
 
     // positive vs positive: rank+ and sum_{k != i} H(s_k - s_i) E_k
@@ -3914,9 +4093,9 @@ static int64_t alrp__rank_loss(struct alrp_threadpool * tp, enum alrp__rank_kind
     }
     double * hpe = w;   // sum_{k != i} H(s_k - s_i) E_k, per sorted position (w reuses it below)
     for (int64_t p = 0; p < P; p++) {
-        double  tp = r->t[p], tr = tp - r->ref;
-        int64_t lo = alrp__rank_count(r, tp - r->delta, 0);   // H = 0 for positions < lo
-        int64_t hi = alrp__rank_count(r, tp + r->delta, 1);   // H = 1 for positions >= hi
+        double  tv = r->t[p], tr = tv - r->ref;
+        int64_t lo = alrp__rank_count(r, tv - r->delta, 0);   // H = 0 for positions < lo
+        int64_t hi = alrp__rank_count(r, tv + r->delta, 1);   // H = 1 for positions >= hi
         double  nw = (double) (hi - lo);
         double  sum_h = (double) (P - hi) + ((S1[hi] - S1[lo]) - nw * tr) * r->inv2d + 0.5 * nw;
         rank_plus[p] = 0.5 + sum_h;                            // 1 + sum_all - H(0)
