@@ -8,77 +8,21 @@
 #define ALRP_IMPLEMENTATION
 #include "alrp.h"
 
-// ---------------------------------------------------------------------------------------------
-// TEMPORARY local safetensors reader (F32 only, enough for tests/data/losses.safetensors).
-// REPLACE with alrp_st_load / alrp_st_get / alrp_st_close from alrp.h once the io branch is
-// merged (same file format); it lives in this test file only.
-// ---------------------------------------------------------------------------------------------
-#define TMP_ST_MAX 256
-struct tmp_st_file { char * buf; size_t size; int n; char names[TMP_ST_MAX][128]; int64_t numel[TMP_ST_MAX]; const float * data[TMP_ST_MAX]; };
-
-static struct tmp_st_file * tmp_st_load(const char * path) {
-    FILE * fp = fopen(path, "rb");
-    if (!fp) { fprintf(stderr, "%s: cannot open (run from the repository root; regenerate with /usr/bin/python3 tools/gen-ref-losses.py)\n", path); return NULL; }
-    fseek(fp, 0, SEEK_END);
-    long sz = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    struct tmp_st_file * f = (struct tmp_st_file *) calloc(1, sizeof(*f));
-    f->buf = (char *) malloc((size_t) sz + 1);
-    f->size = (size_t) sz;
-    if (sz < 8 || fread(f->buf, 1, (size_t) sz, fp) != (size_t) sz) { fclose(fp); fprintf(stderr, "%s: short file\n", path); return NULL; }
-    fclose(fp);
-    uint64_t hl = 0;
-    for (int i = 7; i >= 0; i--) hl = (hl << 8) | (uint8_t) f->buf[i];
-    if (hl > (uint64_t) sz - 8) { fprintf(stderr, "%s: bad header length\n", path); return NULL; }
-    char * h = f->buf + 8, * end = h + hl;
-    const char * data = end;
-    char * p = h;
-    while (p < end && f->n < TMP_ST_MAX) {
-        // "name":{"dtype":"F32","shape":[...],"data_offsets":[b,e]}
-        char * q = strchr(p, '"');
-        if (!q || q >= end) break;
-        char * qe = strchr(q + 1, '"');
-        size_t len = (size_t) (qe - q - 1);
-        if (len >= 128) return NULL;
-        char name[128];
-        memcpy(name, q + 1, len); name[len] = 0;
-        char * obj_end = strchr(qe, '}');
-        if (!strcmp(name, "__metadata__")) { p = obj_end + 1; continue; }
-        char * dt = strstr(qe, "\"dtype\""), * off = strstr(qe, "\"data_offsets\"");
-        if (!dt || !off || dt > obj_end || off > obj_end || strncmp(strchr(dt + 7, '"'), "\"F32\"", 5)) {
-            fprintf(stderr, "%s: tensor %s is not F32\n", path, name); return NULL;
-        }
-        long long b0, b1;
-        if (sscanf(strchr(off, '[') + 1, "%lld,%lld", &b0, &b1) != 2 || b1 < b0 || (uint64_t) b1 > (uint64_t) sz - 8 - hl) {
-            fprintf(stderr, "%s: tensor %s: bad data_offsets\n", path, name); return NULL;
-        }
-        strcpy(f->names[f->n], name);
-        f->numel[f->n] = (b1 - b0) / 4;
-        f->data[f->n] = (const float *) (data + b0);   // offsets are multiples of 4 from 8-aligned
-        f->n++;
-        p = obj_end + 1;
-    }
-    return f;
-}
-static void tmp_st_close(struct tmp_st_file * f) { if (f) { free(f->buf); free(f); } }
-// ---------------------------------------------------------------------------------------------
-
-static struct tmp_st_file * g_ref;
+static struct alrp_st_file * g_ref;
 static int n_checks, n_fail;
 
 // the reference tensor name with numel elements (copied into an aligned array), or exit
 static float * ref(const char * name, int64_t numel) {
-    for (int i = 0; i < g_ref->n; i++) {
-        if (!strcmp(g_ref->names[i], name)) {
-            if (g_ref->numel[i] != numel) {
-                fprintf(stderr, "losses.safetensors: %s has %lld values, expected %lld: regenerate with tools/gen-ref-losses.py\n",
-                        name, (long long) g_ref->numel[i], (long long) numel);
-                exit(1);
-            }
-            float * a = (float *) malloc(sizeof(float) * (size_t) numel);
-            memcpy(a, g_ref->data[i], sizeof(float) * (size_t) numel);
-            return a;
+    const struct alrp_st_tensor * t = alrp_st_get(g_ref, name);
+    if (t) {
+        if (t->numel != numel) {
+            fprintf(stderr, "losses.safetensors: %s has %lld values, expected %lld: regenerate with tools/gen-ref-losses.py\n",
+                    name, (long long) t->numel, (long long) numel);
+            exit(1);
         }
+        float * a = (float *) malloc(sizeof(float) * (size_t) numel);
+        alrp_st_to_f32(t, a);
+        return a;
     }
     fprintf(stderr, "losses.safetensors: no tensor %s: regenerate with /usr/bin/python3 tools/gen-ref-losses.py\n", name);
     exit(1);
@@ -438,8 +382,9 @@ static void accumulate_and_args(void) {
 }
 
 int main(void) {
-    g_ref = tmp_st_load("tests/data/losses.safetensors");
-    if (!g_ref) return 1;
+    char err[512];
+    g_ref = alrp_st_load("tests/data/losses.safetensors", err, sizeof err);
+    if (!g_ref) { fprintf(stderr, "%s (run from the repository root; regenerate with /usr/bin/python3 tools/gen-ref-losses.py)\n", err); return 1; }
     parity_focal();
     parity_smooth_l1();
     parity_giou();
@@ -447,7 +392,7 @@ int main(void) {
     fd_double();
     fd_float();
     accumulate_and_args();
-    tmp_st_close(g_ref);
+    alrp_st_close(g_ref);
     printf("%d checks, %d failed\n", n_checks, n_fail);
     return n_fail ? 1 : 0;
 }
