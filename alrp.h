@@ -906,7 +906,8 @@ static void * alrp__tp_work(struct alrp_threadpool * tp, size_t size) {
 // ===== implementation: SIMD macro layer
 // ============================================================================================
 // ALRP_F32_EPR: floats per register; ALRP_F32_VEC: the register type. Primitives:
-// LOAD/STORE (unaligned), SET1, ZERO, ADD, MUL, FMA(a, b, c) = a*b + c, MAX, REDUCE (sum).
+// LOAD/STORE (unaligned), SET1, ZERO, ADD, MUL, FMA(a, b, c) = a*b + c, MAX, REDUCE (sum),
+// SQRT and DIV (absent on 32-bit NEON: test #ifdef ALRP_F32_VEC_SQRT).
 
 #if !defined(ALRP_NO_SIMD) && defined(__AVX512F__)
 #include <immintrin.h>
@@ -922,6 +923,8 @@ static void * alrp__tp_work(struct alrp_threadpool * tp, size_t size) {
 #define ALRP_F32_VEC_FMA(a, b, c) _mm512_fmadd_ps(a, b, c)
 #define ALRP_F32_VEC_MAX(a, b)    _mm512_max_ps(a, b)
 #define ALRP_F32_VEC_REDUCE(v)    _mm512_reduce_add_ps(v)
+#define ALRP_F32_VEC_SQRT(a)      _mm512_sqrt_ps(a)
+#define ALRP_F32_VEC_DIV(a, b)    _mm512_div_ps(a, b)
 #elif !defined(ALRP_NO_SIMD) && defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 #define ALRP_SIMD_NAME "AVX2+FMA"
@@ -935,6 +938,8 @@ static void * alrp__tp_work(struct alrp_threadpool * tp, size_t size) {
 #define ALRP_F32_VEC_MUL(a, b)    _mm256_mul_ps(a, b)
 #define ALRP_F32_VEC_FMA(a, b, c) _mm256_fmadd_ps(a, b, c)
 #define ALRP_F32_VEC_MAX(a, b)    _mm256_max_ps(a, b)
+#define ALRP_F32_VEC_SQRT(a)      _mm256_sqrt_ps(a)
+#define ALRP_F32_VEC_DIV(a, b)    _mm256_div_ps(a, b)
 static inline float alrp__reduce256(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -956,6 +961,10 @@ static inline float alrp__reduce256(__m256 v) {
 #define ALRP_F32_VEC_FMA(a, b, c) vfmaq_f32(c, a, b)
 #define ALRP_F32_VEC_MAX(a, b)    vmaxq_f32(a, b)
 #define ALRP_F32_VEC_REDUCE(v)    vaddvq_f32(v)
+#if defined(__aarch64__) // 32-bit NEON has no vector sqrt/div: kernels test #ifdef ALRP_F32_VEC_SQRT
+#define ALRP_F32_VEC_SQRT(a)      vsqrtq_f32(a)
+#define ALRP_F32_VEC_DIV(a, b)    vdivq_f32(a, b)
+#endif
 #else
 #define ALRP_SIMD_NAME "scalar"
 #define ALRP_F32_EPR 1
@@ -969,6 +978,8 @@ static inline float alrp__reduce256(__m256 v) {
 #define ALRP_F32_VEC_FMA(a, b, c) ((a) * (b) + (c))
 #define ALRP_F32_VEC_MAX(a, b)    ((a) > (b) ? (a) : (b))
 #define ALRP_F32_VEC_REDUCE(v)    (v)
+#define ALRP_F32_VEC_SQRT(a)      sqrtf(a)
+#define ALRP_F32_VEC_DIV(a, b)    ((a) / (b))
 #endif
 
 // ============================================================================================
@@ -5606,22 +5617,6 @@ done:
 }
 
 // ---- optimizer kernels -----------------------------------------------------------------------
-// SQRT and DIV for the AdamW kernel, beside the shared SIMD layer (which has neither); where a
-// layer lacks them (32-bit NEON) the kernel runs its scalar loop.
-#if ALRP_F32_EPR == 16
-#define ALRP__F32_VEC_SQRT(a)    _mm512_sqrt_ps(a)
-#define ALRP__F32_VEC_DIV(a, b)  _mm512_div_ps(a, b)
-#elif ALRP_F32_EPR == 8
-#define ALRP__F32_VEC_SQRT(a)    _mm256_sqrt_ps(a)
-#define ALRP__F32_VEC_DIV(a, b)  _mm256_div_ps(a, b)
-#elif ALRP_F32_EPR == 4 && defined(__aarch64__)
-#define ALRP__F32_VEC_SQRT(a)    vsqrtq_f32(a)
-#define ALRP__F32_VEC_DIV(a, b)  vdivq_f32(a, b)
-#elif ALRP_F32_EPR == 1
-#define ALRP__F32_VEC_SQRT(a)    sqrtf(a)
-#define ALRP__F32_VEC_DIV(a, b)  ((a) / (b))
-#endif
-
 // Naive references: PyTorch's single-tensor loops, one rounding per tensor op, in its order.
 ALRPDEF void alrp__sgd_step_f32_naive(int64_t n, float * p, const float * g, float * mom_buf,
                                       float lr, float momentum, float wd, int64_t step);
@@ -5710,7 +5705,7 @@ ALRPDEF void alrp_adamw_step_f32(int64_t n, float * p, const float * g, float * 
                                  int64_t step) {
     const struct alrp__adamw_k k = alrp__adamw_consts(lr, beta1, beta2, eps, wd, step);
     int64_t i = 0;
-#ifdef ALRP__F32_VEC_SQRT
+#ifdef ALRP_F32_VEC_SQRT
     const ALRP_F32_VEC decay = ALRP_F32_VEC_SET1(k.decay);
     const ALRP_F32_VEC b1 = ALRP_F32_VEC_SET1(k.b1), omb1 = ALRP_F32_VEC_SET1(k.omb1);
     const ALRP_F32_VEC b2 = ALRP_F32_VEC_SET1(k.b2), omb2 = ALRP_F32_VEC_SET1(k.omb2);
@@ -5720,11 +5715,11 @@ ALRPDEF void alrp_adamw_step_f32(int64_t n, float * p, const float * g, float * 
         ALRP_F32_VEC gv = ALRP_F32_VEC_LOAD(g + i);
         ALRP_F32_VEC mv = ALRP_F32_VEC_FMA(gv, omb1, ALRP_F32_VEC_MUL(ALRP_F32_VEC_LOAD(m + i), b1));
         ALRP_F32_VEC vv = ALRP_F32_VEC_FMA(ALRP_F32_VEC_MUL(gv, omb2), gv, ALRP_F32_VEC_MUL(ALRP_F32_VEC_LOAD(v + i), b2));
-        ALRP_F32_VEC den = ALRP_F32_VEC_ADD(ALRP__F32_VEC_DIV(ALRP__F32_VEC_SQRT(vv), bc2), epsv);
+        ALRP_F32_VEC den = ALRP_F32_VEC_ADD(ALRP_F32_VEC_DIV(ALRP_F32_VEC_SQRT(vv), bc2), epsv);
         ALRP_F32_VEC pv = ALRP_F32_VEC_MUL(ALRP_F32_VEC_LOAD(p + i), decay);
         ALRP_F32_VEC_STORE(m + i, mv);
         ALRP_F32_VEC_STORE(v + i, vv);
-        ALRP_F32_VEC_STORE(p + i, ALRP_F32_VEC_FMA(ALRP__F32_VEC_DIV(mv, den), nss, pv));
+        ALRP_F32_VEC_STORE(p + i, ALRP_F32_VEC_FMA(ALRP_F32_VEC_DIV(mv, den), nss, pv));
     }
 #endif
     for (; i < n; i++) {
