@@ -1525,39 +1525,32 @@ ALRPDEF struct alrp_tensor * alrp_ap_loss(struct alrp_context * ctx, struct alrp
     alrp__set_op_f32(t, 0, delta);
     return alrp_slice(ctx, t, 0, 0, 1);
 }
-// element-wise loss of (a, b) with a's shape
-static struct alrp_tensor * alrp__pair_loss(struct alrp_context * ctx, enum alrp_op op, struct alrp_tensor * a, struct alrp_tensor * b, const char * what) {
+// loss of (a, b), inputs of one shape; the result has a's shape, or is (n) for (n, 4) boxes
+static struct alrp_tensor * alrp__pair_loss(struct alrp_context * ctx, enum alrp_op op, struct alrp_tensor * a, struct alrp_tensor * b, const char * what, bool per_box) {
     char sa[96], sb[96];
     ALRP_ASSERTM(a->type == ALRP_TYPE_F32 && b->type == ALRP_TYPE_F32 && alrp_same_shape(a, b), "%s: inputs %s and %s must be f32 of one shape",
                  what, alrp__shape_str(a, sa, sizeof sa), alrp__shape_str(b, sb, sizeof sb));
-    return alrp__op_new(ctx, op, ALRP_TYPE_F32, a->n_dims, a->ne, alrp__c(ctx, a), alrp__c(ctx, b), NULL);
+    ALRP_ASSERTM(!per_box || (a->n_dims == 2 && a->ne[3] == 4), "%s: boxes must be (n, 4), got %s", what, alrp__shape_str(a, sa, sizeof sa));
+    int64_t ne_box[4] = { 1, 1, 1, a->ne[2] };
+    return alrp__op_new(ctx, op, ALRP_TYPE_F32, per_box ? 1 : a->n_dims, per_box ? ne_box : a->ne, alrp__c(ctx, a), alrp__c(ctx, b), NULL);
 }
 ALRPDEF struct alrp_tensor * alrp_sigmoid_focal_loss(struct alrp_context * ctx, struct alrp_tensor * logits, struct alrp_tensor * targets, float alpha, float gamma) {
     ALRP_ASSERTM(gamma >= 0.0f, "sigmoid_focal_loss: gamma must be >= 0");
-    struct alrp_tensor * t = alrp__pair_loss(ctx, ALRP_OP_FOCAL_LOSS, logits, targets, "sigmoid_focal_loss");
+    struct alrp_tensor * t = alrp__pair_loss(ctx, ALRP_OP_FOCAL_LOSS, logits, targets, "sigmoid_focal_loss", false);
     alrp__set_op_f32(t, 0, alpha); alrp__set_op_f32(t, 1, gamma);
     return t;
 }
 ALRPDEF struct alrp_tensor * alrp_smooth_l1_loss(struct alrp_context * ctx, struct alrp_tensor * pred, struct alrp_tensor * target, float beta) {
     ALRP_ASSERTM(beta >= 0.0f, "smooth_l1_loss: beta must be >= 0");
-    struct alrp_tensor * t = alrp__pair_loss(ctx, ALRP_OP_SMOOTH_L1, pred, target, "smooth_l1_loss");
+    struct alrp_tensor * t = alrp__pair_loss(ctx, ALRP_OP_SMOOTH_L1, pred, target, "smooth_l1_loss", false);
     alrp__set_op_f32(t, 0, beta);
     return t;
 }
-static struct alrp_tensor * alrp__box_loss(struct alrp_context * ctx, enum alrp_op op, struct alrp_tensor * pred, struct alrp_tensor * target, const char * what) {
-    char sp[96];
-    ALRP_ASSERTM(pred->n_dims == 2 && pred->ne[3] == 4, "%s: boxes must be (n, 4), got %s", what, alrp__shape_str(pred, sp, sizeof sp));
-    struct alrp_tensor * t = alrp__pair_loss(ctx, op, pred, target, what);
-    int64_t ne[4] = { 1, 1, 1, pred->ne[2] };
-    memcpy(t->ne, ne, sizeof(ne)); t->n_dims = 1;
-    alrp__set_contiguous_strides(t);
-    return t;
-}
 ALRPDEF struct alrp_tensor * alrp_giou_loss(struct alrp_context * ctx, struct alrp_tensor * pred, struct alrp_tensor * target) {
-    return alrp__box_loss(ctx, ALRP_OP_GIOU_LOSS, pred, target, "giou_loss");
+    return alrp__pair_loss(ctx, ALRP_OP_GIOU_LOSS, pred, target, "giou_loss", true);
 }
 ALRPDEF struct alrp_tensor * alrp_loc_err_giou(struct alrp_context * ctx, struct alrp_tensor * pred_deltas, struct alrp_tensor * target_deltas, const float * stds) {
-    struct alrp_tensor * t = alrp__box_loss(ctx, ALRP_OP_LOC_ERR_GIOU, pred_deltas, target_deltas, "loc_err_giou");
+    struct alrp_tensor * t = alrp__pair_loss(ctx, ALRP_OP_LOC_ERR_GIOU, pred_deltas, target_deltas, "loc_err_giou", true);
     for (int i = 0; i < 4; i++) alrp__set_op_f32(t, i, stds ? stds[i] : 1.0f);
     return t;
 }
@@ -1742,10 +1735,8 @@ static void alrp__backward_node(struct alrp_context * ctx, struct alrp_graph * g
         }
         if ((w && (w->flags & ALRP_FLAG_GRAD)) || (bias && (bias->flags & ALRP_FLAG_GRAD))) {
             struct alrp_tensor * p = alrp__op_new(ctx, ALRP_OP_BN_BACK_PARAMS, ALRP_TYPE_F32, 2, stats->ne, dy, a, stats);
-            int64_t C = stats->ne[3];
             if (w)    alrp__add_grad(ctx, g, w,    alrp__view(ctx, ALRP_OP_RESHAPE, alrp_slice(ctx, p, 0, 0, 1), w->n_dims, w->ne, 0));
             if (bias) alrp__add_grad(ctx, g, bias, alrp__view(ctx, ALRP_OP_RESHAPE, alrp_slice(ctx, p, 0, 1, 1), bias->n_dims, bias->ne, 0));
-            ALRP_UNUSED(C);
         }
     } break;
     case ALRP_OP_MAX_POOL2D: {
