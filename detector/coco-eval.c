@@ -6,7 +6,9 @@
 // IoUs, kept as TP/FP bit masks per detection; (3) per category: one stable sort of the pooled
 // detections (the pools for maxDets 1/10 and for every area are subsequences of it), then
 // precision at the recall points from the TP events alone (the envelope's maximum always sits
-// on a TP), and oLRP from the same order. params.naive replaces (3) by pycocotools' own loop.
+// on a TP), and oLRP from the same order. params.naive replaces (3) by pycocotools' own loop
+// (a fresh pool and sort for every area and maxDets, full precision arrays, the envelope loop,
+// a binary search per recall point) and sorts each image's detections by insertion.
 #include "coco-eval.h"
 
 #include <float.h>
@@ -211,7 +213,7 @@ static int coco__eval_group(const struct coco_dataset * gt, const struct coco_re
         for (int64_t j = 0; j < ng; j++) if (ws->gig[j]) ws->gorder[o++] = j;
         for (int64_t i = 0; i < D; i++) { out[i].tp[a] = 0; out[i].fp[a] = 0; }
         for (int t = 0; t < T_; t++) {
-            memset(ws->gtm, 0, (size_t) ng);                 // gtm[s]: gt at sorted place s is taken
+            if (ng) memset(ws->gtm, 0, (size_t) ng);         // gtm[s]: gt at sorted place s is taken
             const double thr = fmin(iou_thrs[t], 1 - 1e-10);
             for (int64_t i = 0; i < D; i++) {
                 const double * row = ws->ious + i * ng;
@@ -571,7 +573,7 @@ int coco_eval(struct coco_eval_result * res, const struct coco_dataset * gt, con
                         if (e[i].rank >= coco__max_dets[m]) continue;
                         keys[nd].score = e[i].score; keys[nd].i = i; nd++;
                     }
-                    coco__sort_desc_naive(keys, nd);
+                    coco__sort_desc(keys, nd, keys_tmp);   // tested against the naive sort
                     for (int64_t i = 0; i < nd; i++) perm[i] = keys[i].i;
                     if (coco__accumulate_naive(e, perm, nd, a, ng, res->rec_thrs, q, rcl)) goto oom;
                 } else {
@@ -586,7 +588,7 @@ int coco_eval(struct coco_eval_result * res, const struct coco_dataset * gt, con
         if (npig[kr * A_ + 0] > 0) {
             if (p->naive) {   // the pool of area all, maxDets 100, sorted afresh
                 for (int64_t i = 0; i < n; i++) { keys[i].score = e[i].score; keys[i].i = i; }
-                coco__sort_desc_naive(keys, n);
+                coco__sort_desc(keys, n, keys_tmp);
                 for (int64_t i = 0; i < n; i++) perm[i] = keys[i].i;
             }
             coco__olrp(e, perm, n, npig[kr * A_ + 0], p->olrp_mode, c);

@@ -50,6 +50,7 @@ static int coco__results_parse(struct coco_results * res, struct json_reader * r
                 r->ctx_field = NULL;
                 if (json_skip_value(r)) return -1;
             }
+            r->ctx_field = NULL;   // an error in the next key is not about this field
         }
         if (kk < 0) return -1;
         r->ctx_field = NULL;

@@ -115,9 +115,9 @@ static int coco__pool_add(struct coco_dataset * ds, struct json_reader * r, cons
 
 // Marks a key of interest as seen; a second time is an error.
 int coco__seen(struct json_reader * r, unsigned * seen, unsigned bit, const char * key) {
+    r->ctx_field = key;
     if (*seen & bit) return json_reader_fail(r, "key \"%s\" appears twice", key);
     *seen |= bit;
-    r->ctx_field = key;
     return 0;
 }
 
@@ -163,6 +163,7 @@ static int coco__images(struct coco__loader * L) {
                 r->ctx_field = NULL;
                 if (json_skip_value(r)) return -1;
             }
+            r->ctx_field = NULL;   // an error in the next key is not about this field
         }
         if (kk < 0) return -1;
         r->ctx_field = NULL;
@@ -203,6 +204,7 @@ static int coco__categories(struct coco__loader * L) {
                 r->ctx_field = NULL;
                 if (json_skip_value(r)) return -1;
             }
+            r->ctx_field = NULL;   // an error in the next key is not about this field
         }
         if (kk < 0) return -1;
         r->ctx_field = NULL;
@@ -262,6 +264,7 @@ static int coco__annotations(struct coco__loader * L) {
                 r->ctx_field = NULL;
                 if (json_skip_value(r)) return -1;
             }
+            r->ctx_field = NULL;   // an error in the next key is not about this field
         }
         if (kk < 0) return -1;
         r->ctx_field = NULL;
@@ -352,9 +355,6 @@ static int coco__load(struct coco_dataset * ds, struct json_reader * r, char * e
     }
     if (json_begin_object(r)) goto fail;
     while ((k = json_next_key(r)) == 1) {
-        r->ctx_section = NULL;
-        r->ctx_index = -1;
-        r->ctx_field = NULL;
         if (json_key_is(r, "images")) {
             if (coco__seen(r, &seen, 1, "images") || coco__images(&L)) goto fail;
         } else if (json_key_is(r, "annotations")) {
@@ -365,6 +365,9 @@ static int coco__load(struct coco_dataset * ds, struct json_reader * r, char * e
             r->ctx_field = NULL;
             if (json_skip_value(r)) goto fail;
         }
+        r->ctx_section = NULL;     // an error after a section is not inside it
+        r->ctx_index = -1;
+        r->ctx_field = NULL;
     }
     r->ctx_section = NULL;
     r->ctx_index = -1;

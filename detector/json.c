@@ -171,13 +171,15 @@ int json_reader_fail(struct json_reader * r, const char * fmt, ...) {
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     char ctx[160] = "";
-    if (r->ctx_section) {
+    if (r->ctx_section || r->ctx_field) {
         size_t n = 0;
-        n += (size_t) snprintf(ctx + n, sizeof(ctx) - n, "%s", r->ctx_section);
-        if (r->ctx_index >= 0 && n < sizeof(ctx))
-            n += (size_t) snprintf(ctx + n, sizeof(ctx) - n, "[%lld]", (long long) r->ctx_index);
+        if (r->ctx_section) {
+            n += (size_t) snprintf(ctx + n, sizeof(ctx) - n, "%s", r->ctx_section);
+            if (r->ctx_index >= 0 && n < sizeof(ctx))
+                n += (size_t) snprintf(ctx + n, sizeof(ctx) - n, "[%lld]", (long long) r->ctx_index);
+        }
         if (r->ctx_field && n < sizeof(ctx))
-            n += (size_t) snprintf(ctx + n, sizeof(ctx) - n, ".%s", r->ctx_field);
+            n += (size_t) snprintf(ctx + n, sizeof(ctx) - n, "%s%s", r->ctx_section ? "." : "", r->ctx_field);
         if (n < sizeof(ctx)) snprintf(ctx + n, sizeof(ctx) - n, ": ");
     }
     snprintf(r->err, sizeof(r->err), "%s:%llu: %s%s (byte %llu)", r->name,

@@ -71,7 +71,7 @@ struct json_reader {
     int64_t ctx_index;            // e.g. 12 (-1: none)
     const char * ctx_field;       // e.g. "bbox"
     char name[200];               // file name used in messages
-    char err[512];
+    char err[800];                // name (200) + context (160) + message (256) fit
 };
 
 // Open a file (buf_size 0: 1 MiB). Returns 0, or -1 with r->err set (r is still safe to close).

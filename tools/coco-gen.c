@@ -13,21 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int preset(struct coco_gen_params * p, const char * name) {
-    memset(p, 0, sizeof(*p));
-    p->seed = 1;
-    if (strcmp(name, "small") == 0) {
-        p->n_images = 300; p->gts_per_image = 6; p->dets_per_image = 40; p->n_categories = 12; p->edge_cases = 1;
-    } else if (strcmp(name, "val2017") == 0) {
-        p->n_images = 5000; p->gts_per_image = 7; p->dets_per_image = 100; p->n_categories = 80;
-    } else if (strcmp(name, "train2017") == 0) {
-        p->n_images = 118287; p->gts_per_image = 7; p->dets_per_image = 100; p->n_categories = 80; p->polygons = 1;
-    } else {
-        return -1;
-    }
-    return 0;
-}
-
 static int write_file(const char * path, int dets, const struct coco_gen_params * p) {
     FILE * f = fopen(path, "wb");
     if (!f) { fprintf(stderr, "coco-gen: cannot create %s\n", path); return -1; }
@@ -40,13 +25,13 @@ static int write_file(const char * path, int dets, const struct coco_gen_params 
 
 int main(int argc, char ** argv) {
     struct coco_gen_params p;
-    preset(&p, "small");
+    coco_gen_preset(&p, "small");
     const char * out[2] = { NULL, NULL };
     int n_out = 0;
     for (int i = 1; i < argc; i++) {
         const char * a = argv[i];
         const char * v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--preset") == 0 && v) { if (preset(&p, v)) { fprintf(stderr, "coco-gen: unknown preset %s\n", v); return 2; } i++; }
+        if (strcmp(a, "--preset") == 0 && v) { if (coco_gen_preset(&p, v)) { fprintf(stderr, "coco-gen: unknown preset %s\n", v); return 2; } i++; }
         else if (strcmp(a, "--images") == 0 && v) { p.n_images = atoll(v); i++; }
         else if (strcmp(a, "--gts-per-image") == 0 && v) { p.gts_per_image = atoi(v); i++; }
         else if (strcmp(a, "--dets-per-image") == 0 && v) { p.dets_per_image = atoi(v); i++; }
