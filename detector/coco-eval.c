@@ -182,7 +182,7 @@ static int coco__eval_group(const struct coco_dataset * gt, const struct coco_re
                             const double * iou_thrs, int naive, struct coco__ws * ws,
                             struct coco__dres * out, int64_t * npig) {
     int64_t D = nd < COCO_EVAL_MAX_DETS ? nd : COCO_EVAL_MAX_DETS;
-    if (coco__ws_reserve(ws, nd, ng, D * ng)) return -1;
+    if (coco__ws_reserve(ws, nd + 1, ng + 1, D * ng + 1)) return -1;   // never NULL, even when empty
     // detections by score, descending, stable; keep 100
     for (int64_t i = 0; i < nd; i++) { ws->keys[i].score = dt->dets[d[i]].score; ws->keys[i].i = d[i]; }
     if (naive) coco__sort_desc_naive(ws->keys, nd);
@@ -213,7 +213,7 @@ static int coco__eval_group(const struct coco_dataset * gt, const struct coco_re
         for (int64_t j = 0; j < ng; j++) if (ws->gig[j]) ws->gorder[o++] = j;
         for (int64_t i = 0; i < D; i++) { out[i].tp[a] = 0; out[i].fp[a] = 0; }
         for (int t = 0; t < T_; t++) {
-            if (ng) memset(ws->gtm, 0, (size_t) ng);         // gtm[s]: gt at sorted place s is taken
+            memset(ws->gtm, 0, (size_t) ng);                 // gtm[s]: gt at sorted place s is taken
             const double thr = fmin(iou_thrs[t], 1 - 1e-10);
             for (int64_t i = 0; i < D; i++) {
                 const double * row = ws->ious + i * ng;
