@@ -123,6 +123,22 @@ static int coco__counting_sort(const int64_t * in, int64_t n, const int64_t * ke
 // ===== per (category, image) matching
 // ============================================================================================
 
+// Gts and detections gathered in (category, image, file) order, so that the per-group work
+// reads memory sequentially.
+struct coco__gt {
+    double bbox[4];
+    double area;
+    int64_t id;
+    int64_t img;            // image rank (position in ascending image id)
+    int32_t crowd;
+};
+
+struct coco__det {
+    double bbox[4];
+    double score;
+    int64_t img;
+};
+
 // A kept detection (one of the first 100 of its image and category) after matching.
 struct coco__dres {
     double score;
@@ -175,43 +191,54 @@ static void coco__ws_free(struct coco__ws * ws) {
     free(ws->gorder); free(ws->gig); free(ws->gtm);
 }
 
-// One (category, image): gts g[0..ng) (ann indices, file order), dets d[0..nd) (file order).
-// Appends min(nd, 100) entries to out and adds the non-ignored gt counts to npig[a].
-static int coco__eval_group(const struct coco_dataset * gt, const struct coco_results * dt,
-                            const int64_t * g, int64_t ng, const int64_t * d, int64_t nd,
+// One (category, image): gts g[0..ng) and dets d[0..nd), both in file order. Appends
+// min(nd, 100) entries to out and adds the non-ignored gt counts to npig[a].
+static int coco__eval_group(const struct coco__gt * g, int64_t ng, const struct coco__det * d, int64_t nd,
                             const double * iou_thrs, int naive, struct coco__ws * ws,
                             struct coco__dres * out, int64_t * npig) {
+    const uint16_t all_t = (uint16_t) ((1u << T_) - 1);
     int64_t D = nd < COCO_EVAL_MAX_DETS ? nd : COCO_EVAL_MAX_DETS;
     if (coco__ws_reserve(ws, nd + 1, ng + 1, D * ng + 1)) return -1;   // never NULL, even when empty
     // detections by score, descending, stable; keep 100
-    for (int64_t i = 0; i < nd; i++) { ws->keys[i].score = dt->dets[d[i]].score; ws->keys[i].i = d[i]; }
+    for (int64_t i = 0; i < nd; i++) { ws->keys[i].score = d[i].score; ws->keys[i].i = i; }
     if (naive) coco__sort_desc_naive(ws->keys, nd);
     else coco__sort_desc(ws->keys, nd, ws->keys_tmp);
-    // ious is (D, ng): detections in score order, gts in file order
+    uint8_t out_of[COCO_EVAL_MAX_DETS];   // bit a: the detection's area is outside area range a
     for (int64_t i = 0; i < D; i++) {
-        const struct coco_det * de = &dt->dets[ws->keys[i].i];
-        for (int64_t j = 0; j < ng; j++) {
-            const struct coco_ann * ga = &gt->anns[g[j]];
-            ws->ious[i * ng + j] = coco_eval_iou(de->bbox, ga->bbox, ga->iscrowd);
+        const double * b = d[ws->keys[i].i].bbox;
+        const double area = b[2] * b[3];
+        out_of[i] = 0;
+        for (int a = 0; a < A_; a++) {
+            if (area < coco__area_rng[a][0] || area > coco__area_rng[a][1]) out_of[i] |= (uint8_t) (1u << a);
         }
-        out[i].score = de->score;
+        out[i].score = d[ws->keys[i].i].score;
         out[i].iou = 0.0;
         out[i].rank = (int32_t) i;
+        for (int a = 0; a < A_; a++) { out[i].tp[a] = 0; out[i].fp[a] = 0; }
+    }
+    if (ng == 0) {   // nothing to match: a FP wherever its area is in range
+        for (int64_t i = 0; i < D; i++) {
+            for (int a = 0; a < A_; a++) out[i].fp[a] = (out_of[i] >> a & 1) ? 0 : all_t;
+        }
+        return 0;
+    }
+    // ious is (D, ng): detections in score order, gts in file order
+    for (int64_t i = 0; i < D; i++) {
+        const double * b = d[ws->keys[i].i].bbox;
+        for (int64_t j = 0; j < ng; j++) ws->ious[i * ng + j] = coco_eval_iou(b, g[j].bbox, g[j].crowd);
     }
     for (int a = 0; a < A_; a++) {
         const double lo = coco__area_rng[a][0], hi = coco__area_rng[a][1];
         // gts: ignore flags; the others first, then the ignored, each in file order
         int64_t n_reg = 0;
         for (int64_t j = 0; j < ng; j++) {
-            const struct coco_ann * ga = &gt->anns[g[j]];
-            ws->gig[j] = (uint8_t) (ga->iscrowd || ga->area < lo || ga->area > hi);
+            ws->gig[j] = (uint8_t) (g[j].crowd || g[j].area < lo || g[j].area > hi);
             n_reg += !ws->gig[j];
         }
         npig[a] += n_reg;
         int64_t o = 0;
         for (int64_t j = 0; j < ng; j++) if (!ws->gig[j]) ws->gorder[o++] = j;
         for (int64_t j = 0; j < ng; j++) if (ws->gig[j]) ws->gorder[o++] = j;
-        for (int64_t i = 0; i < D; i++) { out[i].tp[a] = 0; out[i].fp[a] = 0; }
         for (int t = 0; t < T_; t++) {
             memset(ws->gtm, 0, (size_t) ng);                 // gtm[s]: gt at sorted place s is taken
             const double thr = fmin(iou_thrs[t], 1 - 1e-10);
@@ -221,7 +248,7 @@ static int coco__eval_group(const struct coco_dataset * gt, const struct coco_re
                 int64_t m = -1;                              // sorted place of the best gt so far
                 for (int64_t s = 0; s < ng; s++) {
                     const int64_t j = ws->gorder[s];
-                    if (ws->gtm[s] && !gt->anns[g[j]].iscrowd) continue;
+                    if (ws->gtm[s] && !g[j].crowd) continue;
                     if (m > -1 && !ws->gig[ws->gorder[m]] && ws->gig[j]) break;
                     if (row[j] < best) continue;
                     best = row[j];
@@ -232,12 +259,10 @@ static int coco__eval_group(const struct coco_dataset * gt, const struct coco_re
                     const int64_t j = ws->gorder[m];
                     ws->gtm[m] = 1;
                     ignored = ws->gig[j];
-                    matched_id = gt->anns[g[j]].id != 0;     // pycocotools stores the gt's id
+                    matched_id = g[j].id != 0;               // pycocotools stores the gt's id
                     if (a == 0 && t == 0) out[i].iou = best;
                 }
-                const struct coco_det * de = &dt->dets[ws->keys[i].i];
-                const double area = de->bbox[2] * de->bbox[3];
-                if (!matched_id && (area < lo || area > hi)) ignored = 1;
+                if (!matched_id && (out_of[i] >> a & 1)) ignored = 1;
                 if (!ignored) {
                     if (matched_id) out[i].tp[a] |= (uint16_t) (1u << t);
                     else            out[i].fp[a] |= (uint16_t) (1u << t);
@@ -252,15 +277,15 @@ static int coco__eval_group(const struct coco_dataset * gt, const struct coco_re
 // ===== per category accumulation
 // ============================================================================================
 
-// Fast path. ent: the category's entries in pooled order; perm: their order by score.
+// Fast path. ent: the category's entries sorted by score (the pool of maxDets 100).
 // Writes q[t][r] (precision at the recall points) and rc[t] (final recall) for (area a, maxDet).
 // prtp: scratch of T * (n + 1) doubles.
-static void coco__accumulate_fast(const struct coco__dres * ent, const int64_t * perm, int64_t n,
+static void coco__accumulate_fast(const struct coco__dres * ent, int64_t n,
                                   int a, int max_det, int64_t npig, const double * rec_thrs,
                                   double * prtp, double q[T_][R_], double rc[T_]) {
     int64_t tp[T_] = { 0 }, fp[T_] = { 0 }, nd = 0;
     for (int64_t i = 0; i < n; i++) {
-        const struct coco__dres * e = &ent[perm[i]];
+        const struct coco__dres * e = &ent[i];
         if (e->rank >= max_det) continue;
         nd++;
         const unsigned tpm = e->tp[a], fpm = e->fp[a];
@@ -293,9 +318,9 @@ static void coco__accumulate_fast(const struct coco__dres * ent, const int64_t *
     }
 }
 
-// Reference path, pycocotools' accumulate literally: sorted[0..nd) are the pooled entries of
+// Reference path, pycocotools' accumulate literally: ent[0..nd) are the pooled entries of
 // (area a, maxDet) in score order.
-static int coco__accumulate_naive(const struct coco__dres * ent, const int64_t * sorted, int64_t nd,
+static int coco__accumulate_naive(const struct coco__dres * ent, int64_t nd,
                                   int a, int64_t npig, const double * rec_thrs,
                                   double q[T_][R_], double rc_last[T_]) {
     double * rc = (double *) malloc((size_t) (nd ? nd : 1) * sizeof(double));
@@ -304,7 +329,7 @@ static int coco__accumulate_naive(const struct coco__dres * ent, const int64_t *
     for (int t = 0; t < T_; t++) {
         double tps = 0, fps = 0;
         for (int64_t i = 0; i < nd; i++) {
-            const struct coco__dres * e = &ent[sorted[i]];
+            const struct coco__dres * e = &ent[i];
             tps += (e->tp[a] >> t) & 1;
             fps += (e->fp[a] >> t) & 1;
             rc[i] = tps / (double) npig;
@@ -327,7 +352,7 @@ static int coco__accumulate_naive(const struct coco__dres * ent, const int64_t *
 }
 
 // oLRP of one category from its pooled entries in score order (area all, maxDets 100).
-static void coco__olrp(const struct coco__dres * ent, const int64_t * order, int64_t n, int64_t npig,
+static void coco__olrp(const struct coco__dres * ent, int64_t n, int64_t npig,
                        enum coco_olrp_mode mode, struct coco_eval_class * c) {
     const double tau = 0.5;
     if (mode == COCO_OLRP_SCORES) {
@@ -335,7 +360,7 @@ static void coco__olrp(const struct coco__dres * ent, const int64_t * order, int
         int64_t tp = 0, fp = 0, best_i = -1, b_tp = 0, b_fp = 0;
         double cum = 0.0, best = 0.0, b_loc = 0.0;
         for (int64_t i = 0; i < n; i++) {
-            const struct coco__dres * e = &ent[order[i]];
+            const struct coco__dres * e = &ent[i];
             if (e->tp[0] & 1) { tp++; cum += e->iou; }
             else if (e->fp[0] & 1) fp++;
             const int64_t fn = npig - tp;
@@ -353,7 +378,7 @@ static void coco__olrp(const struct coco__dres * ent, const int64_t * order, int
         c->olrp_loc = b_loc / (double) b_tp;                 // 0/0 -> NaN, as numpy
         c->olrp_fp = (double) b_fp / (double) (b_tp + b_fp);
         c->olrp_fn = (double) (npig - b_tp) / (double) npig;
-        c->olrp_thr = ent[order[best_i]].score;
+        c->olrp_thr = ent[best_i].score;
         return;
     }
     // the seed's grid: thresholds s = 0, 0.01, ..., 1 (np.linspace), detections with score >= s
@@ -369,7 +394,7 @@ static void coco__olrp(const struct coco__dres * ent, const int64_t * order, int
     }
     ptp[0] = 0; pfp[0] = 0; pcum[0] = 0.0;
     for (int64_t i = 0; i < n; i++) {
-        const struct coco__dres * e = &ent[order[i]];
+        const struct coco__dres * e = &ent[i];
         const int is_tp = e->tp[0] & 1;
         ptp[i + 1] = ptp[i] + is_tp;
         pfp[i + 1] = pfp[i] + (!is_tp && (e->fp[0] & 1));
@@ -379,7 +404,7 @@ static void coco__olrp(const struct coco__dres * ent, const int64_t * order, int
     double best = 0.0, b_loc = 0.0, b_fp = 0.0, b_fn = 0.0;
     for (int s = 0; s < 101; s++) {
         const double s0 = s == 100 ? 1.0 : (double) s * 0.01 + 0.0;
-        while (L > 0 && !(ent[order[L - 1]].score >= s0)) L--;
+        while (L > 0 && !(ent[L - 1].score >= s0)) L--;
         const int64_t tp_l = ptp[L], fp_l = pfp[L];
         const double cum_l = pcum[L];
         const int64_t fn = npig - tp_l;
@@ -455,9 +480,11 @@ int coco_eval(struct coco_eval_result * res, const struct coco_dataset * gt, con
     int rc = -1;
     int64_t * img_rank = NULL, * cat_rank = NULL, * gkey = NULL, * dkey = NULL;
     int64_t * gidx = NULL, * gtmp = NULL, * didx = NULL, * dtmp = NULL;
-    int64_t * gstart = NULL, * dstart = NULL, * ebeg = NULL, * npig = NULL, * perm = NULL;
+    int64_t * gstart = NULL, * dstart = NULL, * ebeg = NULL, * npig = NULL;
     uint8_t * has_eval = NULL;
-    struct coco__dres * ent = NULL;
+    struct coco__gt * gs = NULL;
+    struct coco__det * ds = NULL;
+    struct coco__dres * ent = NULL, * sent = NULL;
     struct coco__key * keys = NULL, * keys_tmp = NULL;
     double * prtp = NULL;
     struct coco__ws ws;
@@ -481,8 +508,10 @@ int coco_eval(struct coco_eval_result * res, const struct coco_dataset * gt, con
     npig = (int64_t *) calloc((size_t) (K * A_ + 1), sizeof(int64_t));
     has_eval = (uint8_t *) calloc((size_t) (K + 1), 1);
     ent = (struct coco__dres *) malloc((size_t) (ND + 1) * sizeof(struct coco__dres));
+    gs = (struct coco__gt *) malloc((size_t) (NG + 1) * sizeof(struct coco__gt));
+    ds = (struct coco__det *) malloc((size_t) (ND + 1) * sizeof(struct coco__det));
     if (!res->precision || !res->recall || !res->classes || !img_rank || !cat_rank || !gkey || !gidx || !gtmp ||
-        !dkey || !didx || !dtmp || !gstart || !dstart || !ebeg || !npig || !has_eval || !ent) goto oom;
+        !dkey || !didx || !dtmp || !gstart || !dstart || !ebeg || !npig || !has_eval || !ent || !gs || !ds) goto oom;
     for (size_t i = 0; i < np; i++) res->precision[i] = -1.0;
     for (size_t i = 0; i < nr; i++) res->recall[i] = -1.0;
 
@@ -510,6 +539,20 @@ int coco_eval(struct coco_eval_result * res, const struct coco_dataset * gt, con
     for (int64_t i = 0; i < NG; i++) gstart[cat_rank[gt->anns[i].category] + 1]++;
     for (int64_t i = 0; i < ND; i++) dstart[cat_rank[dt->dets[i].category] + 1]++;
     for (int64_t k = 0; k < K; k++) { gstart[k + 1] += gstart[k]; dstart[k + 1] += dstart[k]; }
+    for (int64_t i = 0; i < NG; i++) {       // gather in group order
+        const struct coco_ann * a = &gt->anns[gidx[i]];
+        memcpy(gs[i].bbox, a->bbox, sizeof(a->bbox));
+        gs[i].area = a->area;
+        gs[i].id = a->id;
+        gs[i].img = img_rank[a->image];
+        gs[i].crowd = a->iscrowd;
+    }
+    for (int64_t i = 0; i < ND; i++) {
+        const struct coco_det * d = &dt->dets[didx[i]];
+        memcpy(ds[i].bbox, d->bbox, sizeof(d->bbox));
+        ds[i].score = d->score;
+        ds[i].img = img_rank[d->image];
+    }
     res->time_group = coco__now() - t_start;
 
     // ---- stage 2: match every (category, image) group
@@ -519,13 +562,13 @@ int coco_eval(struct coco_eval_result * res, const struct coco_dataset * gt, con
         ebeg[k] = n_ent;
         int64_t gi = gstart[k], ge = gstart[k + 1], di = dstart[k], de = dstart[k + 1];
         while (gi < ge || di < de) {
-            const int64_t rg = gi < ge ? img_rank[gt->anns[gidx[gi]].image] : INT64_MAX;
-            const int64_t rd = di < de ? img_rank[dt->dets[didx[di]].image] : INT64_MAX;
+            const int64_t rg = gi < ge ? gs[gi].img : INT64_MAX;
+            const int64_t rd = di < de ? ds[di].img : INT64_MAX;
             const int64_t r = rg < rd ? rg : rd;
             int64_t g1 = gi, d1 = di;
-            while (g1 < ge && img_rank[gt->anns[gidx[g1]].image] == r) g1++;
-            while (d1 < de && img_rank[dt->dets[didx[d1]].image] == r) d1++;
-            if (coco__eval_group(gt, dt, gidx + gi, g1 - gi, didx + di, d1 - di, res->iou_thrs, p->naive,
+            while (g1 < ge && gs[g1].img == r) g1++;
+            while (d1 < de && ds[d1].img == r) d1++;
+            if (coco__eval_group(gs + gi, g1 - gi, ds + di, d1 - di, res->iou_thrs, p->naive,
                                  &ws, ent + n_ent, npig + k * A_)) goto oom;
             n_ent += (d1 - di) < COCO_EVAL_MAX_DETS ? (d1 - di) : COCO_EVAL_MAX_DETS;
             has_eval[k] = 1;
@@ -542,9 +585,9 @@ int coco_eval(struct coco_eval_result * res, const struct coco_dataset * gt, con
     for (int64_t k = 0; k < K; k++) if (ebeg[k + 1] - ebeg[k] > max_n) max_n = ebeg[k + 1] - ebeg[k];
     keys = (struct coco__key *) malloc((size_t) (max_n + 1) * sizeof(*keys));
     keys_tmp = (struct coco__key *) malloc((size_t) (max_n + 1) * sizeof(*keys));
-    perm = (int64_t *) malloc((size_t) (max_n + 1) * sizeof(int64_t));
+    sent = (struct coco__dres *) malloc((size_t) (max_n + 1) * sizeof(*sent));
     prtp = (double *) malloc((size_t) T_ * (size_t) (max_n + 1) * sizeof(double));
-    if (!keys || !keys_tmp || !perm || !prtp) goto oom;
+    if (!keys || !keys_tmp || !sent || !prtp) goto oom;
     for (int64_t kr = 0; kr < K; kr++) {
         const int64_t kc = gt->category_ids[kr].index;    // class kr is this category
         struct coco_eval_class * c = &res->classes[kr];
@@ -558,10 +601,10 @@ int coco_eval(struct coco_eval_result * res, const struct coco_dataset * gt, con
         const struct coco__dres * e = ent + ebeg[kr];
         const int64_t n = ebeg[kr + 1] - ebeg[kr];
         double q[T_][R_], rcl[T_];
-        if (!p->naive) {
+        if (!p->naive) {   // the pool of maxDets 100 by score; the others are subsequences
             for (int64_t i = 0; i < n; i++) { keys[i].score = e[i].score; keys[i].i = i; }
             coco__sort_desc(keys, n, keys_tmp);
-            for (int64_t i = 0; i < n; i++) perm[i] = keys[i].i;
+            for (int64_t i = 0; i < n; i++) sent[i] = e[keys[i].i];
         }
         for (int a = 0; a < A_; a++) {
             const int64_t ng = npig[kr * A_ + a];
@@ -574,10 +617,10 @@ int coco_eval(struct coco_eval_result * res, const struct coco_dataset * gt, con
                         keys[nd].score = e[i].score; keys[nd].i = i; nd++;
                     }
                     coco__sort_desc(keys, nd, keys_tmp);   // tested against the naive sort
-                    for (int64_t i = 0; i < nd; i++) perm[i] = keys[i].i;
-                    if (coco__accumulate_naive(e, perm, nd, a, ng, res->rec_thrs, q, rcl)) goto oom;
+                    for (int64_t i = 0; i < nd; i++) sent[i] = e[keys[i].i];
+                    if (coco__accumulate_naive(sent, nd, a, ng, res->rec_thrs, q, rcl)) goto oom;
                 } else {
-                    coco__accumulate_fast(e, perm, n, a, coco__max_dets[m], ng, res->rec_thrs, prtp, q, rcl);
+                    coco__accumulate_fast(sent, n, a, coco__max_dets[m], ng, res->rec_thrs, prtp, q, rcl);
                 }
                 for (int t = 0; t < T_; t++) {
                     for (int r = 0; r < R_; r++) res->precision[coco_eval_pidx(K, t, r, kr, a, m)] = q[t][r];
@@ -589,9 +632,9 @@ int coco_eval(struct coco_eval_result * res, const struct coco_dataset * gt, con
             if (p->naive) {   // the pool of area all, maxDets 100, sorted afresh
                 for (int64_t i = 0; i < n; i++) { keys[i].score = e[i].score; keys[i].i = i; }
                 coco__sort_desc(keys, n, keys_tmp);
-                for (int64_t i = 0; i < n; i++) perm[i] = keys[i].i;
+                for (int64_t i = 0; i < n; i++) sent[i] = e[keys[i].i];
             }
-            coco__olrp(e, perm, n, npig[kr * A_ + 0], p->olrp_mode, c);
+            coco__olrp(sent, n, npig[kr * A_ + 0], p->olrp_mode, c);
         }
         // per class numbers (area all, maxDets 100)
         const size_t sr = (size_t) K * A_ * M_;           // stride between recall points
@@ -640,7 +683,7 @@ fail:
 done:
     free(img_rank); free(cat_rank); free(gkey); free(gidx); free(gtmp);
     free(dkey); free(didx); free(dtmp); free(gstart); free(dstart); free(ebeg); free(npig);
-    free(has_eval); free(ent); free(keys); free(keys_tmp); free(perm); free(prtp);
+    free(has_eval); free(ent); free(sent); free(gs); free(ds); free(keys); free(keys_tmp); free(prtp);
     coco__ws_free(&ws);
     if (rc) coco_eval_result_free(res);
     return rc;

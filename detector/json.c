@@ -101,8 +101,17 @@ static uint64_t json__count_nl(const unsigned char * a, const unsigned char * b)
 
 // Moves the window forward. Only called when every byte of the window was consumed.
 // Returns 1 when bytes are available, 0 at the end of input (or after a read error).
+static int json__scratch_reserve(struct json_reader * r, size_t extra);
+
 static int json__fill(struct json_reader * r) {
     if (r->at_eof || r->failed) return 0;
+    if (r->pin) {   // a number spans the refill: keep its first part
+        size_t k = (size_t) (r->end - r->pin);
+        if (json__scratch_reserve(r, k)) return 0;
+        memcpy(r->scratch + r->scratch_len, r->pin, k);
+        r->scratch_len += k;
+        r->pin = r->buf;
+    }
     r->win_lines  += json__count_nl(r->win, r->end);
     r->win_offset += (uint64_t) (r->end - r->win);
     size_t n = 0;
@@ -388,22 +397,24 @@ static inline void json__digit(struct json__num * n, int d, int in_frac) {
     }
 }
 
-// Lexes a number at r->p. keep: gather its digits (and text into r->scratch for strtod).
+// Lexes a number at r->p. keep: gather its digits, and pin its start so that
+// json__pinned_text can give its text (for strtod and messages). The caller clears r->pin.
 static int json__number(struct json_reader * r, struct json__num * n, int keep) {
     memset(n, 0, sizeof(*n));
-    r->scratch_len = 0;
+    if (keep) {
+        r->scratch_len = 0;
+        r->pin = r->p;
+    }
     int c = json__peekc(r);
     if (c == '-') {
         n->neg = 1;
         r->p++;
-        if (keep && json__scratch_put(r, c)) return -1;
         c = json__peekc(r);
     }
     if (c == '0') {
         r->p++;
-        if (keep && json__scratch_put(r, c)) return -1;
         c = json__peekc(r);
-        if (c >= '0' && c <= '9') return json_reader_fail(r, "leading zeros are not allowed in numbers");
+        if (c >= '0' && c <= '9') { r->pin = NULL; return json_reader_fail(r, "leading zeros are not allowed in numbers"); }
     } else if (c >= '1' && c <= '9') {
         for (;;) {
             // fast run over the digits in the window
@@ -413,28 +424,24 @@ static int json__number(struct json_reader * r, struct json__num * n, int keep) 
                     json__digit(n, d, 0);
                     if (n->ival > (UINT64_MAX - 9) / 10) n->int_overflow = 1;
                     n->ival = n->ival * 10 + (uint64_t) d;
-                    if (json__scratch_put(r, '0' + d)) return -1;
                 }
             }
             if (r->p < r->end || !json__fill(r)) break;
         }
         c = json__peekc(r);
     } else {
+        r->pin = NULL;
         return json__expected(r, "a digit", c);
     }
     if (c == '.') {
         r->p++;
         n->has_frac = 1;
-        if (keep && json__scratch_put(r, c)) return -1;
         c = json__peekc(r);
-        if (!(c >= '0' && c <= '9')) return json_reader_fail(r, "expected a digit after '.' in a number");
+        if (!(c >= '0' && c <= '9')) { r->pin = NULL; return json_reader_fail(r, "expected a digit after '.' in a number"); }
         for (;;) {
             while (r->p < r->end && *r->p >= '0' && *r->p <= '9') {
                 int d = *r->p++ - '0';
-                if (keep) {
-                    json__digit(n, d, 1);
-                    if (json__scratch_put(r, '0' + d)) return -1;
-                }
+                if (keep) json__digit(n, d, 1);
             }
             if (r->p < r->end || !json__fill(r)) break;
         }
@@ -443,31 +450,39 @@ static int json__number(struct json_reader * r, struct json__num * n, int keep) 
     if (c == 'e' || c == 'E') {
         r->p++;
         n->has_exp = 1;
-        if (keep && json__scratch_put(r, c)) return -1;
         c = json__peekc(r);
         int eneg = 0;
         if (c == '+' || c == '-') {
             eneg = c == '-';
             r->p++;
-            if (keep && json__scratch_put(r, c)) return -1;
             c = json__peekc(r);
         }
-        if (!(c >= '0' && c <= '9')) return json_reader_fail(r, "expected a digit in the exponent of a number");
+        if (!(c >= '0' && c <= '9')) { r->pin = NULL; return json_reader_fail(r, "expected a digit in the exponent of a number"); }
         while ((c = json__peekc(r)) >= '0' && c <= '9') {
             r->p++;
             if (n->exp < 1000000) n->exp = n->exp * 10 + (c - '0');
-            if (keep && json__scratch_put(r, c)) return -1;
         }
         if (eneg) n->exp = -n->exp;
     }
-    if (keep) {
-        if (json__scratch_reserve(r, 0)) return -1;
-        r->scratch[r->scratch_len] = 0;
-    }
+    if (r->failed) { r->pin = NULL; return -1; }   // a read error inside a refill
     return 0;
 }
 
-static double json__num_value(const struct json__num * n, const char * text) {
+// The text of the number just lexed with keep (NUL-terminated, in r->scratch); unpins.
+static const char * json__pinned_text(struct json_reader * r) {
+    if (r->pin) {
+        size_t k = (size_t) (r->p - r->pin);
+        if (json__scratch_reserve(r, k)) { r->pin = NULL; return ""; }
+        memcpy(r->scratch + r->scratch_len, r->pin, k);
+        r->scratch_len += k;
+        r->pin = NULL;
+    }
+    if (json__scratch_reserve(r, 0)) return "";
+    r->scratch[r->scratch_len] = 0;
+    return r->scratch;
+}
+
+static double json__num_value(struct json_reader * r, const struct json__num * n) {
     int64_t e = n->exp10 + n->exp;
     if (n->mant == 0) return n->neg ? -0.0 : 0.0;
     if (!n->inexact && n->mant <= ((uint64_t) 1 << 53) && e >= -22 && e <= 22) {
@@ -476,7 +491,50 @@ static double json__num_value(const struct json__num * n, const char * text) {
         double v = e >= 0 ? m * json__pow10[e] : m / json__pow10[-e];
         return n->neg ? -v : v;
     }
-    return strtod(text, NULL);   // glibc's strtod is correctly rounded
+    return strtod(json__pinned_text(r), NULL);   // glibc's strtod is correctly rounded
+}
+
+// Fast path for the common number: up to 19 significant digits, no exponent, wholly inside the
+// window (the byte after it is there too). Returns 1 with *v set and the number eaten, or 0
+// with nothing eaten, for the general lexer to handle (and to report errors the same way).
+static inline int json__double_span(struct json_reader * r, double * v) {
+    const unsigned char * p = r->p, * end = r->end;
+    int neg = 0, nd = 0;
+    int64_t e10 = 0;
+    uint64_t m = 0;
+    if (p < end && *p == '-') { neg = 1; p++; }
+    if (p >= end) return 0;
+    if (*p == '0') {
+        p++;
+    } else if (*p >= '1' && *p <= '9') {
+        while (p < end && *p >= '0' && *p <= '9') {
+            if (nd == 19) return 0;
+            m = m * 10 + (uint64_t) (*p++ - '0');
+            nd++;
+        }
+    } else {
+        return 0;
+    }
+    if (p < end && *p == '.') {
+        p++;
+        if (!(p < end && *p >= '0' && *p <= '9')) return 0;
+        while (p < end && *p >= '0' && *p <= '9') {
+            int d = *p++ - '0';
+            e10--;
+            if (m == 0 && d == 0) continue;
+            if (nd == 19) return 0;
+            m = m * 10 + (uint64_t) d;
+            nd++;
+        }
+    }
+    // the number must end inside the window, on a byte that cannot continue it
+    if (p >= end || *p == 'e' || *p == 'E' || (*p >= '0' && *p <= '9') || *p == '.') return 0;
+    if (m > ((uint64_t) 1 << 53) || e10 < -22) return 0;
+    double x = (double) m;
+    if (e10 < 0) x = x / json__pow10[-e10];
+    *v = neg ? -x : x;
+    r->p = p;
+    return 1;
 }
 
 int json_parse_number(const char * s, size_t len, double * v) {
@@ -485,7 +543,8 @@ int json_parse_number(const char * s, size_t len, double * v) {
     struct json__num n;
     int rc = json__number(&r, &n, 1);
     if (rc == 0 && r.p != r.end) rc = -1;
-    if (rc == 0) *v = json__num_value(&n, r.scratch);
+    if (rc == 0) *v = json__num_value(&r, &n);
+    r.pin = NULL;
     json_reader_close(&r);
     return rc;
 }
@@ -614,9 +673,11 @@ int json_read_double(struct json_reader * r, double * v) {
     if (r->failed) return -1;
     int c = json__skip_ws(r);
     if (!(c == '-' || (c >= '0' && c <= '9'))) return json__expected(r, "a number", c);
+    if (json__double_span(r, v)) return 0;
     struct json__num n;
     if (json__number(r, &n, 1)) return -1;
-    *v = json__num_value(&n, r->scratch);
+    *v = json__num_value(r, &n);
+    r->pin = NULL;
     return 0;
 }
 
@@ -628,14 +689,16 @@ int json_read_int64(struct json_reader * r, int64_t * v) {
     if (json__number(r, &n, 1)) return -1;
     if (!n.has_frac && !n.has_exp) {
         if (n.int_overflow || n.ival > (uint64_t) INT64_MAX + (uint64_t) n.neg)
-            return json_reader_fail(r, "integer %s is out of range", r->scratch);
+            return json_reader_fail(r, "integer %.40s is out of range", json__pinned_text(r));
+        r->pin = NULL;
         *v = n.neg ? (int64_t) (0 - n.ival) : (int64_t) n.ival;
         return 0;
     }
     // 12.0 or 1e3: accept integral values that a double holds exactly
-    double d = json__num_value(&n, r->scratch);
+    double d = json__num_value(r, &n);
     if (!(d == floor(d) && fabs(d) <= 9007199254740992.0))
-        return json_reader_fail(r, "expected an integer, got %s", r->scratch);
+        return json_reader_fail(r, "expected an integer, got %.40s", json__pinned_text(r));
+    r->pin = NULL;
     *v = (int64_t) d;
     return 0;
 }

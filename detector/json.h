@@ -66,6 +66,7 @@ struct json_reader {
     size_t key_len;               // its full length in bytes
     char * scratch;               // the last string read (NUL-terminated), number text
     size_t scratch_len, scratch_size;
+    const unsigned char * pin;    // start of the number being lexed: kept across refills
     int failed;
     const char * ctx_section;     // error context set by the caller, e.g. "annotations"
     int64_t ctx_index;            // e.g. 12 (-1: none)

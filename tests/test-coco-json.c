@@ -45,6 +45,7 @@ static void test_documents(void) {
         "tru", "falsey", "\"abc", "\"a\x01\"", "\"\\x\"", "\"\\u12\"", "\"\\ud800\"", "\"\\udc00\"", "\"\\ud800\\u0041\"",
         "\"\xff\"", "\"\xc0\xaf\"", "\"\xe0\x80\xaf\"", "\"\xed\xa0\x80\"", "\"\xf4\x90\x80\x80\"", "\"\xc3\"",
         "[1]]", "[1] [2]", "{} x", "[", "{", "{\"a\":[1,2}", "[1,[2,3]", "// c\n1", "/* c */ 1", "[1,2,]",
+        "[1.]", "[-]", "[01]", "[1.5e]", "[1e+]", "[--1]", "[1.2.3]", "[0.1x]", "[12345678901234567890123.5e]",
         "[1,[2],]", "\x00", "[1,\x00]", "\"\t\"",
     };
     char e0[1024], e1[1024];
@@ -101,6 +102,20 @@ static int read_double_text(const char * s, double * v, size_t chunk) {
     return rc;
 }
 
+// The same number inside an array ("[n]", "[n,0]"): the reader's in-window fast path.
+static int read_double_in_array(const char * s, double * v, size_t chunk) {
+    char doc[160];
+    snprintf(doc, sizeof(doc), "[%s,0]", s);
+    struct json_reader r;
+    if (chunk) json_reader_init_mem_chunked(&r, doc, strlen(doc), "n", chunk);
+    else json_reader_init_mem(&r, doc, strlen(doc), "n");
+    double zero = 1;
+    int rc = json_begin_array(&r) || json_next_item(&r) != 1 || json_read_double(&r, v) || json_next_item(&r) != 1 ||
+             json_read_double(&r, &zero) || json_next_item(&r) != 0 || json_finish(&r) || zero != 0;
+    json_reader_close(&r);
+    return rc;
+}
+
 static uint64_t rng_state = 12345;
 static uint64_t rng(void) {
     uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
@@ -124,6 +139,10 @@ static void test_numbers(void) {
             if (read_double_text(fixed[i], &v, chunks[c]) != 0 || memcmp(&v, &want, sizeof(v)) != 0) {
                 bad++;
                 printf("  %s: got %.17g want %.17g\n", fixed[i], v, want);
+            }
+            if (read_double_in_array(fixed[i], &v, chunks[c]) != 0 || memcmp(&v, &want, sizeof(v)) != 0) {
+                bad++;
+                printf("  [%s]: got %.17g want %.17g\n", fixed[i], v, want);
             }
         }
     }
@@ -155,6 +174,31 @@ static void test_numbers(void) {
             if (bad < 10) printf("  %s: got %.17g want %.17g\n", buf, v, want);
             bad++;
         }
+        if (read_double_in_array(buf, &v, i % 3 == 0 ? 5 : 0) != 0 || memcmp(&v, &want, sizeof(v)) != 0) {
+            if (bad < 10) printf("  [%s]: got %.17g want %.17g\n", buf, v, want);
+            bad++;
+        }
+    }
+    // invalid numbers read as numbers: rejected, with the same message whole and chunked
+    static const char * badnum[] = { "1.", "-", "01", "1.5e", "1e+", "--1", "-.5", "1.2.3", "0.1x", ".5", "+1", "1e5.5",
+                                     "123456789012345678901234.5e", "-01.5", "0.0.", "1.e3" };
+    for (size_t i = 0; i < sizeof(badnum) / sizeof(badnum[0]); i++) {
+        char msg[2][1024];
+        for (int c = 0; c < 2; c++) {
+            char doc[64];
+            snprintf(doc, sizeof(doc), "[%s,0]", badnum[i]);
+            struct json_reader r;
+            if (c) json_reader_init_mem_chunked(&r, doc, strlen(doc), "n", 1);
+            else json_reader_init_mem(&r, doc, strlen(doc), "n");
+            double v, z;
+            int rc = json_begin_array(&r) || json_next_item(&r) != 1 || json_read_double(&r, &v) ||
+                     json_next_item(&r) != 1 || json_read_double(&r, &z) || json_next_item(&r) != 0;
+            snprintf(msg[c], sizeof(msg[c]), "%s", rc ? r.err : "(accepted)");
+            json_reader_close(&r);
+        }
+        int ok = strcmp(msg[0], "(accepted)") != 0 && strcmp(msg[0], msg[1]) == 0;
+        if (!ok) printf("  [%s,0]: '%s' vs '%s'\n", badnum[i], msg[0], msg[1]);
+        check(ok, "invalid number rejected the same way whole and chunked");
     }
     printf("  numbers: %d mismatches against strtod\n", bad);
     check(bad == 0, "numbers convert exactly as strtod");

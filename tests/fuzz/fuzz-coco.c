@@ -13,7 +13,8 @@
 //   2  an annotation file, a NUL byte, a results file; when both load: evaluated (both oLRP
 //      definitions) fast and naive, which must agree bit for bit; the summary numbers must be
 //      -1 or within [0, 1]; the results are written and read back unchanged.
-//   3  a number: json_parse_number must accept exactly the JSON grammar and agree with strtod.
+//   3  a number: json_parse_number must accept exactly the JSON grammar and agree with strtod,
+//      alone and inside an array (the reader's in-window fast path).
 #include "../../detector/json.c"
 #include "../../detector/coco.c"
 #include "../../detector/coco-results.c"
@@ -201,6 +202,17 @@ static void fuzz_number(const uint8_t * data, size_t size) {
         double w = strtod(s, NULL);
         FUZZ_ASSERT(memcmp(&v, &w, sizeof(v)) == 0);
     }
+    // inside an array: the reader's in-window fast path must agree with the general one
+    char doc[410];
+    snprintf(doc, sizeof(doc), "[%s]", s);
+    struct json_reader r;
+    json_reader_init_mem(&r, doc, size + 2, "n");
+    double u = 0;
+    int rok = json_begin_array(&r) == 0 && json_next_item(&r) == 1 && json_read_double(&r, &u) == 0 &&
+              json_next_item(&r) == 0 && json_finish(&r) == 0;
+    json_reader_close(&r);
+    // (a valid number is valid in an array; the converse fails for e.g. "3 " which is valid there)
+    FUZZ_ASSERT(!ok || (rok && memcmp(&u, &v, sizeof(v)) == 0));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t * data, size_t size) {
