@@ -191,8 +191,8 @@ static void coco__ws_free(struct coco__ws * ws) {
     free(ws->gorder); free(ws->gig); free(ws->gtm);
 }
 
-// One (category, image): gts g[0..ng) and dets d[0..nd), both in file order. Appends
-// min(nd, 100) entries to out and adds the non-ignored gt counts to npig[a].
+// One (category, image): g is (ng) gts and d is (nd) detections, both in file order. Appends
+// min(nd, 100) entries to out and adds the non-ignored gt counts to npig, (A).
 static int coco__eval_group(const struct coco__gt * g, int64_t ng, const struct coco__det * d, int64_t nd,
                             const double * iou_thrs, int naive, struct coco__ws * ws,
                             struct coco__dres * out, int64_t * npig) {
@@ -277,9 +277,9 @@ static int coco__eval_group(const struct coco__gt * g, int64_t ng, const struct 
 // ===== per category accumulation
 // ============================================================================================
 
-// Fast path. ent: the category's entries sorted by score (the pool of maxDets 100).
-// Writes q[t][r] (precision at the recall points) and rc[t] (final recall) for (area a, maxDet).
-// prtp: scratch of T * (n + 1) doubles.
+// Fast path. ent is (n): the category's entries sorted by score (the pool of maxDets 100).
+// Writes q, (T, R): precision at the recall points, and rc, (T): final recall, for (area a,
+// maxDet). prtp is scratch of (T, n + 1) doubles.
 static void coco__accumulate_fast(const struct coco__dres * ent, int64_t n,
                                   int a, int max_det, int64_t npig, const double * rec_thrs,
                                   double * prtp, double q[T_][R_], double rc[T_]) {
@@ -318,8 +318,8 @@ static void coco__accumulate_fast(const struct coco__dres * ent, int64_t n,
     }
 }
 
-// Reference path, pycocotools' accumulate literally: ent[0..nd) are the pooled entries of
-// (area a, maxDet) in score order.
+// Reference path, pycocotools' accumulate literally: ent is (nd), the pooled entries of
+// (area a, maxDet) in score order; q is (T, R), rc_last (T).
 static int coco__accumulate_naive(const struct coco__dres * ent, int64_t nd,
                                   int a, int64_t npig, const double * rec_thrs,
                                   double q[T_][R_], double rc_last[T_]) {
@@ -351,7 +351,7 @@ static int coco__accumulate_naive(const struct coco__dres * ent, int64_t nd,
     return 0;
 }
 
-// oLRP of one category from its pooled entries in score order (area all, maxDets 100).
+// oLRP of one category from ent, (n): its pooled entries in score order (area all, maxDets 100).
 static void coco__olrp(const struct coco__dres * ent, int64_t n, int64_t npig,
                        enum coco_olrp_mode mode, struct coco_eval_class * c) {
     const double tau = 0.5;
