@@ -211,13 +211,28 @@ static void test_numbers(void) {
         { "1e300", 0, 0 }, { "\"1\"", 0, 0 }, { "true", 0, 0 },
     };
     for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+        char first[1024] = "";
+        for (size_t c = 0; c < N_CHUNKS; c++) {
+            struct json_reader r;
+            if (chunks[c]) json_reader_init_mem_chunked(&r, ints[i].s, strlen(ints[i].s), "i", chunks[c]);
+            else json_reader_init_mem(&r, ints[i].s, strlen(ints[i].s), "i");
+            int64_t v = -7;
+            int rc = json_read_int64(&r, &v);
+            if (c == 0) snprintf(first, sizeof(first), "%s", r.err);
+            int same_msg = strcmp(first, r.err) == 0;
+            json_reader_close(&r);
+            check((rc == 0) == ints[i].ok && (!ints[i].ok || v == ints[i].v) && same_msg, "integer read, whole and chunked");
+            if ((rc == 0) != ints[i].ok || !same_msg) printf("  int %s chunk %zu: rc %d v %lld '%s'\n", ints[i].s, chunks[c], rc, (long long) v, first);
+        }
+    }
+    {   // the message quotes the number, even when it spans refills
         struct json_reader r;
-        json_reader_init_mem(&r, ints[i].s, strlen(ints[i].s), "i");
-        int64_t v = -7;
-        int rc = json_read_int64(&r, &v);
+        const char * big = "123456789012345678901234567890";
+        json_reader_init_mem_chunked(&r, big, strlen(big), "i", 3);
+        int64_t v;
+        check(json_read_int64(&r, &v) != 0 && strstr(r.err, "integer 123456789012345678901234567890 is out of range") != NULL,
+              "out-of-range message quotes the whole number");
         json_reader_close(&r);
-        check((rc == 0) == ints[i].ok && (!ints[i].ok || v == ints[i].v), "integer read");
-        if ((rc == 0) != ints[i].ok) printf("  int %s: rc %d v %lld\n", ints[i].s, rc, (long long) v);
     }
 }
 
