@@ -411,20 +411,20 @@ static inline float alrp__reduce256(__m256 v) {
 #endif
 #define ALRP__GEMM_NR  (ALRP__GEMM_NRV * ALRP_F32_EPR)
 #ifndef ALRP__GEMM_KC
-#define ALRP__GEMM_KC  256                      // k slice: A micro-panel MR x KC in L1
+#define ALRP__GEMM_KC  512                      // k slice: A micro-panel MR x KC in L1
 #endif
 #ifndef ALRP__GEMM_MC
 #define ALRP__GEMM_MC  (ALRP__GEMM_MR * 64)     // rows of A packed per block
 #endif
 #ifndef ALRP__GEMM_NC
-#define ALRP__GEMM_NC  (ALRP__GEMM_NR * 16)     // columns of B per block: KC x NC in L2
+#define ALRP__GEMM_NC  (ALRP__GEMM_NR * 8)      // columns of B per block: KC x NC in L2
 #endif
 
 #if defined(__clang__)
 #define ALRP__UNROLL _Pragma("unroll")
 #define ALRP__FORCE_INLINE static inline __attribute__((always_inline))
 #elif defined(__GNUC__)
-#define ALRP__UNROLL _Pragma("GCC unroll 16")
+#define ALRP__UNROLL _Pragma("GCC unroll 32")
 #define ALRP__FORCE_INLINE static inline __attribute__((always_inline))
 #else
 #define ALRP__UNROLL
@@ -434,18 +434,38 @@ static inline float alrp__reduce256(__m256 v) {
 #define ALRP__ROUNDUP(x, m) ((((x) + (m) - 1) / (m)) * (m))
 #define ALRP__CEILDIV(x, m) (((x) + (m) - 1) / (m))
 
+// With AVX-512 the short copies below use masked loads/stores: one pass, no scalar tails, and
+// no loop that the compiler would turn into a memcpy call (a call per 32 floats is too slow).
+#if !defined(ALRP_NO_SIMD) && defined(__AVX512F__)
+#define ALRP__AVX512 1
+static inline __mmask16 alrp__mask16(int64_t n) {   // lanes [0, n), n clamped to [0, 16]
+    return n >= 16 ? (__mmask16) 0xFFFF : n <= 0 ? (__mmask16) 0 : (__mmask16) ((1u << n) - 1u);
+}
+#endif
+
 // d[0..n) = s[0..n)
 static inline void alrp__copy_f32(float * restrict d, const float * restrict s, int64_t n) {
+#ifdef ALRP__AVX512
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 m = alrp__mask16(n - i);
+        _mm512_mask_storeu_ps(d + i, m, _mm512_maskz_loadu_ps(m, s + i));
+    }
+#else
     int64_t i = 0;
     for (; i + ALRP_F32_EPR <= n; i += ALRP_F32_EPR) ALRP_F32_VEC_STORE(d + i, ALRP_F32_VEC_LOAD(s + i));
     for (; i < n; i++) d[i] = s[i];
+#endif
 }
 
 // d[0..n) = 0
 static inline void alrp__zero_f32(float * d, int64_t n) {
+#ifdef ALRP__AVX512
+    for (int64_t i = 0; i < n; i += 16) _mm512_mask_storeu_ps(d + i, alrp__mask16(n - i), _mm512_setzero_ps());
+#else
     int64_t i = 0;
     for (; i + ALRP_F32_EPR <= n; i += ALRP_F32_EPR) ALRP_F32_VEC_STORE(d + i, ALRP_F32_VEC_ZERO());
     for (; i < n; i++) d[i] = 0.0f;
+#endif
 }
 
 // d[0..n) *= beta (beta == 0: = 0, without reading d)
@@ -465,6 +485,11 @@ ALRP__FORCE_INLINE void alrp__ukr(const int mr, int64_t kc, const float * restri
     ALRP_F32_VEC acc[ALRP__GEMM_MR][ALRP__GEMM_NRV];
     ALRP__UNROLL for (int r = 0; r < mr; r++) {
         ALRP__UNROLL for (int v = 0; v < ALRP__GEMM_NRV; v++) acc[r][v] = ALRP_F32_VEC_ZERO();
+#if defined(__GNUC__) && !defined(ALRP__NO_PREFETCH_C)
+        // C is read or written only after the k loop: start bringing its lines in now
+        __builtin_prefetch(c + r * ldc, 1, 2);
+        __builtin_prefetch(c + r * ldc + ALRP__GEMM_NR - 1, 1, 2);
+#endif
     }
     for (int64_t k = 0; k < kc; k++) {
         ALRP_F32_VEC bv[ALRP__GEMM_NRV];
@@ -543,6 +568,8 @@ enum alrp__src_kind {
     ALRP__SRC_MAT,      // a strided matrix
     ALRP__SRC_IM2COL,   // X(j = (oh, ow), k = (c, ki, kj)) = x[c, oh sh - ph + ki dh, ow sw - pw + kj dw]
     ALRP__SRC_COLT,     // X(j = (c, ki, kj), k = (n, oh, ow)) = the same element of image n
+    ALRP__SRC_FLIPW,    // X(c, k = (o, ki, kj)) = w[o, c, kH-1-ki, kW-1-kj] of group b2: conv weight
+                        // (O, Cg, kH, kW) at p, flipped for the stride-1 data gradient
 };
 
 // conv geometry for the im2col sources; image (C', H, W) of batch item (b1, b2) at
@@ -562,23 +589,107 @@ struct alrp__src {
     int64_t ld, s1, s2, kcat, kcat_s;
     bool kmajor;
     const struct alrp__cgeo * geo;  // IM2COL, COLT
+    int64_t og, cg, khw;            // FLIPW: group sizes, kernel taps
 };
 
-// d[t * ds] = row[iw0 + t s] where 0 <= iw0 + t s < w, else 0, for t in [0, run)
-static inline void alrp__gather_row(float * d, int64_t ds, const float * row, int64_t w, int64_t iw0, int64_t s, int64_t run) {
+// d[t] = row[iw0 + t s] where 0 <= iw0 + t s < w, else 0, for t in [0, run)
+ALRP__FORCE_INLINE void alrp__gather_row(float * restrict d, const float * restrict row, int64_t w, int64_t iw0, int64_t s, int64_t run) {
+#ifdef ALRP__AVX512
+    if (s == 1) {
+        for (int64_t t = 0; t < run; t += 16) {   // lanes i valid when 0 <= iw0 + t + i < w
+            const int64_t b = iw0 + t;
+            if (b >= 0 && b + 16 <= w && t + 16 <= run) { _mm512_storeu_ps(d + t, _mm512_loadu_ps(row + b)); continue; }
+            // partial masks make Zen 4 loads ~2x slower: only at the edges
+            const __mmask16 m = (__mmask16) (alrp__mask16(ALRP_MIN(w - b, run - t)) & ~alrp__mask16(-b));
+            _mm512_mask_storeu_ps(d + t, alrp__mask16(run - t), _mm512_maskz_loadu_ps(m, row + b));
+        }
+        return;
+    }
+    if (s == 2) {
+        const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+        for (int64_t t = 0; t < run; t += 16) {   // d[t + i] = row[b + 2 i], b = iw0 + 2 t
+            const int64_t b = iw0 + 2 * t;
+            const __mmask16 m0 = (__mmask16) (alrp__mask16(w - b) & ~alrp__mask16(-b));
+            const __mmask16 m1 = (__mmask16) (alrp__mask16(w - b - 16) & ~alrp__mask16(-b - 16));
+            const __m512 v = _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(m0, row + b), even, _mm512_maskz_loadu_ps(m1, row + b + 16));
+            _mm512_mask_storeu_ps(d + t, alrp__mask16(run - t), v);
+        }
+        return;
+    }
+#endif
     int64_t lo = iw0 >= 0 ? 0 : (-iw0 + s - 1) / s;
     int64_t hi = iw0 >= w ? 0 : (w - iw0 + s - 1) / s;
     lo = ALRP_MIN(lo, run);
     hi = ALRP_MAX(lo, ALRP_MIN(hi, run));
-    if (ds == 1) {
-        alrp__zero_f32(d, lo);
-        if (s == 1) alrp__copy_f32(d + lo, row + iw0 + lo, hi - lo);
-        else for (int64_t t = lo; t < hi; t++) d[t] = row[iw0 + t * s];
-        alrp__zero_f32(d + hi, run - hi);
-    } else {
-        for (int64_t t = 0; t < lo; t++) d[t * ds] = 0.0f;
-        for (int64_t t = lo; t < hi; t++) d[t * ds] = row[iw0 + t * s];
-        for (int64_t t = hi; t < run; t++) d[t * ds] = 0.0f;
+    alrp__zero_f32(d, lo);
+    if (s == 1) alrp__copy_f32(d + lo, row + iw0 + lo, hi - lo);
+    else for (int64_t t = lo; t < hi; t++) d[t] = row[iw0 + t * s];
+    alrp__zero_f32(d + hi, run - hi);
+}
+
+#ifdef ALRP__AVX512
+// r[i][j] <- r[j][i] for a 16 x 16 block in 16 registers
+static inline void alrp__transpose16(__m512 r[16]) {
+    __m512 t[16], u[16];
+    for (int i = 0; i < 16; i += 2) { t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]); t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]); }
+    for (int i = 0; i < 16; i += 4) {   // u[i + c], 128-bit lane L = rows i..i+3 of column 4 L + c
+        u[i + 0] = _mm512_shuffle_ps(t[i + 0], t[i + 2], 0x44);
+        u[i + 1] = _mm512_shuffle_ps(t[i + 0], t[i + 2], 0xEE);
+        u[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        u[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+    }
+    for (int c = 0; c < 4; c++) {
+        const __m512 v0 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x88), w0 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xDD);
+        const __m512 v1 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x88), w1 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xDD);
+        r[c]      = _mm512_shuffle_f32x4(v0, v1, 0x88);
+        r[8 + c]  = _mm512_shuffle_f32x4(v0, v1, 0xDD);
+        r[4 + c]  = _mm512_shuffle_f32x4(w0, w1, 0x88);
+        r[12 + c] = _mm512_shuffle_f32x4(w0, w1, 0xDD);
+    }
+}
+#endif
+
+// One panel from w row-major rows (a transposition): dst (kc, W)[k][t] = src[t ld + k] for t < w,
+// 0 for w <= t < W.
+static void alrp__pack_rows(float * restrict dst, int W, const float * restrict src, int64_t ld, int64_t w, int64_t kc) {
+#ifdef ALRP__AVX512
+    for (int t0 = 0; t0 < W; t0 += 16) {
+        const __mmask16 sm = alrp__mask16(W - t0);
+        const int64_t tv = ALRP_MIN(16, w - t0);
+        for (int64_t k0 = 0; k0 < kc; k0 += 16) {
+            const __mmask16 lm = alrp__mask16(kc - k0);
+            __m512 r[16];
+            for (int i = 0; i < 16; i++) r[i] = i < tv ? _mm512_maskz_loadu_ps(lm, src + (t0 + i) * ld + k0) : _mm512_setzero_ps();
+            alrp__transpose16(r);
+            const int64_t kn = ALRP_MIN(16, kc - k0);
+            for (int i = 0; i < kn; i++) _mm512_mask_storeu_ps(dst + (k0 + i) * W + t0, sm, r[i]);
+        }
+    }
+#else
+    for (int t = 0; t < W; t++) {
+        float * d = dst + t;
+        if (t >= w) { for (int64_t k = 0; k < kc; k++) d[k * W] = 0.0f; continue; }
+        const float * s = src + t * ld;
+        for (int64_t k = 0; k < kc; k++) d[k * W] = s[k];
+    }
+#endif
+}
+
+// One panel from w k-major columns: dst (kc, W)[k][t] = src[k ld + t] for t < w, 0 past w.
+static void alrp__pack_cols(float * restrict dst, int W, const float * restrict src, int64_t ld, int64_t w, int64_t kc) {
+    if (w == ALRP__GEMM_NR && W == ALRP__GEMM_NR) {
+        for (int64_t k = 0; k < kc; k++, dst += W, src += ld) {
+            ALRP__UNROLL for (int v = 0; v < ALRP__GEMM_NRV; v++) ALRP_F32_VEC_STORE(dst + v * ALRP_F32_EPR, ALRP_F32_VEC_LOAD(src + v * ALRP_F32_EPR));
+        }
+        return;
+    }
+    for (int64_t k = 0; k < kc; k++, dst += W, src += ld) {
+#ifdef ALRP__AVX512
+        for (int t = 0; t < W; t += 16) _mm512_mask_storeu_ps(dst + t, alrp__mask16(W - t), _mm512_maskz_loadu_ps(alrp__mask16(w - t), src + t));
+#else
+        for (int64_t t = 0; t < w; t++) dst[t] = src[t];
+        for (int64_t t = w; t < W; t++) dst[t] = 0.0f;
+#endif
     }
 }
 
@@ -589,92 +700,114 @@ static void alrp__pack_mat(const struct alrp__src * m, int64_t b1, int64_t b2, f
         const int64_t w = ALRP_MIN(W, nr - pr);
         float * d = dst + pr * kc;
         if (m->kmajor) {
-            const float * s = base + p0 * m->ld + r0 + pr;
-            if (w == W) {
-                for (int64_t k = 0; k < kc; k++, d += W, s += m->ld) alrp__copy_f32(d, s, W);
-            } else {
-                for (int64_t k = 0; k < kc; k++, d += W, s += m->ld) {
-                    for (int64_t t = 0; t < w; t++) d[t] = s[t];
-                    for (int64_t t = w; t < W; t++) d[t] = 0.0f;
-                }
-            }
-            continue;
-        }
-        for (int64_t t = 0; t < W; t++) {
-            float * dt = d + t;
-            if (t >= w) { for (int64_t k = 0; k < kc; k++) dt[k * W] = 0.0f; continue; }
-            const float * row = base + (r0 + pr + t) * m->ld;
-            if (m->kcat <= 0) {
-                const float * s = row + p0;
-                for (int64_t k = 0; k < kc; k++) dt[k * W] = s[k];
-                continue;
-            }
+            alrp__pack_cols(d, W, base + p0 * m->ld + r0 + pr, m->ld, w, kc);
+        } else if (m->kcat <= 0) {
+            alrp__pack_rows(d, W, base + (r0 + pr) * m->ld + p0, m->ld, w, kc);
+        } else {   // K runs over images: one transposition per image segment
             int64_t n = p0 / m->kcat, q = p0 % m->kcat;
-            for (int64_t k = 0; k < kc; ) {
+            for (int64_t k = 0; k < kc; n++, q = 0) {
                 const int64_t run = ALRP_MIN(m->kcat - q, kc - k);
-                const float * s = row + n * m->kcat_s + q;
-                for (int64_t u = 0; u < run; u++) dt[(k + u) * W] = s[u];
-                k += run; q = 0; n++;
+                alrp__pack_rows(d + k * W, W, base + n * m->kcat_s + (r0 + pr) * m->ld + q, m->ld, w, run);
+                k += run;
             }
         }
     }
 }
 
-// IM2COL: rows j are output positions of one image, k = (c, ki, kj)
+// IM2COL: rows j are output positions of one image, k = (c, ki, kj). Panel by panel: the
+// panel's columns are cut once into runs along output rows, then each k row is a few copies.
+#define ALRP__IM2COL_MAXW 64
 static void alrp__pack_im2col(const struct alrp__cgeo * g, int64_t b1, int64_t b2, float * restrict dst,
                               int64_t r0, int64_t nr, int64_t p0, int64_t kc, int W) {
+    ALRP_ASSERT(W <= ALRP__IM2COL_MAXW);
     const float * x = g->x + b1 * g->xs1 + b2 * g->xs2;
-    const int64_t khw = g->kh * g->kw, tail = nr % W;
-    for (int64_t k = 0; k < kc; k++) {
-        const int64_t kk = p0 + k, c = kk / khw, ki = (kk % khw) / g->kw, kj = kk % g->kw;
-        const float * xc = x + c * g->h * g->w;
-        const int64_t ihb = ki * g->dh - g->ph, iwb = kj * g->dw - g->pw;
-        int64_t oh = r0 / g->ow, ow = r0 % g->ow;
-        for (int64_t j = r0; j < r0 + nr; ) {
-            const int64_t off = j - r0, t = off % W;
-            const int64_t run = ALRP_MIN(ALRP_MIN(g->ow - ow, r0 + nr - j), W - t);
-            float * d = dst + ((off / W) * kc + k) * W + t;
-            const int64_t ih = oh * g->sh + ihb;
-            if (ih < 0 || ih >= g->h) alrp__zero_f32(d, run);
-            else alrp__gather_row(d, 1, xc + ih * g->w, g->w, ow * g->sw + iwb, g->sw, run);
-            j += run; ow += run;
+    const int64_t khw = g->kh * g->kw, hw = g->h * g->w;
+    int64_t oh = r0 / g->ow, ow = r0 % g->ow;
+    for (int64_t pr = 0; pr < nr; pr += W) {
+        int64_t st[ALRP__IM2COL_MAXW], soh[ALRP__IM2COL_MAXW], sow[ALRP__IM2COL_MAXW], sn[ALRP__IM2COL_MAXW];
+        int ns = 0;
+        const int64_t w = ALRP_MIN(W, nr - pr);
+        for (int64_t t = 0; t < w; ns++) {   // run ns: panel columns st .. st + sn = output row soh from sow
+            const int64_t run = ALRP_MIN(g->ow - ow, w - t);
+            st[ns] = t; soh[ns] = oh * g->sh; sow[ns] = ow * g->sw; sn[ns] = run;
+            t += run; ow += run;
             if (ow == g->ow) { ow = 0; oh++; }
         }
-        if (tail) alrp__zero_f32(dst + ((nr / W) * kc + k) * W + tail, W - tail);
+        float * d = dst + pr * kc;
+        int64_t c = p0 / khw, ki = (p0 % khw) / g->kw, kj = p0 % g->kw;
+        const float * xc = x + c * hw;
+        for (int64_t k = 0; k < kc; k++, d += W) {
+            const int64_t ihb = ki * g->dh - g->ph, iwb = kj * g->dw - g->pw;
+            for (int s = 0; s < ns; s++) {
+                const int64_t ih = soh[s] + ihb, iw0 = sow[s] + iwb;
+                if (ih < 0 || ih >= g->h) { alrp__zero_f32(d + st[s], sn[s]); continue; }
+                const float * row = xc + ih * g->w;
+                if (g->sw == 1 && sn[s] == ALRP__GEMM_NR && iw0 >= 0 && iw0 + ALRP__GEMM_NR <= g->w) {
+                    // the common case: a whole panel row inside the image
+                    ALRP__UNROLL for (int v = 0; v < ALRP__GEMM_NRV; v++)
+                        ALRP_F32_VEC_STORE(d + v * ALRP_F32_EPR, ALRP_F32_VEC_LOAD(row + iw0 + v * ALRP_F32_EPR));
+                } else {
+                    alrp__gather_row(d + st[s], row, g->w, iw0, g->sw, sn[s]);
+                }
+            }
+            if (w < W) alrp__zero_f32(d + w, W - w);   // rows past nr in the last panel
+            if (++kj == g->kw) { kj = 0; if (++ki == g->kh) { ki = 0; c++; xc += hw; } }
+        }
     }
 }
 
-// COLT: rows j = (c, ki, kj), k = (n, oh, ow) over the whole batch (image n at x + n * xs1)
+// COLT: rows j = (c, ki, kj), k = (n, oh, ow) over the whole batch (image n at x + n * xs1).
+// Each row is gathered contiguously into tmp (W x kc floats), then the panel is transposed.
 static void alrp__pack_colt(const struct alrp__cgeo * g, int64_t b2, float * restrict dst,
-                            int64_t r0, int64_t nr, int64_t p0, int64_t kc, int W) {
+                            int64_t r0, int64_t nr, int64_t p0, int64_t kc, int W, float * restrict tmp) {
     const float * xg = g->x + b2 * g->xs2;
     const int64_t khw = g->kh * g->kw, ohw = g->oh * g->ow;
+    const int64_t n0 = p0 / ohw, oh0 = (p0 % ohw) / g->ow, ow0 = p0 % g->ow;
+    int64_t c = r0 / khw, ki = (r0 % khw) / g->kw, kj = r0 % g->kw;
     for (int64_t pr = 0; pr < nr; pr += W) {
         const int64_t w = ALRP_MIN(W, nr - pr);
-        for (int64_t t = 0; t < W; t++) {
-            float * d = dst + pr * kc + t;
-            if (t >= w) { for (int64_t k = 0; k < kc; k++) d[k * W] = 0.0f; continue; }
-            const int64_t j = r0 + pr + t, c = j / khw, ki = (j % khw) / g->kw, kj = j % g->kw;
+        for (int64_t t = 0; t < w; t++) {
             const int64_t ihb = ki * g->dh - g->ph, iwb = kj * g->dw - g->pw;
-            int64_t n = p0 / ohw, oh = (p0 % ohw) / g->ow, ow = p0 % g->ow;
+            float * d = tmp + t * kc;
+            int64_t n = n0, oh = oh0, ow = ow0;
             for (int64_t k = 0; k < kc; ) {
-                const int64_t run = ALRP_MIN(g->ow - ow, kc - k);
-                const int64_t ih = oh * g->sh + ihb;
-                if (ih < 0 || ih >= g->h) { for (int64_t u = 0; u < run; u++) d[(k + u) * W] = 0.0f; }
-                else alrp__gather_row(d + k * W, W, xg + n * g->xs1 + (c * g->h + ih) * g->w, g->w, ow * g->sw + iwb, g->sw, run);
+                const int64_t run = ALRP_MIN(g->ow - ow, kc - k), ih = oh * g->sh + ihb;
+                if (ih < 0 || ih >= g->h) alrp__zero_f32(d + k, run);
+                else alrp__gather_row(d + k, xg + n * g->xs1 + (c * g->h + ih) * g->w, g->w, ow * g->sw + iwb, g->sw, run);
                 k += run; ow += run;
                 if (ow == g->ow) { ow = 0; if (++oh == g->oh) { oh = 0; n++; } }
             }
+            if (++kj == g->kw) { kj = 0; if (++ki == g->kh) { ki = 0; c++; } }
+        }
+        alrp__pack_rows(dst + pr * kc, W, tmp, kc, w, kc);
+    }
+}
+
+// FLIPW: rows c (of group b2), k = (o, ki, kj): dst[k W + t] = w[o, c0 + t, taps - 1 - (ki kW + kj)]
+static void alrp__pack_flipw(const struct alrp__src * m, int64_t b2, float * restrict dst,
+                             int64_t r0, int64_t nr, int64_t p0, int64_t kc, int W) {
+    const int64_t khw = m->khw;
+    for (int64_t pr = 0; pr < nr; pr += W) {
+        const int64_t w = ALRP_MIN(W, nr - pr);
+        float * d = dst + pr * kc;
+        int64_t o = p0 / khw, r = p0 % khw;
+        for (int64_t k = 0; k < kc; k++, d += W) {
+            const float * src = m->p + ((b2 * m->og + o) * m->cg + r0 + pr) * khw + (khw - 1 - r);
+            for (int64_t t = 0; t < w; t++) d[t] = src[t * khw];
+            for (int64_t t = w; t < W; t++) d[t] = 0.0f;
+            if (++r == khw) { r = 0; o++; }
         }
     }
 }
 
+// packs with source s; tmp: scratch of W * kc floats (COLT)
 static void alrp__src_pack(const struct alrp__src * s, int64_t b1, int64_t b2, float * dst,
-                           int64_t r0, int64_t nr, int64_t p0, int64_t kc, int W) {
+                           int64_t r0, int64_t nr, int64_t p0, int64_t kc, int W, float * tmp) {
     switch (s->kind) {
         case ALRP__SRC_MAT:    alrp__pack_mat(s, b1, b2, dst, r0, nr, p0, kc, W); break;
         case ALRP__SRC_IM2COL: alrp__pack_im2col(s->geo, b1, b2, dst, r0, nr, p0, kc, W); break;
-        case ALRP__SRC_COLT:   alrp__pack_colt(s->geo, b2, dst, r0, nr, p0, kc, W); break;
+        case ALRP__SRC_COLT:   alrp__pack_colt(s->geo, b2, dst, r0, nr, p0, kc, W, tmp); break;
+        case ALRP__SRC_FLIPW:  alrp__pack_flipw(s, b2, dst, r0, nr, p0, kc, W); break;
     }
 }
 
@@ -692,47 +825,104 @@ struct alrp__gemm_op {
     int64_t bias_s2;
 };
 
-// floats of one thread's packing buffers for an (M, N, K) GEMM: packed A, then packed B
+// One thread's buffers for an (M, N, K) GEMM: packed A block, packed B block, packing scratch.
 static int64_t alrp__gemm_pa_floats(int64_t M, int64_t K) {
     const int64_t kc = ALRP_MAX(1, ALRP_MIN(ALRP__GEMM_KC, K));
     const int64_t mc = ALRP_MIN(ALRP__GEMM_MC, ALRP__ROUNDUP(ALRP_MAX(M, 1), ALRP__GEMM_MR));
     return ALRP__ROUNDUP(mc * kc, 16);
 }
-static int64_t alrp__gemm_thread_floats(int64_t M, int64_t N, int64_t K) {
+static int64_t alrp__gemm_pb_floats(int64_t N, int64_t K) {
     const int64_t kc = ALRP_MAX(1, ALRP_MIN(ALRP__GEMM_KC, K));
     const int64_t nc = ALRP_MIN(ALRP__GEMM_NC, ALRP__ROUNDUP(ALRP_MAX(N, 1), ALRP__GEMM_NR));
-    return alrp__gemm_pa_floats(M, K) + ALRP__ROUNDUP(kc * nc, 16);
+    return ALRP__ROUNDUP(kc * nc, 16);
+}
+static int64_t alrp__gemm_thread_floats(int64_t M, int64_t N, int64_t K) {
+    const int64_t kc = ALRP_MAX(1, ALRP_MIN(ALRP__GEMM_KC, K));
+    return alrp__gemm_pa_floats(M, K) + alrp__gemm_pb_floats(N, K) + ALRP__ROUNDUP(ALRP_MAX(ALRP__GEMM_MR, ALRP__GEMM_NR) * kc, 16);
 }
 
 static float * alrp__align64(void * p) {
     return (float *) (((uintptr_t) p + 63) & ~(uintptr_t) 63);
 }
 
-// C_b[i0 .. i1, j0 .. j1) of batch item (b1, b2), on the calling thread. pa, pb: packing buffers
-// of alrp__gemm_thread_floats(M, N, K) floats (pa first, pb after the rounded A part).
-static void alrp__gemm_tile(const struct alrp__gemm_op * op, int64_t b1, int64_t b2,
-                            int64_t i0, int64_t i1, int64_t j0, int64_t j1, float * pa, float * pb) {
+// How a (batched) GEMM is cut. M is cut into npan micro-panels of MR or MR - 1 rows (rows
+// [p M / npan, (p + 1) M / npan)), so that there is no thin last panel (256 rows: 14 panels of
+// 12 and 8 of 11, not 21 of 12 and one of 4). Each of the nb1 nb2 GEMMs is cut into tm x tn
+// tiles (ranges of panels x ranges of NR columns); a thread takes a contiguous run of tiles.
+// When A does not depend on b1 and several tiles use it, A is packed once by all threads into
+// apack (per b2, per KC slice, per panel: MR x kc floats) before the tiles run.
+struct alrp__gemm_plan {
+    int64_t npan, tm, tn;
+    bool prepack;
+    float * apack;
+};
+
+#define ALRP__GEMM_PREPACK_MAX (16 * 1024 * 1024)   // floats
+
+static void alrp__gemm_plan_make(int64_t M, int64_t N, int64_t K, int64_t nb1, int64_t nb2, bool a_shared, int nth,
+                                 struct alrp__gemm_plan * pl) {
+    pl->npan = ALRP__CEILDIV(ALRP_MAX(M, 1), ALRP__GEMM_MR);
+    pl->tm = pl->tn = 1;
+    pl->apack = NULL;
+    // choose tm x tn: the busiest thread's FMAs plus its packing, in tile units
+    const int64_t np = ALRP__CEILDIV(ALRP_MAX(N, 1), ALRP__GEMM_NR), nbatch = nb1 * nb2;
+    double best = -1.0;
+    for (int64_t tm = 1; nth > 1 && tm <= ALRP_MIN(pl->npan, 8 * nth); tm++) {
+        for (int64_t tn = 1; tn <= ALRP_MIN(np, 8 * nth) && tm * tn <= 8 * nth; tn++) {
+            const int64_t units = nbatch * tm * tn, per = ALRP__CEILDIV(units, nth);
+            const double mt = (double) ALRP__CEILDIV(pl->npan, tm) * ALRP__GEMM_MR;
+            const double nt = (double) ALRP__CEILDIV(np, tn) * ALRP__GEMM_NR;
+            const double cost = (double) per * (mt * nt + 8.0 * (mt + nt) + 64.0);
+            if (best < 0 || cost < best) { best = cost; pl->tm = tm; pl->tn = tn; }
+        }
+    }
+    pl->prepack = a_shared && K > 0 && (nb1 > 1 || pl->tn > 1) &&
+                  nb2 * pl->npan * ALRP__GEMM_MR * K <= ALRP__GEMM_PREPACK_MAX;
+}
+
+// workspace floats of a plan: the shared packed A, then nth threads' buffers
+static int64_t alrp__gemm_plan_floats(const struct alrp__gemm_plan * pl, int64_t M, int64_t N, int64_t K, int64_t nb2, int nth) {
+    const int64_t shared = pl->prepack ? ALRP__ROUNDUP(nb2 * pl->npan * ALRP__GEMM_MR * K, 16) : 0;
+    return shared + (int64_t) ALRP_MAX(nth, 1) * alrp__gemm_thread_floats(M, N, K);
+}
+
+// C_b[panels pp0 .. pp1, columns j0 .. j1) of batch item (b1, b2), on the calling thread.
+// buf: one thread's buffers, alrp__gemm_thread_floats(M, N, K) floats.
+static void alrp__gemm_tile(const struct alrp__gemm_op * op, const struct alrp__gemm_plan * pl, int64_t b1, int64_t b2,
+                            int64_t pp0, int64_t pp1, int64_t j0, int64_t j1, float * buf) {
+    const int64_t M = op->M, npan = pl->npan, mcp = ALRP__GEMM_MC / ALRP__GEMM_MR;
     float * C = op->c + b1 * op->cs1 + b2 * op->cs2;
     const float * bias = op->bias ? op->bias + b2 * op->bias_s2 : NULL;
     const int64_t nkb = op->K > 0 ? ALRP__CEILDIV(op->K, ALRP__GEMM_KC) : 1;
-    for (int64_t ic = i0; ic < i1; ic += ALRP__GEMM_MC) {
-        const int64_t mc = ALRP_MIN(ALRP__GEMM_MC, i1 - ic);
+    float * pa = buf;
+    float * pb = pa + alrp__gemm_pa_floats(M, op->K);
+    float * pt = pb + alrp__gemm_pb_floats(op->N, op->K);
+    for (int64_t pc0 = pp0; pc0 < pp1; pc0 += mcp) {
+        const int64_t pc1 = ALRP_MIN(pp1, pc0 + mcp);
         for (int64_t kb = 0; kb < nkb; kb++) {
-            const int64_t pc = kb * ALRP__GEMM_KC, kc = ALRP_MIN(ALRP__GEMM_KC, op->K - pc);
+            const int64_t k0 = kb * ALRP__GEMM_KC, kc = ALRP_MIN(ALRP__GEMM_KC, op->K - k0);
             const float beta = kb == 0 ? op->beta : 1.0f;
-            const float * bi = kb == 0 && bias ? bias + ic : NULL;
-            alrp__src_pack(&op->a, b1, b2, pa, ic, mc, pc, kc, ALRP__GEMM_MR);
+            const float * ablk = pa;   // panel p at ablk + (p - pc0) MR kc
+            if (pl->prepack) {
+                ablk = pl->apack + (b2 * npan * op->K + k0 * npan + pc0 * kc) * ALRP__GEMM_MR;
+            } else {
+                for (int64_t p = pc0; p < pc1; p++) {
+                    const int64_t rs = p * M / npan, re = (p + 1) * M / npan;
+                    alrp__src_pack(&op->a, b1, b2, pa + (p - pc0) * ALRP__GEMM_MR * kc, rs, re - rs, k0, kc, ALRP__GEMM_MR, pt);
+                }
+            }
             for (int64_t jc = j0; jc < j1; jc += ALRP__GEMM_NC) {
                 const int64_t nc = ALRP_MIN(ALRP__GEMM_NC, j1 - jc);
-                alrp__src_pack(&op->b, b1, b2, pb, jc, nc, pc, kc, ALRP__GEMM_NR);
-                for (int64_t ir = 0; ir < mc; ir += ALRP__GEMM_MR) {
-                    const int mr = (int) ALRP_MIN(ALRP__GEMM_MR, mc - ir);
-                    const alrp__ukr_fn ukr = alrp__ukr_table[mr];
-                    const float * a = pa + ir * kc;
-                    float * crow = C + (ic + ir) * op->ldc + jc;
+                alrp__src_pack(&op->b, b1, b2, pb, jc, nc, k0, kc, ALRP__GEMM_NR, pt);
+                for (int64_t p = pc0; p < pc1; p++) {
+                    const int64_t rs = p * M / npan, re = (p + 1) * M / npan;
+                    const alrp__ukr_fn ukr = alrp__ukr_table[re - rs];
+                    const float * a = ablk + (p - pc0) * ALRP__GEMM_MR * kc;
+                    const float * bi = kb == 0 && bias ? bias + rs : NULL;
+                    float * crow = C + rs * op->ldc + jc;
                     for (int64_t jr = 0; jr < nc; jr += ALRP__GEMM_NR) {
                         const int nr = (int) ALRP_MIN(ALRP__GEMM_NR, nc - jr);
-                        ukr(kc, a, pb + jr * kc, crow + jr, op->ldc, nr, op->alpha, beta, bi ? bi + ir : NULL);
+                        ukr(kc, a, pb + jr * kc, crow + jr, op->ldc, nr, op->alpha, beta, bi);
                     }
                 }
             }
@@ -740,55 +930,73 @@ static void alrp__gemm_tile(const struct alrp__gemm_op * op, int64_t b1, int64_t
     }
 }
 
-// How to cut each of nbatch (M, N, K) GEMMs into tm x tn tiles for nth threads: minimise the
-// busiest thread's time, modelled as its tiles' FMAs plus their packing.
-static void alrp__gemm_split(int64_t M, int64_t N, int64_t nbatch, int nth, int64_t * tm_out, int64_t * tn_out) {
-    const int64_t mp = ALRP__CEILDIV(M, ALRP__GEMM_MR), np = ALRP__CEILDIV(N, ALRP__GEMM_NR);
-    double best = -1.0;
-    *tm_out = *tn_out = 1;
-    if (nth <= 1) return;
-    for (int64_t tm = 1; tm <= ALRP_MIN(mp, 8 * nth); tm++) {
-        for (int64_t tn = 1; tn <= ALRP_MIN(np, 8 * nth) && tm * tn <= 8 * nth; tn++) {
-            const int64_t units = nbatch * tm * tn, per = ALRP__CEILDIV(units, nth);
-            const double mt = (double) ALRP__CEILDIV(mp, tm) * ALRP__GEMM_MR;
-            const double nt = (double) ALRP__CEILDIV(np, tn) * ALRP__GEMM_NR;
-            const double cost = (double) per * (mt * nt + 8.0 * (mt + nt) + 64.0);
-            if (best < 0 || cost < best) { best = cost; *tm_out = tm; *tn_out = tn; }
-        }
+struct alrp__gemm_job {
+    const struct alrp__gemm_op * op;
+    const struct alrp__gemm_plan * pl;
+    float * work;          // nth threads' buffers
+    int64_t per_thread;    // floats per thread
+};
+
+// phase 1 (when pl->prepack): units (b2, KC slice, panel) of A, packed into pl->apack
+static void alrp__gemm_prepack_worker(void * arg, int ith, int nth) {
+    const struct alrp__gemm_job * job = (const struct alrp__gemm_job *) arg;
+    const struct alrp__gemm_op * op = job->op;
+    const struct alrp__gemm_plan * pl = job->pl;
+    const int64_t nkb = ALRP__CEILDIV(op->K, ALRP__GEMM_KC), units = op->nb2 * nkb * pl->npan;
+    float * tmp = job->work + ith * job->per_thread;
+    for (int64_t u = units * ith / nth; u < units * (ith + 1) / nth; u++) {
+        const int64_t b2 = u / (nkb * pl->npan), kb = (u / pl->npan) % nkb, p = u % pl->npan;
+        const int64_t k0 = kb * ALRP__GEMM_KC, kc = ALRP_MIN(ALRP__GEMM_KC, op->K - k0);
+        const int64_t rs = p * op->M / pl->npan, re = (p + 1) * op->M / pl->npan;
+        float * dst = pl->apack + (b2 * pl->npan * op->K + k0 * pl->npan + p * kc) * ALRP__GEMM_MR;
+        alrp__src_pack(&op->a, 0, b2, dst, rs, re - rs, k0, kc, ALRP__GEMM_MR, tmp);
     }
 }
 
-struct alrp__gemm_job {
-    const struct alrp__gemm_op * op;
-    int64_t tm, tn;
-    float * work;
-    int64_t per_thread;    // floats of packing buffers per thread
-};
-
+// phase 2: the tiles
 static void alrp__gemm_worker(void * arg, int ith, int nth) {
     const struct alrp__gemm_job * job = (const struct alrp__gemm_job *) arg;
     const struct alrp__gemm_op * op = job->op;
-    const int64_t mp = ALRP__CEILDIV(op->M, ALRP__GEMM_MR), np = ALRP__CEILDIV(op->N, ALRP__GEMM_NR);
-    const int64_t tiles = job->tm * job->tn, units = op->nb1 * op->nb2 * tiles;
-    float * pa = job->work + ith * job->per_thread;
-    float * pb = pa + alrp__gemm_pa_floats(op->M, op->K);
+    const struct alrp__gemm_plan * pl = job->pl;
+    const int64_t np = ALRP__CEILDIV(op->N, ALRP__GEMM_NR);
+    const int64_t tiles = pl->tm * pl->tn, units = op->nb1 * op->nb2 * tiles;
+    float * buf = job->work + ith * job->per_thread;
     for (int64_t u = units * ith / nth; u < units * (ith + 1) / nth; u++) {
-        const int64_t b = u / tiles, im = (u % tiles) / job->tn, in = u % job->tn;
-        const int64_t i0 = (im * mp / job->tm) * ALRP__GEMM_MR, i1 = ALRP_MIN(op->M, ((im + 1) * mp / job->tm) * ALRP__GEMM_MR);
-        const int64_t j0 = (in * np / job->tn) * ALRP__GEMM_NR, j1 = ALRP_MIN(op->N, ((in + 1) * np / job->tn) * ALRP__GEMM_NR);
-        if (i0 < i1 && j0 < j1) alrp__gemm_tile(op, b / op->nb2, b % op->nb2, i0, i1, j0, j1, pa, pb);
+        const int64_t b = u / tiles, im = (u % tiles) / pl->tn, in = u % pl->tn;
+        const int64_t pp0 = im * pl->npan / pl->tm, pp1 = (im + 1) * pl->npan / pl->tm;
+        const int64_t j0 = (in * np / pl->tn) * ALRP__GEMM_NR, j1 = ALRP_MIN(op->N, ((in + 1) * np / pl->tn) * ALRP__GEMM_NR);
+        if (pp0 < pp1 && j0 < j1) alrp__gemm_tile(op, pl, b / op->nb2, b % op->nb2, pp0, pp1, j0, j1, buf);
     }
 }
 
-// runs op on the pool; work: at least nth * per-thread floats (+ 64 bytes for alignment)
-static void alrp__gemm_run(struct alrp_threadpool * tp, const struct alrp__gemm_op * op, void * work) {
+// A does not depend on b1 (required for packing it once)
+static bool alrp__gemm_a_shared(const struct alrp__gemm_op * op) {
+    return (op->a.kind == ALRP__SRC_MAT && op->a.s1 == 0 && op->a.kcat <= 0) || op->a.kind == ALRP__SRC_FLIPW;
+}
+
+// workspace floats that alrp__gemm_run needs for op with nth threads
+static int64_t alrp__gemm_op_floats(const struct alrp__gemm_op * op, int nth) {
+    struct alrp__gemm_plan pl;
+    alrp__gemm_plan_make(op->M, op->N, op->K, op->nb1, op->nb2, alrp__gemm_a_shared(op), nth, &pl);
+    return alrp__gemm_plan_floats(&pl, op->M, op->N, op->K, op->nb2, nth);
+}
+
+// runs op on the pool; work: alrp__gemm_op_floats(op, nth) floats, 64-byte aligned
+static void alrp__gemm_run(struct alrp_threadpool * tp, const struct alrp__gemm_op * op, float * work) {
     if (op->M <= 0 || op->N <= 0 || op->nb1 <= 0 || op->nb2 <= 0) return;
-    struct alrp__gemm_job job;
     const int nth = alrp_threadpool_n_threads(tp);
-    job.op = op;
+    struct alrp__gemm_plan pl;
+    alrp__gemm_plan_make(op->M, op->N, op->K, op->nb1, op->nb2, alrp__gemm_a_shared(op), nth, &pl);
+    struct alrp__gemm_job job;
+    job.op = op; job.pl = &pl;
     job.per_thread = alrp__gemm_thread_floats(op->M, op->N, op->K);
-    alrp__gemm_split(op->M, op->N, op->nb1 * op->nb2, nth, &job.tm, &job.tn);
-    job.work = alrp__align64(work);
+    if (pl.prepack) {
+        pl.apack = work;
+        job.work = work + ALRP__ROUNDUP(op->nb2 * pl.npan * ALRP__GEMM_MR * op->K, 16);
+        alrp_threadpool_run(tp, alrp__gemm_prepack_worker, &job);
+    } else {
+        job.work = work;
+    }
     alrp_threadpool_run(tp, alrp__gemm_worker, &job);
 }
 
@@ -802,7 +1010,9 @@ static void * alrp__work_get(void * work, size_t bytes, void ** owned) {
 }
 
 ALRPDEF size_t alrp_gemm_work_size(int64_t M, int64_t N, int64_t K, int n_threads) {
-    return (size_t) ALRP_MAX(n_threads, 1) * (size_t) alrp__gemm_thread_floats(M, N, K) * sizeof(float) + 64;
+    struct alrp__gemm_plan pl;
+    alrp__gemm_plan_make(M, N, K, 1, 1, true, n_threads, &pl);
+    return (size_t) alrp__gemm_plan_floats(&pl, M, N, K, 1, n_threads) * sizeof(float) + 64;
 }
 
 ALRPDEF void alrp_gemm_f32(struct alrp_threadpool * tp, bool trans_a, bool trans_b,
@@ -826,7 +1036,7 @@ ALRPDEF void alrp_gemm_f32(struct alrp_threadpool * tp, bool trans_a, bool trans
     op.c = C; op.ldc = ldc;
     void * owned;
     void * w = alrp__work_get(work, alrp_gemm_work_size(M, N, K, alrp_threadpool_n_threads(tp)), &owned);
-    alrp__gemm_run(tp, &op, w);
+    alrp__gemm_run(tp, &op, alrp__align64(w));
     if (owned) ALRP_FREE(owned);
 }
 
@@ -853,8 +1063,9 @@ ALRPDEF void alrp__gemm_f32_naive(bool trans_a, bool trans_b, int64_t M, int64_t
 //   forward        y[n,g] (Og, OH OW)     = w[g] (Og, Cg kH kW) @ im2col(x[n,g]) (Cg kH kW, OH OW)
 //   weight grad    dw[g]  (Og, Cg kH kW)  = dy[:,g] (Og, N OH OW) @ im2col(x[:,g])^T, the batch in K
 //   data grad, stride 1: the forward conv of dy with the flipped, (O, C)-swapped weight
-//                  w'[c, o, i, j] = w[o, c, kH-1-i, kW-1-j] and padding d (k - 1) - p (a "full"
-//                  correlation; negative padding crops), so it runs as fast as the forward;
+//                  w'[c, o, i, j] = w[o, c, kH-1-i, kW-1-j] (flipped while it is packed) and
+//                  padding d (k - 1) - p (a "full" correlation; negative padding crops), so it
+//                  runs as fast as the forward;
 //   data grad, stride > 1: dcol (Cg kH kW, OH OW) = w[g]^T @ dy[n,g] in chunks, then col2im.
 // 1x1 stride-1 unpadded convs skip im2col: the image already is the (C, H W) matrix.
 
@@ -900,54 +1111,6 @@ static bool alrp__conv_pointwise(const struct alrp_conv2d_desc * d) {
     return d->kh == 1 && d->kw == 1 && d->sh == 1 && d->sw == 1 && d->ph == 0 && d->pw == 0;
 }
 
-// strided data gradient: output channels per col chunk, and output positions per chunk
-static void alrp__conv_col_chunks(const struct alrp_conv2d_desc * d, int64_t * cc, int64_t * qc) {
-    const int64_t khw = d->kh * d->kw, cg = d->c / d->groups;
-    const int64_t ohw = alrp_conv2d_out_h(d) * alrp_conv2d_out_w(d);
-    *cc = ALRP_MIN(cg, ALRP_MAX(1, 256 / khw));
-    const int64_t rows = *cc * khw;
-    *qc = ALRP_MAX(ALRP__GEMM_NR, ((128 * 1024 / rows) / ALRP__GEMM_NR) * ALRP__GEMM_NR);
-    *qc = ALRP_MIN(*qc, ALRP__ROUNDUP(ohw, ALRP__GEMM_NR));
-}
-
-// workspace floats: shared part (flipped weight) and per-thread part, for each kernel
-enum { ALRP__CONV_FWD, ALRP__CONV_BWD_DATA, ALRP__CONV_BWD_WEIGHT };
-static void alrp__conv_work_floats(const struct alrp_conv2d_desc * d, int which, int64_t * shared, int64_t * per_thread) {
-    const int64_t G = d->groups, cg = d->c / G, og = d->o / G, khw = d->kh * d->kw;
-    const int64_t ohw = alrp_conv2d_out_h(d) * alrp_conv2d_out_w(d), hw = d->h * d->w;
-    *shared = 0;
-    if (which == ALRP__CONV_FWD) {
-        *per_thread = alrp__gemm_thread_floats(og, ohw, cg * khw);
-    } else if (which == ALRP__CONV_BWD_WEIGHT) {
-        *per_thread = alrp__gemm_thread_floats(og, cg * khw, d->n * ohw);
-    } else if (d->sh == 1 && d->sw == 1) {
-        if (!alrp__conv_pointwise(d)) *shared = ALRP__ROUNDUP(d->o * cg * khw, 16);
-        *per_thread = alrp__gemm_thread_floats(cg, hw, og * khw);
-    } else {
-        int64_t cc, qc;
-        alrp__conv_col_chunks(d, &cc, &qc);
-        *per_thread = alrp__gemm_thread_floats(cc * khw, qc, og) + ALRP__ROUNDUP(cc * khw * qc, 16);
-    }
-}
-
-ALRPDEF size_t alrp_conv2d_work_size(const struct alrp_conv2d_desc * d, int n_threads) {
-    alrp__conv_assert(d, "alrp_conv2d_work_size");
-    int64_t best = 0;
-    for (int which = 0; which < 3; which++) {
-        int64_t sh, pt;
-        alrp__conv_work_floats(d, which, &sh, &pt);
-        best = ALRP_MAX(best, sh + ALRP_MAX(n_threads, 1) * pt);
-    }
-    return (size_t) best * sizeof(float) + 64;
-}
-
-static void * alrp__conv_work(const struct alrp_conv2d_desc * d, struct alrp_threadpool * tp, int which,
-                              void * work, void ** owned, int64_t * shared, int64_t * per_thread) {
-    alrp__conv_work_floats(d, which, shared, per_thread);
-    const size_t bytes = (size_t) (*shared + alrp_threadpool_n_threads(tp) * *per_thread) * sizeof(float) + 64;
-    return alrp__align64(alrp__work_get(work, bytes, owned));
-}
-
 // im2col geometry of x (N, C, H, W) under d, images (n, g) at x + n C H W + g Cg H W
 static struct alrp__cgeo alrp__conv_geo(const struct alrp_conv2d_desc * d, const float * x) {
     struct alrp__cgeo g;
@@ -959,51 +1122,113 @@ static struct alrp__cgeo alrp__conv_geo(const struct alrp_conv2d_desc * d, const
     return g;
 }
 
+enum { ALRP__CONV_FWD, ALRP__CONV_BWD_DATA, ALRP__CONV_BWD_WEIGHT };
+
+// The batched GEMM of a conv kernel (the data gradient only for stride 1). geo: storage for
+// the im2col geometry that op points to. Pointers may be NULL for a size query.
+static void alrp__conv_make_op(const struct alrp_conv2d_desc * d, int which, const float * x, const float * w,
+                               const float * b, const float * dy, float beta, float * out,
+                               struct alrp__gemm_op * op, struct alrp__cgeo * geo) {
+    const int64_t G = d->groups, cg = d->c / G, og = d->o / G, khw = d->kh * d->kw;
+    const int64_t OH = alrp_conv2d_out_h(d), OW = alrp_conv2d_out_w(d), ohw = OH * OW, hw = d->h * d->w;
+    const bool pointwise = alrp__conv_pointwise(d);
+    memset(op, 0, sizeof(*op));
+    op->alpha = 1.0f; op->beta = beta; op->c = out;
+    if (which == ALRP__CONV_FWD) {
+        // y[n, g] (Og, OH OW) = w[g] (Og, Cg kH kW) @ im2col(x[n, g])
+        op->M = og; op->N = ohw; op->K = cg * khw; op->nb1 = d->n; op->nb2 = G;
+        op->a.kind = ALRP__SRC_MAT; op->a.p = w; op->a.ld = cg * khw; op->a.s2 = og * cg * khw;
+        if (pointwise) {   // x[n, g] already is the (Cg, H W) matrix
+            op->b.kind = ALRP__SRC_MAT; op->b.p = x; op->b.kmajor = true; op->b.ld = hw; op->b.s1 = d->c * hw; op->b.s2 = cg * hw;
+        } else {
+            *geo = alrp__conv_geo(d, x);
+            op->b.kind = ALRP__SRC_IM2COL; op->b.geo = geo;
+        }
+        op->ldc = ohw; op->cs1 = d->o * ohw; op->cs2 = og * ohw;
+        op->bias = b; op->bias_s2 = og;
+    } else if (which == ALRP__CONV_BWD_DATA) {
+        op->M = cg; op->N = hw; op->K = og * khw; op->nb1 = d->n; op->nb2 = G;
+        op->ldc = hw; op->cs1 = d->c * hw; op->cs2 = cg * hw;
+        if (pointwise) {
+            // dx[n, g] (Cg, HW) = w[g]^T (Cg, Og) @ dy[n, g] (Og, HW)
+            op->a.kind = ALRP__SRC_MAT; op->a.kmajor = true; op->a.p = w; op->a.ld = cg; op->a.s2 = og * cg;
+            op->b.kind = ALRP__SRC_MAT; op->b.kmajor = true; op->b.p = dy; op->b.ld = ohw; op->b.s1 = d->o * ohw; op->b.s2 = og * ohw;
+        } else {
+            // dx[n, g] (Cg, HW) = w'[g] (Cg, Og kH kW) @ im2col(dy[n, g]) with the "full" padding
+            op->a.kind = ALRP__SRC_FLIPW; op->a.p = w; op->a.og = og; op->a.cg = cg; op->a.khw = khw;
+            geo->x = dy; geo->xs1 = d->o * ohw; geo->xs2 = og * ohw;
+            geo->h = OH; geo->w = OW; geo->kh = d->kh; geo->kw = d->kw; geo->sh = 1; geo->sw = 1;
+            geo->ph = d->dh * (d->kh - 1) - d->ph; geo->pw = d->dw * (d->kw - 1) - d->pw;
+            geo->dh = d->dh; geo->dw = d->dw; geo->oh = d->h; geo->ow = d->w;
+            op->b.kind = ALRP__SRC_IM2COL; op->b.geo = geo;
+        }
+    } else {
+        // dw[g] (Og, Cg kH kW) = dy[:, g] (Og, N OH OW) @ im2col(x[:, g])^T, the batch along K
+        op->M = og; op->N = cg * khw; op->K = d->n * ohw; op->nb1 = 1; op->nb2 = G;
+        op->a.kind = ALRP__SRC_MAT; op->a.p = dy; op->a.ld = ohw; op->a.s2 = og * ohw; op->a.kcat = ohw; op->a.kcat_s = d->o * ohw;
+        if (pointwise) {
+            op->b.kind = ALRP__SRC_MAT; op->b.p = x; op->b.ld = hw; op->b.s2 = cg * hw; op->b.kcat = hw; op->b.kcat_s = d->c * hw;
+        } else {
+            *geo = alrp__conv_geo(d, x);
+            op->b.kind = ALRP__SRC_COLT; op->b.geo = geo;
+        }
+        op->ldc = cg * khw; op->cs2 = og * cg * khw;
+    }
+}
+
+// strided data gradient: input channels per col chunk, and output positions per chunk
+static void alrp__conv_col_chunks(const struct alrp_conv2d_desc * d, int64_t * cc, int64_t * qc) {
+    const int64_t khw = d->kh * d->kw, cg = d->c / d->groups;
+    const int64_t ohw = alrp_conv2d_out_h(d) * alrp_conv2d_out_w(d);
+    *cc = ALRP_MIN(cg, ALRP_MAX(1, 256 / khw));
+    const int64_t rows = *cc * khw;
+    *qc = ALRP_MAX(ALRP__GEMM_NR, ((128 * 1024 / rows) / ALRP__GEMM_NR) * ALRP__GEMM_NR);
+    *qc = ALRP_MIN(*qc, ALRP__ROUNDUP(ohw, ALRP__GEMM_NR));
+}
+
+// workspace floats of one conv kernel with nth threads
+static int64_t alrp__conv_work_floats(const struct alrp_conv2d_desc * d, int which, int nth) {
+    if (which == ALRP__CONV_BWD_DATA && (d->sh > 1 || d->sw > 1)) {
+        int64_t cc, qc;
+        const int64_t khw = d->kh * d->kw, og = d->o / d->groups;
+        alrp__conv_col_chunks(d, &cc, &qc);
+        return (int64_t) ALRP_MAX(nth, 1) * (alrp__gemm_thread_floats(cc * khw, qc, og) + ALRP__ROUNDUP(cc * khw * qc, 16));
+    }
+    struct alrp__gemm_op op;
+    struct alrp__cgeo geo;
+    alrp__conv_make_op(d, which, NULL, NULL, NULL, NULL, 0.0f, NULL, &op, &geo);
+    return alrp__gemm_op_floats(&op, nth);
+}
+
+ALRPDEF size_t alrp_conv2d_work_size(const struct alrp_conv2d_desc * d, int n_threads) {
+    alrp__conv_assert(d, "alrp_conv2d_work_size");
+    int64_t best = 0;
+    for (int which = 0; which < 3; which++) best = ALRP_MAX(best, alrp__conv_work_floats(d, which, n_threads));
+    return (size_t) best * sizeof(float) + 64;
+}
+
+// the caller's workspace or an owned one, 64-byte aligned
+static float * alrp__conv_work(const struct alrp_conv2d_desc * d, struct alrp_threadpool * tp, int which,
+                               void * work, void ** owned) {
+    const size_t bytes = (size_t) alrp__conv_work_floats(d, which, alrp_threadpool_n_threads(tp)) * sizeof(float) + 64;
+    return alrp__align64(alrp__work_get(work, bytes, owned));
+}
+
 // y (N, O, OH, OW) = beta y + conv(x (N, C, H, W), w (O, C/g, kH, kW)) + b (O)
 ALRPDEF void alrp_conv2d_f32(struct alrp_threadpool * tp, const struct alrp_conv2d_desc * d,
                              const float * x, const float * w, const float * b,
                              float beta, float * y, void * work) {
     alrp__conv_assert(d, "alrp_conv2d_f32");
-    const int64_t G = d->groups, cg = d->c / G, og = d->o / G, khw = d->kh * d->kw;
-    const int64_t ohw = alrp_conv2d_out_h(d) * alrp_conv2d_out_w(d), hw = d->h * d->w;
-    const struct alrp__cgeo geo = alrp__conv_geo(d, x);
     struct alrp__gemm_op op;
-    memset(&op, 0, sizeof(op));
-    op.M = og; op.N = ohw; op.K = cg * khw; op.nb1 = d->n; op.nb2 = G;
-    op.alpha = 1.0f; op.beta = beta;
-    op.a.kind = ALRP__SRC_MAT; op.a.p = w; op.a.ld = cg * khw; op.a.s2 = og * cg * khw;
-    if (alrp__conv_pointwise(d)) {   // x[n, g] already is the (Cg, H W) matrix
-        op.b.kind = ALRP__SRC_MAT; op.b.p = x; op.b.kmajor = true; op.b.ld = hw; op.b.s1 = d->c * hw; op.b.s2 = cg * hw;
-    } else {
-        op.b.kind = ALRP__SRC_IM2COL; op.b.geo = &geo;
-    }
-    op.c = y; op.ldc = ohw; op.cs1 = d->o * ohw; op.cs2 = og * ohw;
-    op.bias = b; op.bias_s2 = og;
+    struct alrp__cgeo geo;
+    alrp__conv_make_op(d, ALRP__CONV_FWD, x, w, b, NULL, beta, y, &op, &geo);
     void * owned;
-    int64_t shared, per_thread;
-    float * wk = (float *) alrp__conv_work(d, tp, ALRP__CONV_FWD, work, &owned, &shared, &per_thread);
+    float * wk = alrp__conv_work(d, tp, ALRP__CONV_FWD, work, &owned);
     alrp__gemm_run(tp, &op, wk);
     if (owned) ALRP_FREE(owned);
 }
 
 // ---- data gradient
-
-struct alrp__flip_job { const struct alrp_conv2d_desc * d; const float * w; float * wt; };
-
-// wt (C, Og, kH, kW): wt[g Cg + c, o, i, j] = w[g Og + o, c, kH-1-i, kW-1-j]
-static void alrp__conv_flip_worker(void * arg, int ith, int nth) {
-    const struct alrp__flip_job * job = (const struct alrp__flip_job *) arg;
-    const struct alrp_conv2d_desc * d = job->d;
-    const int64_t cg = d->c / d->groups, og = d->o / d->groups, khw = d->kh * d->kw;
-    for (int64_t ct = d->c * ith / nth; ct < d->c * (ith + 1) / nth; ct++) {
-        const int64_t g = ct / cg, c = ct % cg;
-        for (int64_t o = 0; o < og; o++) {
-            const float * src = job->w + ((g * og + o) * cg + c) * khw;
-            float * dst = job->wt + (ct * og + o) * khw;
-            for (int64_t i = 0; i < khw; i++) dst[i] = src[khw - 1 - i];
-        }
-    }
-}
 
 struct alrp__col_job {
     const struct alrp_conv2d_desc * d;
@@ -1028,9 +1253,10 @@ static void alrp__conv_col_worker(void * arg, int ith, int nth) {
     const struct alrp_conv2d_desc * d = job->d;
     const int64_t G = d->groups, cg = d->c / G, og = d->o / G, khw = d->kh * d->kw;
     const int64_t OH = alrp_conv2d_out_h(d), OW = alrp_conv2d_out_w(d), ohw = OH * OW, hw = d->h * d->w;
-    float * pa = job->work + ith * job->per_thread;
-    float * pb = pa + alrp__gemm_pa_floats(job->cc * khw, og);
-    float * col = pa + alrp__gemm_thread_floats(job->cc * khw, job->qc, og);
+    float * buf = job->work + ith * job->per_thread;
+    float * col = buf + alrp__gemm_thread_floats(job->cc * khw, job->qc, og);
+    struct alrp__gemm_plan pl;
+    memset(&pl, 0, sizeof(pl));
     const int64_t units = d->n * G * job->tm;
     for (int64_t u = units * ith / nth; u < units * (ith + 1) / nth; u++) {
         const int64_t n = u / (G * job->tm), g = (u / job->tm) % G, im = u % job->tm;
@@ -1048,7 +1274,8 @@ static void alrp__conv_col_worker(void * arg, int ith, int nth) {
                 op.a.kind = ALRP__SRC_MAT; op.a.kmajor = true; op.a.p = job->w + g * og * cg * khw + cs * khw; op.a.ld = cg * khw;
                 op.b.kind = ALRP__SRC_MAT; op.b.kmajor = true; op.b.p = job->dy + (n * d->o + g * og) * ohw + q0; op.b.ld = ohw;
                 op.c = col; op.ldc = qn;
-                alrp__gemm_tile(&op, 0, 0, 0, rows, 0, qn, pa, pb);
+                pl.npan = ALRP__CEILDIV(rows, ALRP__GEMM_MR);
+                alrp__gemm_tile(&op, &pl, 0, 0, 0, pl.npan, 0, qn, buf);
                 // col2im: dx[cs + c, oh sh - ph + ki dh, ow sw - pw + kj dw] += col[(c, ki, kj), q]
                 for (int64_t r = 0; r < rows; r++) {
                     const int64_t c = cs + r / khw, ki = (r % khw) / d->kw, kj = r % d->kw;
@@ -1072,43 +1299,24 @@ ALRPDEF void alrp_conv2d_backward_data_f32(struct alrp_threadpool * tp, const st
                                            const float * dy, const float * w,
                                            float beta, float * dx, void * work) {
     alrp__conv_assert(d, "alrp_conv2d_backward_data_f32");
-    const int64_t G = d->groups, cg = d->c / G, og = d->o / G, khw = d->kh * d->kw;
-    const int64_t OH = alrp_conv2d_out_h(d), OW = alrp_conv2d_out_w(d), ohw = OH * OW, hw = d->h * d->w;
     void * owned;
-    int64_t shared, per_thread;
-    float * wk = (float *) alrp__conv_work(d, tp, ALRP__CONV_BWD_DATA, work, &owned, &shared, &per_thread);
+    float * wk = alrp__conv_work(d, tp, ALRP__CONV_BWD_DATA, work, &owned);
     if (d->sh == 1 && d->sw == 1) {
         struct alrp__gemm_op op;
-        memset(&op, 0, sizeof(op));
-        op.M = cg; op.N = hw; op.K = og * khw; op.nb1 = d->n; op.nb2 = G;
-        op.alpha = 1.0f; op.beta = beta;
-        op.c = dx; op.ldc = hw; op.cs1 = d->c * hw; op.cs2 = cg * hw;
         struct alrp__cgeo geo;
-        if (alrp__conv_pointwise(d)) {
-            // dx[n, g] (Cg, HW) = w[g]^T (Cg, Og) @ dy[n, g] (Og, HW)
-            op.a.kind = ALRP__SRC_MAT; op.a.kmajor = true; op.a.p = w; op.a.ld = cg; op.a.s2 = og * cg;
-            op.b.kind = ALRP__SRC_MAT; op.b.kmajor = true; op.b.p = dy; op.b.ld = ohw; op.b.s1 = d->o * ohw; op.b.s2 = og * ohw;
-        } else {
-            // dx[n, g] (Cg, HW) = w'[g] (Cg, Og kH kW) @ im2col(dy[n, g]) with the "full" padding
-            struct alrp__flip_job fj = { d, w, wk };
-            alrp_threadpool_run(tp, alrp__conv_flip_worker, &fj);
-            op.a.kind = ALRP__SRC_MAT; op.a.p = wk; op.a.ld = og * khw; op.a.s2 = cg * og * khw;
-            geo.x = dy; geo.xs1 = d->o * ohw; geo.xs2 = og * ohw;
-            geo.h = OH; geo.w = OW; geo.kh = d->kh; geo.kw = d->kw; geo.sh = 1; geo.sw = 1;
-            geo.ph = d->dh * (d->kh - 1) - d->ph; geo.pw = d->dw * (d->kw - 1) - d->pw;
-            geo.dh = d->dh; geo.dw = d->dw; geo.oh = d->h; geo.ow = d->w;
-            op.b.kind = ALRP__SRC_IM2COL; op.b.geo = &geo;
-        }
-        alrp__gemm_run(tp, &op, wk + shared);
+        alrp__conv_make_op(d, ALRP__CONV_BWD_DATA, NULL, w, NULL, dy, beta, dx, &op, &geo);
+        alrp__gemm_run(tp, &op, wk);
     } else {
         struct alrp__col_job job;
         const int nth = alrp_threadpool_n_threads(tp);
-        job.d = d; job.dy = dy; job.w = w; job.dx = dx; job.work = wk + shared; job.beta = beta;
-        job.per_thread = per_thread;
+        const int64_t cg = d->c / d->groups;
+        job.d = d; job.dy = dy; job.w = w; job.dx = dx; job.work = wk; job.beta = beta;
         alrp__conv_col_chunks(d, &job.cc, &job.qc);
+        job.per_thread = alrp__gemm_thread_floats(job.cc * d->kh * d->kw, job.qc, d->o / d->groups) +
+                         ALRP__ROUNDUP(job.cc * d->kh * d->kw * job.qc, 16);
         // split channels too when the (n, g) units alone would leave threads idle
         job.tm = 1;
-        while (job.tm < cg && (d->n * G * job.tm) % nth != 0 && d->n * G * job.tm < 4 * nth) job.tm++;
+        while (job.tm < cg && (d->n * d->groups * job.tm) % nth != 0 && d->n * d->groups * job.tm < 4 * nth) job.tm++;
         alrp_threadpool_run(tp, alrp__conv_col_worker, &job);
     }
     if (owned) ALRP_FREE(owned);
@@ -1142,24 +1350,11 @@ ALRPDEF void alrp_conv2d_backward_weight_f32(struct alrp_threadpool * tp, const 
                                              const float * x, const float * dy,
                                              float beta, float * dw, float * db, void * work) {
     alrp__conv_assert(d, "alrp_conv2d_backward_weight_f32");
-    const int64_t G = d->groups, cg = d->c / G, og = d->o / G, khw = d->kh * d->kw;
-    const int64_t ohw = alrp_conv2d_out_h(d) * alrp_conv2d_out_w(d), hw = d->h * d->w;
-    const struct alrp__cgeo geo = alrp__conv_geo(d, x);
     struct alrp__gemm_op op;
-    memset(&op, 0, sizeof(op));
-    op.M = og; op.N = cg * khw; op.K = d->n * ohw; op.nb1 = 1; op.nb2 = G;
-    op.alpha = 1.0f; op.beta = beta;
-    // A (Og, N OH OW): rows of dy[:, g], the batch concatenated along K
-    op.a.kind = ALRP__SRC_MAT; op.a.p = dy; op.a.ld = ohw; op.a.s2 = og * ohw; op.a.kcat = ohw; op.a.kcat_s = d->o * ohw;
-    if (alrp__conv_pointwise(d)) {
-        op.b.kind = ALRP__SRC_MAT; op.b.p = x; op.b.ld = hw; op.b.s2 = cg * hw; op.b.kcat = hw; op.b.kcat_s = d->c * hw;
-    } else {
-        op.b.kind = ALRP__SRC_COLT; op.b.geo = &geo;
-    }
-    op.c = dw; op.ldc = cg * khw; op.cs2 = og * cg * khw;
+    struct alrp__cgeo geo;
+    alrp__conv_make_op(d, ALRP__CONV_BWD_WEIGHT, x, NULL, NULL, dy, beta, dw, &op, &geo);
     void * owned;
-    int64_t shared, per_thread;
-    float * wk = (float *) alrp__conv_work(d, tp, ALRP__CONV_BWD_WEIGHT, work, &owned, &shared, &per_thread);
+    float * wk = alrp__conv_work(d, tp, ALRP__CONV_BWD_WEIGHT, work, &owned);
     alrp__gemm_run(tp, &op, wk);
     if (owned) ALRP_FREE(owned);
     if (db) {

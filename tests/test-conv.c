@@ -114,6 +114,10 @@ int main(void) {
         desc(1, 2, 7, 7, 3, 7, 7, 1, 0, 1, 1),       // kernel = image: 1x1 output
         desc(1, 2, 3, 3, 3, 3, 3, 1, 2, 1, 1),       // padding > kernel radius
         desc(1, 40, 9, 11, 50, 3, 3, 1, 1, 1, 1),    // more rows than one micro-panel
+        desc(1, 64, 6, 6, 16, 3, 3, 1, 1, 1, 1),     // forward K = 576 > one KC slice
+        desc(2, 16, 20, 20, 70, 3, 3, 1, 1, 1, 1),   // data grad K = 630, weight grad K = 800
+        desc(3, 6, 29, 31, 9, 3, 3, 2, 1, 1, 1),     // weight grad K = 720: a KC edge inside image 2
+        desc(2, 600, 3, 4, 13, 1, 1, 1, 0, 1, 1),    // pointwise, K = 600
     };
     const int n_fixed = (int) (sizeof(fixed) / sizeof(fixed[0]));
     for (int i = 0; i < n_fixed; i++) run_case(pools[i % 3], &fixed[i], i % 8);
