@@ -118,6 +118,11 @@ int main(void) {
         desc(2, 16, 20, 20, 70, 3, 3, 1, 1, 1, 1),   // data grad K = 630, weight grad K = 800
         desc(3, 6, 29, 31, 9, 3, 3, 2, 1, 1, 1),     // weight grad K = 720: a KC edge inside image 2
         desc(2, 600, 3, 4, 13, 1, 1, 1, 0, 1, 1),    // pointwise, K = 600
+        desc(2, 3, 6, 67, 5, 3, 3, 1, 1, 1, 1),      // rows >= 32 wide: whole-row panels (stride 1)
+        desc(1, 2, 9, 77, 4, 7, 7, 2, 3, 1, 1),      // ... stride 2, 7x7
+        desc(1, 2, 4, 128, 3, 7, 7, 2, 3, 1, 1),     // ... stride 2, a panel ending at the right pad
+        desc(1, 3, 7, 70, 3, 3, 3, 1, 2, 2, 1),      // ... dilation 2
+        desc(1, 4, 5, 64, 8, 3, 3, 1, 1, 1, 2),      // ... grouped, two panels per row
     };
     const int n_fixed = (int) (sizeof(fixed) / sizeof(fixed[0]));
     for (int i = 0; i < n_fixed; i++) run_case(pools[i % 3], &fixed[i], i % 8);
