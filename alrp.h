@@ -630,15 +630,15 @@ ALRP__FORCE_INLINE void alrp__gather_row(float * restrict d, const float * restr
 #ifdef ALRP__AVX512
 // r[i][j] <- r[j][i] for a 16 x 16 block in 16 registers
 static inline void alrp__transpose16(__m512 r[16]) {
-    __m512 t[16], u[16];
-    for (int i = 0; i < 16; i += 2) { t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]); t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]); }
-    for (int i = 0; i < 16; i += 4) {   // u[i + c], 128-bit lane L = rows i..i+3 of column 4 L + c
+    __m512 t[16], u[16];   // fully unrolled, so that all of this stays in registers
+    ALRP__UNROLL for (int i = 0; i < 16; i += 2) { t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]); t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]); }
+    ALRP__UNROLL for (int i = 0; i < 16; i += 4) {   // u[i + c], 128-bit lane L = rows i..i+3 of column 4 L + c
         u[i + 0] = _mm512_shuffle_ps(t[i + 0], t[i + 2], 0x44);
         u[i + 1] = _mm512_shuffle_ps(t[i + 0], t[i + 2], 0xEE);
         u[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
         u[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
     }
-    for (int c = 0; c < 4; c++) {
+    ALRP__UNROLL for (int c = 0; c < 4; c++) {
         const __m512 v0 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x88), w0 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xDD);
         const __m512 v1 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x88), w1 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xDD);
         r[c]      = _mm512_shuffle_f32x4(v0, v1, 0x88);
@@ -656,13 +656,23 @@ static void alrp__pack_rows(float * restrict dst, int W, const float * restrict 
     for (int t0 = 0; t0 < W; t0 += 16) {
         const __mmask16 sm = alrp__mask16(W - t0);
         const int64_t tv = ALRP_MIN(16, w - t0);
-        for (int64_t k0 = 0; k0 < kc; k0 += 16) {
+        const float * s = src + t0 * ld;
+        int64_t k0 = 0;
+        if (tv == 16 && sm == 0xFFFF) {   // full 16 x 16 blocks: no masks
+            for (; k0 + 16 <= kc; k0 += 16) {
+                __m512 r[16];
+                ALRP__UNROLL for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(s + i * ld + k0);
+                alrp__transpose16(r);
+                ALRP__UNROLL for (int i = 0; i < 16; i++) _mm512_storeu_ps(dst + (k0 + i) * W + t0, r[i]);
+            }
+        }
+        for (; k0 < kc; k0 += 16) {
             const __mmask16 lm = alrp__mask16(kc - k0);
             __m512 r[16];
-            for (int i = 0; i < 16; i++) r[i] = i < tv ? _mm512_maskz_loadu_ps(lm, src + (t0 + i) * ld + k0) : _mm512_setzero_ps();
+            ALRP__UNROLL for (int i = 0; i < 16; i++) r[i] = _mm512_maskz_loadu_ps(i < tv ? lm : 0, s + i * ld + k0);
             alrp__transpose16(r);
             const int64_t kn = ALRP_MIN(16, kc - k0);
-            for (int i = 0; i < kn; i++) _mm512_mask_storeu_ps(dst + (k0 + i) * W + t0, sm, r[i]);
+            ALRP__UNROLL for (int i = 0; i < 16; i++) if (i < kn) _mm512_mask_storeu_ps(dst + (k0 + i) * W + t0, sm, r[i]);
         }
     }
 #else
@@ -696,6 +706,21 @@ static void alrp__pack_cols(float * restrict dst, int W, const float * restrict 
 static void alrp__pack_mat(const struct alrp__src * m, int64_t b1, int64_t b2, float * restrict dst,
                            int64_t r0, int64_t nr, int64_t p0, int64_t kc, int W) {
     const float * base = m->p + b1 * m->s1 + b2 * m->s2;
+    if (m->kmajor && W == ALRP__GEMM_NR) {
+        // k rows outermost: each k reads one contiguous run of the row (k-major sources are often
+        // (C, H W) images, whose rows are 4 KB apart: a panel-major walk touches a page per k)
+        const float * s = base + p0 * m->ld + r0;
+        const int64_t full = nr / W, tail = nr % W;
+        for (int64_t k = 0; k < kc; k++, s += m->ld) {
+            float * d = dst + k * W;
+            for (int64_t p = 0; p < full; p++, d += kc * W) {
+                ALRP__UNROLL for (int v = 0; v < ALRP__GEMM_NRV; v++)
+                    ALRP_F32_VEC_STORE(d + v * ALRP_F32_EPR, ALRP_F32_VEC_LOAD(s + p * W + v * ALRP_F32_EPR));
+            }
+            if (tail) alrp__pack_cols(d, W, s + full * W, m->ld, tail, 1);
+        }
+        return;
+    }
     for (int64_t pr = 0; pr < nr; pr += W) {
         const int64_t w = ALRP_MIN(W, nr - pr);
         float * d = dst + pr * kc;
@@ -1065,7 +1090,7 @@ static void alrp__gemm_worker(void * arg, int ith, int nth) {
 
 // A does not depend on b1 (required for packing it once)
 static bool alrp__gemm_a_shared(const struct alrp__gemm_op * op) {
-    return (op->a.kind == ALRP__SRC_MAT && op->a.s1 == 0 && op->a.kcat <= 0) || op->a.kind == ALRP__SRC_FLIPW;
+    return (op->a.kind == ALRP__SRC_MAT && (op->a.s1 == 0 || op->nb1 == 1)) || op->a.kind == ALRP__SRC_FLIPW;
 }
 
 // workspace floats that alrp__gemm_run needs for op with nth threads
