@@ -966,61 +966,85 @@ static float * alrp__align64(void * p) {
 
 // How a (batched) GEMM is cut. M is cut into npan micro-panels of MR or MR - 1 rows (rows
 // [p M / npan, (p + 1) M / npan)), so that there is no thin last panel (256 rows: 14 panels of
-// 12 and 8 of 11, not 21 of 12 and one of 4). Each of the nb1 nb2 GEMMs is cut into tm x tn
-// tiles (ranges of panels x ranges of NR columns); a thread takes a contiguous run of tiles.
-// When A does not depend on b1 and several tiles use it, A is packed once by all threads into
-// apack (per b2, per KC slice, per panel: MR x kc floats) before the tiles run.
+// 12 and 8 of 11, not 21 of 12 and one of 4). Each of the nb1 nb2 GEMMs is cut into
+// tm x tn x tk tiles: ranges of panels x ranges of NR columns x ranges of KC slices of K. A
+// thread takes a contiguous run of tiles. K parts after the first accumulate into partial
+// buffers (part) that a last phase adds to C: a K cut is for small outputs with a long K (the
+// weight gradient of a conv with few channels), where cutting M or N would make every thread
+// pack the whole of the expensive operand. When A does not depend on b1 and several tiles use
+// it, A is packed once by all threads into apack (per b2, per KC slice, per panel: MR x kc
+// floats) before the tiles run.
 struct alrp__gemm_plan {
-    int64_t npan, tm, tn;
+    int64_t npan, tm, tn, tk;
     bool prepack;
     float * apack;
+    float * part;    // tk - 1 partial results, each nb1 nb2 M N floats
 };
 
 #define ALRP__GEMM_PREPACK_MAX (16 * 1024 * 1024)   // floats
+#define ALRP__GEMM_PART_MAX    (1024 * 1024)        // floats of C that may be cut along K
 
-static void alrp__gemm_plan_make(int64_t M, int64_t N, int64_t K, int64_t nb1, int64_t nb2, bool a_shared, int nth,
-                                 struct alrp__gemm_plan * pl) {
+// packing cost of a source, in FMA lanes per packed element (measured cycles per element x 16)
+static double alrp__src_cost(const struct alrp__src * s, int W) {
+    switch (s->kind) {
+        case ALRP__SRC_MAT:    return s->kmajor ? 5.0 : (W == ALRP__GEMM_NR ? 10.0 : 15.0);
+        case ALRP__SRC_IM2COL: return 5.0;
+        case ALRP__SRC_COLT:   return 24.0;
+        case ALRP__SRC_FLIPW:  return 32.0;
+    }
+    return 16.0;
+}
+
+static void alrp__gemm_plan_make(int64_t M, int64_t N, int64_t K, int64_t nb1, int64_t nb2, bool a_shared,
+                                 double a_cost, double b_cost, int nth, struct alrp__gemm_plan * pl) {
     pl->npan = ALRP__CEILDIV(ALRP_MAX(M, 1), ALRP__GEMM_MR);
-    pl->tm = pl->tn = 1;
-    pl->apack = NULL;
-    // choose tm x tn: the busiest thread's FMAs plus its packing, in tile units
+    pl->tm = pl->tn = pl->tk = 1;
+    pl->apack = pl->part = NULL;
     const int64_t np = ALRP__CEILDIV(ALRP_MAX(N, 1), ALRP__GEMM_NR), nbatch = nb1 * nb2;
+    const int64_t nkb = K > 0 ? ALRP__CEILDIV(K, ALRP__GEMM_KC) : 1;
+    const bool prepackable = a_shared && K > 0 && nb2 * pl->npan * ALRP__GEMM_MR * K <= ALRP__GEMM_PREPACK_MAX;
+    const int64_t tkmax = nbatch * M * N <= ALRP__GEMM_PART_MAX ? ALRP_MIN(nkb, 4 * nth) : 1;
+    // the busiest thread's FMA lanes plus packing, plus the reduction of K parts
     double best = -1.0;
-    for (int64_t tm = 1; nth > 1 && tm <= ALRP_MIN(pl->npan, 8 * nth); tm++) {
-        for (int64_t tn = 1; tn <= ALRP_MIN(np, 8 * nth) && tm * tn <= 8 * nth; tn++) {
-            const int64_t units = nbatch * tm * tn, per = ALRP__CEILDIV(units, nth);
-            const double mt = (double) ALRP__CEILDIV(pl->npan, tm) * ALRP__GEMM_MR;
-            const double nt = (double) ALRP__CEILDIV(np, tn) * ALRP__GEMM_NR;
-            const double cost = (double) per * (mt * nt + 8.0 * (mt + nt) + 64.0);
-            if (best < 0 || cost < best) { best = cost; pl->tm = tm; pl->tn = tn; }
+    for (int64_t tk = 1; nth > 1 && tk <= tkmax; tk++) {
+        for (int64_t tm = 1; tm <= ALRP_MIN(pl->npan, 8 * nth); tm++) {
+            for (int64_t tn = 1; tn <= ALRP_MIN(np, 8 * nth) && tm * tn * tk <= 8 * nth; tn++) {
+                const int64_t units = nbatch * tm * tn * tk, per = ALRP__CEILDIV(units, nth);
+                const double mt = (double) ALRP__CEILDIV(pl->npan, tm) * ALRP__GEMM_MR;
+                const double nt = (double) ALRP__CEILDIV(np, tn) * ALRP__GEMM_NR;
+                const double kt = (double) ALRP_MIN(K, ALRP__CEILDIV(nkb, tk) * ALRP__GEMM_KC) + 1.0;
+                const bool pre = prepackable && (nb1 > 1 || tn > 1);
+                const double unit = kt * (mt * nt + (pre ? 0.0 : a_cost) * mt + b_cost * nt + 64.0);
+                const double cost = (double) per * unit + (double) (tk - 1) * (double) (nbatch * M * N) * 16.0 / nth;
+                if (best < 0 || cost < best * 0.999) { best = cost; pl->tm = tm; pl->tn = tn; pl->tk = tk; }
+            }
         }
     }
-    pl->prepack = a_shared && K > 0 && (nb1 > 1 || pl->tn > 1) &&
-                  nb2 * pl->npan * ALRP__GEMM_MR * K <= ALRP__GEMM_PREPACK_MAX;
+    pl->prepack = prepackable && (nb1 > 1 || pl->tn > 1);
 }
 
-// workspace floats of a plan: the shared packed A, then nth threads' buffers
-static int64_t alrp__gemm_plan_floats(const struct alrp__gemm_plan * pl, int64_t M, int64_t N, int64_t K, int64_t nb2, int nth) {
-    const int64_t shared = pl->prepack ? ALRP__ROUNDUP(nb2 * pl->npan * ALRP__GEMM_MR * K, 16) : 0;
-    return shared + (int64_t) ALRP_MAX(nth, 1) * alrp__gemm_thread_floats(M, N, K);
+// workspace floats of a plan: the shared packed A, the K parts, then nth threads' buffers
+static int64_t alrp__gemm_plan_floats(const struct alrp__gemm_plan * pl, int64_t M, int64_t N, int64_t K, int64_t nb1, int64_t nb2, int nth) {
+    const int64_t apack = pl->prepack ? ALRP__ROUNDUP(nb2 * pl->npan * ALRP__GEMM_MR * K, 16) : 0;
+    const int64_t part = ALRP__ROUNDUP((pl->tk - 1) * nb1 * nb2 * M * N, 16);
+    return apack + part + (int64_t) ALRP_MAX(nth, 1) * alrp__gemm_thread_floats(M, N, K);
 }
 
-// C_b[panels pp0 .. pp1, columns j0 .. j1) of batch item (b1, b2), on the calling thread.
-// buf: one thread's buffers, alrp__gemm_thread_floats(M, N, K) floats.
+// C[panels pp0 .. pp1, columns j0 .. j1) (+)= the KC slices kb0 .. kb1 of A_b @ B_b of batch item
+// (b1, b2), on the calling thread: the first slice scales C by beta (and adds the bias, if
+// `bias`), the others accumulate. buf: one thread's buffers, alrp__gemm_thread_floats(M, N, K).
 static void alrp__gemm_tile(const struct alrp__gemm_op * op, const struct alrp__gemm_plan * pl, int64_t b1, int64_t b2,
-                            int64_t pp0, int64_t pp1, int64_t j0, int64_t j1, float * buf) {
+                            int64_t pp0, int64_t pp1, int64_t j0, int64_t j1, int64_t kb0, int64_t kb1,
+                            float * C, int64_t ldc, float beta0, const float * bias, float * buf) {
     const int64_t M = op->M, npan = pl->npan, mcp = ALRP__GEMM_MC / ALRP__GEMM_MR;
-    float * C = op->c + b1 * op->cs1 + b2 * op->cs2;
-    const float * bias = op->bias ? op->bias + b2 * op->bias_s2 : NULL;
-    const int64_t nkb = op->K > 0 ? ALRP__CEILDIV(op->K, ALRP__GEMM_KC) : 1;
     float * pa = buf;
     float * pb = pa + alrp__gemm_pa_floats(M, op->K);
     float * pt = pb + alrp__gemm_pb_floats(op->N, op->K);
     for (int64_t pc0 = pp0; pc0 < pp1; pc0 += mcp) {
         const int64_t pc1 = ALRP_MIN(pp1, pc0 + mcp);
-        for (int64_t kb = 0; kb < nkb; kb++) {
+        for (int64_t kb = kb0; kb < kb1; kb++) {
             const int64_t k0 = kb * ALRP__GEMM_KC, kc = ALRP_MIN(ALRP__GEMM_KC, op->K - k0);
-            const float beta = kb == 0 ? op->beta : 1.0f;
+            const float beta = kb == kb0 ? beta0 : 1.0f;
             const float * ablk = pa;   // panel p at ablk + (p - pc0) MR kc
             if (pl->prepack) {
                 ablk = pl->apack + (b2 * npan * op->K + k0 * npan + pc0 * kc) * ALRP__GEMM_MR;
@@ -1037,11 +1061,11 @@ static void alrp__gemm_tile(const struct alrp__gemm_op * op, const struct alrp__
                     const int64_t rs = p * M / npan, re = (p + 1) * M / npan;
                     const alrp__ukr_fn ukr = alrp__ukr_table[re - rs];
                     const float * a = ablk + (p - pc0) * ALRP__GEMM_MR * kc;
-                    const float * bi = kb == 0 && bias ? bias + rs : NULL;
-                    float * crow = C + rs * op->ldc + jc;
+                    const float * bi = kb == kb0 && bias ? bias + rs : NULL;
+                    float * crow = C + rs * ldc + jc;
                     for (int64_t jr = 0; jr < nc; jr += ALRP__GEMM_NR) {
                         const int nr = (int) ALRP_MIN(ALRP__GEMM_NR, nc - jr);
-                        ukr(kc, a, pb + jr * kc, crow + jr, op->ldc, nr, op->alpha, beta, bi);
+                        ukr(kc, a, pb + jr * kc, crow + jr, ldc, nr, op->alpha, beta, bi);
                     }
                 }
             }
@@ -1077,14 +1101,44 @@ static void alrp__gemm_worker(void * arg, int ith, int nth) {
     const struct alrp__gemm_job * job = (const struct alrp__gemm_job *) arg;
     const struct alrp__gemm_op * op = job->op;
     const struct alrp__gemm_plan * pl = job->pl;
-    const int64_t np = ALRP__CEILDIV(op->N, ALRP__GEMM_NR);
-    const int64_t tiles = pl->tm * pl->tn, units = op->nb1 * op->nb2 * tiles;
+    const int64_t np = ALRP__CEILDIV(op->N, ALRP__GEMM_NR), nkb = op->K > 0 ? ALRP__CEILDIV(op->K, ALRP__GEMM_KC) : 1;
+    const int64_t tiles = pl->tm * pl->tn * pl->tk, units = op->nb1 * op->nb2 * tiles, nbatch = op->nb1 * op->nb2;
     float * buf = job->work + ith * job->per_thread;
     for (int64_t u = units * ith / nth; u < units * (ith + 1) / nth; u++) {
-        const int64_t b = u / tiles, im = (u % tiles) / pl->tn, in = u % pl->tn;
+        const int64_t b = u / tiles, t = u % tiles;
+        const int64_t im = t / (pl->tn * pl->tk), in = (t / pl->tk) % pl->tn, ik = t % pl->tk;
+        const int64_t b1 = b / op->nb2, b2 = b % op->nb2;
         const int64_t pp0 = im * pl->npan / pl->tm, pp1 = (im + 1) * pl->npan / pl->tm;
         const int64_t j0 = (in * np / pl->tn) * ALRP__GEMM_NR, j1 = ALRP_MIN(op->N, ((in + 1) * np / pl->tn) * ALRP__GEMM_NR);
-        if (pp0 < pp1 && j0 < j1) alrp__gemm_tile(op, pl, b / op->nb2, b % op->nb2, pp0, pp1, j0, j1, buf);
+        const int64_t kb0 = ik * nkb / pl->tk, kb1 = (ik + 1) * nkb / pl->tk;
+        if (pp0 >= pp1 || j0 >= j1 || kb0 >= kb1) continue;
+        if (ik == 0) {
+            alrp__gemm_tile(op, pl, b1, b2, pp0, pp1, j0, j1, kb0, kb1, op->c + b1 * op->cs1 + b2 * op->cs2, op->ldc,
+                            op->beta, op->bias ? op->bias + b2 * op->bias_s2 : NULL, buf);
+        } else {
+            float * part = pl->part + ((ik - 1) * nbatch + b) * op->M * op->N;
+            alrp__gemm_tile(op, pl, b1, b2, pp0, pp1, j0, j1, kb0, kb1, part, op->N, 0.0f, NULL, buf);
+        }
+    }
+}
+
+// phase 3 (when pl->tk > 1): C += the K parts, rows split among threads
+static void alrp__gemm_reduce_worker(void * arg, int ith, int nth) {
+    const struct alrp__gemm_job * job = (const struct alrp__gemm_job *) arg;
+    const struct alrp__gemm_op * op = job->op;
+    const struct alrp__gemm_plan * pl = job->pl;
+    const int64_t nbatch = op->nb1 * op->nb2, rows = nbatch * op->M, N = op->N;
+    const int64_t nkb = ALRP__CEILDIV(op->K, ALRP__GEMM_KC);
+    for (int64_t r = rows * ith / nth; r < rows * (ith + 1) / nth; r++) {
+        const int64_t b = r / op->M, i = r % op->M;
+        float * c = op->c + (b / op->nb2) * op->cs1 + (b % op->nb2) * op->cs2 + i * op->ldc;
+        for (int64_t ik = 1; ik < pl->tk; ik++) {
+            if (ik * nkb / pl->tk >= (ik + 1) * nkb / pl->tk) continue;   // an empty part wrote nothing
+            const float * p = pl->part + ((ik - 1) * nbatch + b) * op->M * N + i * N;
+            int64_t j = 0;
+            for (; j + ALRP_F32_EPR <= N; j += ALRP_F32_EPR) ALRP_F32_VEC_STORE(c + j, ALRP_F32_VEC_ADD(ALRP_F32_VEC_LOAD(c + j), ALRP_F32_VEC_LOAD(p + j)));
+            for (; j < N; j++) c[j] += p[j];
+        }
     }
 }
 
@@ -1093,11 +1147,16 @@ static bool alrp__gemm_a_shared(const struct alrp__gemm_op * op) {
     return (op->a.kind == ALRP__SRC_MAT && (op->a.s1 == 0 || op->nb1 == 1)) || op->a.kind == ALRP__SRC_FLIPW;
 }
 
+static void alrp__gemm_op_plan(const struct alrp__gemm_op * op, int nth, struct alrp__gemm_plan * pl) {
+    alrp__gemm_plan_make(op->M, op->N, op->K, op->nb1, op->nb2, alrp__gemm_a_shared(op),
+                         alrp__src_cost(&op->a, ALRP__GEMM_MR), alrp__src_cost(&op->b, ALRP__GEMM_NR), nth, pl);
+}
+
 // workspace floats that alrp__gemm_run needs for op with nth threads
 static int64_t alrp__gemm_op_floats(const struct alrp__gemm_op * op, int nth) {
     struct alrp__gemm_plan pl;
-    alrp__gemm_plan_make(op->M, op->N, op->K, op->nb1, op->nb2, alrp__gemm_a_shared(op), nth, &pl);
-    return alrp__gemm_plan_floats(&pl, op->M, op->N, op->K, op->nb2, nth);
+    alrp__gemm_op_plan(op, nth, &pl);
+    return alrp__gemm_plan_floats(&pl, op->M, op->N, op->K, op->nb1, op->nb2, nth);
 }
 
 // runs op on the pool; work: alrp__gemm_op_floats(op, nth) floats, 64-byte aligned
@@ -1105,18 +1164,16 @@ static void alrp__gemm_run(struct alrp_threadpool * tp, const struct alrp__gemm_
     if (op->M <= 0 || op->N <= 0 || op->nb1 <= 0 || op->nb2 <= 0) return;
     const int nth = alrp_threadpool_n_threads(tp);
     struct alrp__gemm_plan pl;
-    alrp__gemm_plan_make(op->M, op->N, op->K, op->nb1, op->nb2, alrp__gemm_a_shared(op), nth, &pl);
+    alrp__gemm_op_plan(op, nth, &pl);
     struct alrp__gemm_job job;
     job.op = op; job.pl = &pl;
     job.per_thread = alrp__gemm_thread_floats(op->M, op->N, op->K);
-    if (pl.prepack) {
-        pl.apack = work;
-        job.work = work + ALRP__ROUNDUP(op->nb2 * pl.npan * ALRP__GEMM_MR * op->K, 16);
-        alrp_threadpool_run(tp, alrp__gemm_prepack_worker, &job);
-    } else {
-        job.work = work;
-    }
+    if (pl.prepack) { pl.apack = work; work += ALRP__ROUNDUP(op->nb2 * pl.npan * ALRP__GEMM_MR * op->K, 16); }
+    if (pl.tk > 1)  { pl.part = work;  work += ALRP__ROUNDUP((pl.tk - 1) * op->nb1 * op->nb2 * op->M * op->N, 16); }
+    job.work = work;
+    if (pl.prepack) alrp_threadpool_run(tp, alrp__gemm_prepack_worker, &job);
     alrp_threadpool_run(tp, alrp__gemm_worker, &job);
+    if (pl.tk > 1) alrp_threadpool_run(tp, alrp__gemm_reduce_worker, &job);
 }
 
 // a workspace of `bytes` from the caller, or a fresh one to free (returned in *owned)
@@ -1128,10 +1185,27 @@ static void * alrp__work_get(void * work, size_t bytes, void ** owned) {
     return *owned;
 }
 
+// the GEMM op of alrp_gemm_f32 (pointers may be NULL for a size query)
+static void alrp__gemm_make_op(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                               const float * A, int64_t lda, const float * B, int64_t ldb,
+                               float beta, float * C, int64_t ldc, struct alrp__gemm_op * op) {
+    memset(op, 0, sizeof(*op));
+    op->M = M; op->N = N; op->K = K; op->nb1 = 1; op->nb2 = 1;
+    op->alpha = alpha; op->beta = beta;
+    op->a.kind = ALRP__SRC_MAT; op->a.p = A; op->a.ld = lda; op->a.kmajor = trans_a;
+    op->b.kind = ALRP__SRC_MAT; op->b.p = B; op->b.ld = ldb; op->b.kmajor = !trans_b;
+    op->c = C; op->ldc = ldc;
+}
+
+// enough for any transposition (the plan may depend on it)
 ALRPDEF size_t alrp_gemm_work_size(int64_t M, int64_t N, int64_t K, int n_threads) {
-    struct alrp__gemm_plan pl;
-    alrp__gemm_plan_make(M, N, K, 1, 1, true, n_threads, &pl);
-    return (size_t) alrp__gemm_plan_floats(&pl, M, N, K, 1, n_threads) * sizeof(float) + 64;
+    int64_t best = 0;
+    for (int t = 0; t < 4; t++) {
+        struct alrp__gemm_op op;
+        alrp__gemm_make_op(t & 1, t & 2, M, N, K, 1.0f, NULL, 0, NULL, 0, 0.0f, NULL, 0, &op);
+        best = ALRP_MAX(best, alrp__gemm_op_floats(&op, n_threads));
+    }
+    return (size_t) best * sizeof(float) + 64;
 }
 
 ALRPDEF void alrp_gemm_f32(struct alrp_threadpool * tp, bool trans_a, bool trans_b,
@@ -1147,12 +1221,7 @@ ALRPDEF void alrp_gemm_f32(struct alrp_threadpool * tp, bool trans_a, bool trans
         ALRP_ASSERTM(ldb >= (trans_b ? K : N), "alrp_gemm_f32: ldb=%lld too small for %s B", (long long) ldb, trans_b ? "transposed" : "");
     }
     struct alrp__gemm_op op;
-    memset(&op, 0, sizeof(op));
-    op.M = M; op.N = N; op.K = K; op.nb1 = 1; op.nb2 = 1;
-    op.alpha = alpha; op.beta = beta;
-    op.a.kind = ALRP__SRC_MAT; op.a.p = A; op.a.ld = lda; op.a.kmajor = trans_a;
-    op.b.kind = ALRP__SRC_MAT; op.b.p = B; op.b.ld = ldb; op.b.kmajor = !trans_b;
-    op.c = C; op.ldc = ldc;
+    alrp__gemm_make_op(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, &op);
     void * owned;
     void * w = alrp__work_get(work, alrp_gemm_work_size(M, N, K, alrp_threadpool_n_threads(tp)), &owned);
     alrp__gemm_run(tp, &op, alrp__align64(w));
@@ -1394,7 +1463,8 @@ static void alrp__conv_col_worker(void * arg, int ith, int nth) {
                 op.b.kind = ALRP__SRC_MAT; op.b.kmajor = true; op.b.p = job->dy + (n * d->o + g * og) * ohw + q0; op.b.ld = ohw;
                 op.c = col; op.ldc = qn;
                 pl.npan = ALRP__CEILDIV(rows, ALRP__GEMM_MR);
-                alrp__gemm_tile(&op, &pl, 0, 0, 0, pl.npan, 0, qn, buf);
+                pl.tm = pl.tn = pl.tk = 1;
+                alrp__gemm_tile(&op, &pl, 0, 0, 0, pl.npan, 0, qn, 0, ALRP__CEILDIV(og, ALRP__GEMM_KC), col, qn, 0.0f, NULL, buf);
                 // col2im: dx[cs + c, oh sh - ph + ki dh, ow sw - pw + kj dw] += col[(c, ki, kj), q]
                 for (int64_t r = 0; r < rows; r++) {
                     const int64_t c = cs + r / khw, ki = (r % khw) / d->kw, kj = r % d->kw;

@@ -121,11 +121,15 @@ int main(void) {
         desc(2, 3, 6, 67, 5, 3, 3, 1, 1, 1, 1),      // rows >= 32 wide: whole-row panels (stride 1)
         desc(1, 2, 9, 77, 4, 7, 7, 2, 3, 1, 1),      // ... stride 2, 7x7
         desc(1, 2, 4, 128, 3, 7, 7, 2, 3, 1, 1),     // ... stride 2, a panel ending at the right pad
+        desc(3, 4, 30, 30, 4, 3, 3, 1, 1, 1, 2),     // weight grad: tiny output, K = 2700, 2 groups
+        desc(2, 3, 40, 40, 8, 7, 7, 2, 3, 1, 1),     // stem-like weight grad, K = 800
         desc(1, 3, 7, 70, 3, 3, 3, 1, 2, 2, 1),      // ... dilation 2
         desc(1, 4, 5, 64, 8, 3, 3, 1, 1, 1, 2),      // ... grouped, two panels per row
     };
     const int n_fixed = (int) (sizeof(fixed) / sizeof(fixed[0]));
-    for (int i = 0; i < n_fixed; i++) run_case(pools[i % 3], &fixed[i], i % 8);
+    for (int i = 0; i < n_fixed; i++) {
+        for (int p = 0; p < 3; p++) run_case(pools[p], &fixed[i], (i + p) % 8);
+    }
 
     // seeded random shapes
     static const int64_t ks[] = { 1, 3, 3, 5, 7 };
