@@ -629,7 +629,7 @@ ALRP__FORCE_INLINE void alrp__gather_row(float * restrict d, const float * restr
 
 #ifdef ALRP__AVX512
 // r[i][j] <- r[j][i] for a 16 x 16 block in 16 registers
-static inline void alrp__transpose16(__m512 r[16]) {
+ALRP__FORCE_INLINE void alrp__transpose16(__m512 r[16]) {
     __m512 t[16], u[16];   // fully unrolled, so that all of this stays in registers
     ALRP__UNROLL for (int i = 0; i < 16; i += 2) { t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]); t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]); }
     ALRP__UNROLL for (int i = 0; i < 16; i += 4) {   // u[i + c], 128-bit lane L = rows i..i+3 of column 4 L + c
@@ -875,11 +875,78 @@ static void alrp__pack_im2col(const struct alrp__cgeo * g, int64_t b1, int64_t b
     }
 }
 
+#ifdef ALRP__AVX512
+// The AVX-512 gather of alrp__pack_colt for stride 1 or 2: the K range is cut once into runs
+// along output rows; all runs but the first and the last are whole rows, so the load masks
+// exist for three run shapes per kernel column and are computed once per call. Returns false
+// (nothing done) outside its limits.
+#define ALRP__COLT_MAXLD 32   // loads per run: OW sw <= 512
+static bool alrp__pack_colt_avx512(const struct alrp__cgeo * g, const float * xg, float * restrict dst,
+                                   int64_t r0, int64_t nr, int64_t p0, int64_t kc, int W, float * restrict tmp) {
+    const int64_t sw = g->sw, OW = g->ow, ohw = g->oh * g->ow;
+    if ((sw != 1 && sw != 2) || g->kw > 16 || OW * sw > 16 * ALRP__COLT_MAXLD) return false;
+    // run shapes: 0 = the first run (may start inside a row), 1 = whole rows, 2 = the last run
+    const int64_t first_ow = p0 % OW, first_len = ALRP_MIN(OW - first_ow, kc);
+    const int64_t rest = kc - first_len, last_len = rest > 0 ? (rest % OW ? rest % OW : OW) : 0;
+    const int64_t shp_ow[3] = { first_ow, 0, 0 }, shp_len[3] = { first_len, OW, last_len };
+    __mmask16 lm[3][16][ALRP__COLT_MAXLD];
+    for (int r = 0; r < 3; r++) {
+        for (int64_t kj = 0; kj < g->kw; kj++) {
+            const int64_t b = shp_ow[r] * sw + kj * g->dw - g->pw, span = sw * shp_len[r];
+            for (int64_t l = 0; l < ALRP__CEILDIV(span, 16); l++)
+                lm[r][kj][l] = (__mmask16) (alrp__mask16(ALRP_MIN(g->w - b - 16 * l, span - 16 * l)) & ~alrp__mask16(-b - 16 * l));
+        }
+    }
+    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const int64_t khw = g->kh * g->kw, hw = g->h * g->w, n0 = p0 / ohw, oh0 = (p0 % ohw) / OW;
+    int64_t c = r0 / khw, ki = (r0 % khw) / g->kw, kj = r0 % g->kw;
+    for (int64_t pr = 0; pr < nr; pr += W) {
+        const int64_t w = ALRP_MIN(W, nr - pr);
+        for (int64_t t = 0; t < w; t++) {
+            float * d = tmp + t * kc;
+            const float * xc = xg + c * hw;
+            const int64_t ihb = ki * g->dh - g->ph, iwb = kj * g->dw - g->pw;
+            int64_t n = n0, oh = oh0;
+            for (int64_t k = 0, r = 0; k < kc; r = 1) {
+                const int64_t len = k == 0 ? first_len : ALRP_MIN(OW, kc - k);
+                const int shp = k == 0 ? 0 : (k + len == kc && len != OW ? 2 : 1);
+                const int64_t ih = oh * g->sh + ihb;
+                if (ih < 0 || ih >= g->h) {
+                    alrp__zero_f32(d + k, len);
+                } else {
+                    const float * src = xc + n * g->xs1 + ih * g->w + shp_ow[shp] * sw + iwb;
+                    const __mmask16 * m = lm[shp][kj];
+                    if (sw == 1) {
+                        for (int64_t u = 0; u < len; u += 16)
+                            _mm512_mask_storeu_ps(d + k + u, alrp__mask16(len - u), _mm512_maskz_loadu_ps(m[u / 16], src + u));
+                    } else {
+                        for (int64_t u = 0; u < len; u += 16) {
+                            const __m512 v = _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(m[u / 8], src + 2 * u), even,
+                                                                    _mm512_maskz_loadu_ps(m[u / 8 + 1], src + 2 * u + 16));
+                            _mm512_mask_storeu_ps(d + k + u, alrp__mask16(len - u), v);
+                        }
+                    }
+                }
+                k += len;
+                if (++oh == g->oh) { oh = 0; n++; }
+                (void) r;
+            }
+            if (++kj == g->kw) { kj = 0; if (++ki == g->kh) { ki = 0; c++; } }
+        }
+        alrp__pack_rows(dst + pr * kc, W, tmp, kc, w, kc);
+    }
+    return true;
+}
+#endif
+
 // COLT: rows j = (c, ki, kj), k = (n, oh, ow) over the whole batch (image n at x + n * xs1).
 // Each row is gathered contiguously into tmp (W x kc floats), then the panel is transposed.
 static void alrp__pack_colt(const struct alrp__cgeo * g, int64_t b2, float * restrict dst,
                             int64_t r0, int64_t nr, int64_t p0, int64_t kc, int W, float * restrict tmp) {
     const float * xg = g->x + b2 * g->xs2;
+#ifdef ALRP__AVX512
+    if (alrp__pack_colt_avx512(g, xg, dst, r0, nr, p0, kc, W, tmp)) return;
+#endif
     const int64_t khw = g->kh * g->kw, ohw = g->oh * g->ow;
     const int64_t n0 = p0 / ohw, oh0 = (p0 % ohw) / g->ow, ow0 = p0 % g->ow;
     int64_t c = r0 / khw, ki = (r0 % khw) / g->kw, kj = r0 % g->kw;
