@@ -1493,13 +1493,34 @@ struct alrp__col_job {
     int64_t per_thread, tm, cc, qc;
 };
 
-// dst[(iw0 + t s)] += src[t] where 0 <= iw0 + t s < w, for t in [0, run)
-static inline void alrp__scatter_row_add(float * row, int64_t w, int64_t iw0, int64_t s, const float * src, int64_t run) {
+// row[iw0 + t s] += src[t] where 0 <= iw0 + t s < w, for t in [0, run)
+static inline void alrp__scatter_row_add(float * restrict row, int64_t w, int64_t iw0, int64_t s, const float * restrict src, int64_t run) {
     int64_t lo = iw0 >= 0 ? 0 : (-iw0 + s - 1) / s;
     int64_t hi = iw0 >= w ? 0 : (w - iw0 + s - 1) / s;
     lo = ALRP_MIN(lo, run);
     hi = ALRP_MIN(hi, run);
-    for (int64_t t = lo; t < hi; t++) row[iw0 + t * s] += src[t];
+    int64_t t = lo;
+#ifdef ALRP__AVX512
+    if (s == 1) {
+        for (; t < hi; t += 16) {
+            const __mmask16 m = alrp__mask16(hi - t);
+            float * d = row + iw0 + t;
+            _mm512_mask_storeu_ps(d, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, d), _mm512_maskz_loadu_ps(m, src + t)));
+        }
+    } else if (s == 2) {   // 16 sources go to the even lanes of 32 row floats
+        const __m512i lo8 = _mm512_set_epi32(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0);
+        const __m512i hi8 = _mm512_set_epi32(15, 15, 14, 14, 13, 13, 12, 12, 11, 11, 10, 10, 9, 9, 8, 8);
+        for (; t < hi; t += 16) {
+            const int64_t n = ALRP_MIN(16, hi - t);
+            const __m512 v = _mm512_maskz_loadu_ps(alrp__mask16(n), src + t);
+            float * d = row + iw0 + 2 * t;
+            const __mmask16 m0 = (__mmask16) (0x5555 & alrp__mask16(2 * n)), m1 = (__mmask16) (0x5555 & alrp__mask16(2 * n - 16));
+            _mm512_mask_storeu_ps(d, m0, _mm512_add_ps(_mm512_maskz_loadu_ps(m0, d), _mm512_permutexvar_ps(lo8, v)));
+            if (m1) _mm512_mask_storeu_ps(d + 16, m1, _mm512_add_ps(_mm512_maskz_loadu_ps(m1, d + 16), _mm512_permutexvar_ps(hi8, v)));
+        }
+    }
+#endif
+    for (; t < hi; t++) row[iw0 + t * s] += src[t];
 }
 
 // one thread's share of the strided data gradient: units (n, g, channel block)
