@@ -1097,6 +1097,34 @@ static int64_t alrp__gemm_plan_floats(const struct alrp__gemm_plan * pl, int64_t
     return apack + part + (int64_t) ALRP_MAX(nth, 1) * alrp__gemm_thread_floats(M, N, K);
 }
 
+// Packs A's panels pc0 .. pc1 (rows [p M / npan, (p + 1) M / npan) each) for the K slice k0 .. k0 + kc
+// into dst, panel p at dst + (p - pc0) MR kc. k-major matrices are copied k row by k row across
+// all panels (their k rows are far apart: one page per k row, not one per k row and panel).
+static void alrp__pack_a_block(const struct alrp__src * a, int64_t b1, int64_t b2, float * restrict dst,
+                               int64_t M, int64_t npan, int64_t pc0, int64_t pc1, int64_t k0, int64_t kc, float * tmp) {
+    const int W = ALRP__GEMM_MR;
+    if (a->kind == ALRP__SRC_MAT && a->kmajor) {
+        const float * s = a->p + b1 * a->s1 + b2 * a->s2 + k0 * a->ld;
+        for (int64_t k = 0; k < kc; k++, s += a->ld) {
+            for (int64_t p = pc0; p < pc1; p++) {
+                const int64_t rs = p * M / npan, re = (p + 1) * M / npan;
+                float * d = dst + ((p - pc0) * kc + k) * W;
+#ifdef ALRP__AVX512
+                _mm512_mask_storeu_ps(d, alrp__mask16(W), _mm512_maskz_loadu_ps(alrp__mask16(re - rs), s + rs));
+#else
+                for (int64_t t = 0; t < re - rs; t++) d[t] = s[rs + t];
+                for (int64_t t = re - rs; t < W; t++) d[t] = 0.0f;
+#endif
+            }
+        }
+        return;
+    }
+    for (int64_t p = pc0; p < pc1; p++) {
+        const int64_t rs = p * M / npan, re = (p + 1) * M / npan;
+        alrp__src_pack(a, b1, b2, dst + (p - pc0) * W * kc, rs, re - rs, k0, kc, W, tmp);
+    }
+}
+
 // C[panels pp0 .. pp1, columns j0 .. j1) (+)= the KC slices kb0 .. kb1 of A_b @ B_b of batch item
 // (b1, b2), on the calling thread: the first slice scales C by beta (and adds the bias, if
 // `bias`), the others accumulate. buf: one thread's buffers, alrp__gemm_thread_floats(M, N, K).
@@ -1116,10 +1144,7 @@ static void alrp__gemm_tile(const struct alrp__gemm_op * op, const struct alrp__
             if (pl->prepack) {
                 ablk = pl->apack + (b2 * npan * op->K + k0 * npan + pc0 * kc) * ALRP__GEMM_MR;
             } else {
-                for (int64_t p = pc0; p < pc1; p++) {
-                    const int64_t rs = p * M / npan, re = (p + 1) * M / npan;
-                    alrp__src_pack(&op->a, b1, b2, pa + (p - pc0) * ALRP__GEMM_MR * kc, rs, re - rs, k0, kc, ALRP__GEMM_MR, pt);
-                }
+                alrp__pack_a_block(&op->a, b1, b2, pa, M, npan, pc0, pc1, k0, kc, pt);
             }
             for (int64_t jc = j0; jc < j1; jc += ALRP__GEMM_NC) {
                 const int64_t nc = ALRP_MIN(ALRP__GEMM_NC, j1 - jc);
@@ -1147,19 +1172,20 @@ struct alrp__gemm_job {
     int64_t per_thread;    // floats per thread
 };
 
-// phase 1 (when pl->prepack): units (b2, KC slice, panel) of A, packed into pl->apack
+// phase 1 (when pl->prepack): units (b2, KC slice, 1/nth of the panels) of A, packed into pl->apack
 static void alrp__gemm_prepack_worker(void * arg, int ith, int nth) {
     const struct alrp__gemm_job * job = (const struct alrp__gemm_job *) arg;
     const struct alrp__gemm_op * op = job->op;
     const struct alrp__gemm_plan * pl = job->pl;
-    const int64_t nkb = ALRP__CEILDIV(op->K, ALRP__GEMM_KC), units = op->nb2 * nkb * pl->npan;
+    const int64_t nkb = ALRP__CEILDIV(op->K, ALRP__GEMM_KC), units = op->nb2 * nkb * nth;
     float * tmp = job->work + ith * job->per_thread;
     for (int64_t u = units * ith / nth; u < units * (ith + 1) / nth; u++) {
-        const int64_t b2 = u / (nkb * pl->npan), kb = (u / pl->npan) % nkb, p = u % pl->npan;
+        const int64_t b2 = u / (nkb * nth), kb = (u / nth) % nkb, part = u % nth;
         const int64_t k0 = kb * ALRP__GEMM_KC, kc = ALRP_MIN(ALRP__GEMM_KC, op->K - k0);
-        const int64_t rs = p * op->M / pl->npan, re = (p + 1) * op->M / pl->npan;
-        float * dst = pl->apack + (b2 * pl->npan * op->K + k0 * pl->npan + p * kc) * ALRP__GEMM_MR;
-        alrp__src_pack(&op->a, 0, b2, dst, rs, re - rs, k0, kc, ALRP__GEMM_MR, tmp);
+        const int64_t pc0 = part * pl->npan / nth, pc1 = (part + 1) * pl->npan / nth;
+        if (pc0 >= pc1) continue;
+        float * dst = pl->apack + (b2 * pl->npan * op->K + k0 * pl->npan + pc0 * kc) * ALRP__GEMM_MR;
+        alrp__pack_a_block(&op->a, 0, b2, dst, op->M, pl->npan, pc0, pc1, k0, kc, tmp);
     }
 }
 
