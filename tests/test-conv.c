@@ -123,6 +123,7 @@ int main(void) {
         desc(1, 2, 4, 128, 3, 7, 7, 2, 3, 1, 1),     // ... stride 2, a panel ending at the right pad
         desc(3, 4, 30, 30, 4, 3, 3, 1, 1, 1, 2),     // weight grad: tiny output, K = 2700, 2 groups
         desc(2, 3, 40, 40, 8, 7, 7, 2, 3, 1, 1),     // stem-like weight grad, K = 800
+        desc(2, 3, 9, 40, 4, 3, 3, 2, 1, 1, 1),      // stride 2, OW = 20: rows end in a 4-wide chunk
         desc(1, 3, 7, 70, 3, 3, 3, 1, 2, 2, 1),      // ... dilation 2
         desc(1, 4, 5, 64, 8, 3, 3, 1, 1, 1, 2),      // ... grouped, two panels per row
     };
