@@ -1465,8 +1465,12 @@ static void alrp__conv_col_chunks(const struct alrp_conv2d_desc * d, int64_t * c
     *qc = ALRP_MIN(*qc, ALRP__ROUNDUP(ohw, ALRP__GEMM_NR));
 }
 
+static bool alrp__conv_direct_dw(const struct alrp_conv2d_desc * d);
+static int64_t alrp__conv_direct_dw_floats(const struct alrp_conv2d_desc * d);
+
 // workspace floats of one conv kernel with nth threads
 static int64_t alrp__conv_work_floats(const struct alrp_conv2d_desc * d, int which, int nth) {
+    if (which == ALRP__CONV_BWD_WEIGHT && alrp__conv_direct_dw(d)) return (int64_t) ALRP_MAX(nth, 1) * alrp__conv_direct_dw_floats(d);
     if (which == ALRP__CONV_BWD_DATA && (d->sh > 1 || d->sw > 1)) {
         int64_t cc, qc;
         const int64_t khw = d->kh * d->kw, og = d->o / d->groups;
@@ -1646,17 +1650,132 @@ static void alrp__conv_db_worker(void * arg, int ith, int nth) {
     }
 }
 
+// ---- direct weight gradient for 3x3 stride-1 convs with few output channels per group
+// (ResNeXt: 4 to 32). There the GEMM form packs far more than it computes (each gathered
+// element feeds only Og FMA lanes), so this path gathers nothing: per (group, input channel)
+// it copies the channel's N planes into a zero-padded buffer once, then for 2 output channels
+// at a time accumulates the 9 taps as vector partial sums along ow and reduces them at the end.
+//   dw[o, c, ki, kj] = sum_{n, oh, ow} dy[n, o, oh, ow] x[n, c, oh - ph + ki dh, ow - pw + kj dw]
+
+#define ALRP__DW_OB 2   // output channels per pass: 2 x 9 accumulators
+// keeps a loaded vector in a register: otherwise GCC folds the load into each FMA that uses it,
+// and the loop becomes bound by (mostly cache-line-split) loads
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__)) && !defined(ALRP_NO_SIMD) && ALRP_F32_EPR > 1
+#define ALRP__IN_REGISTER(v) __asm__("" : "+v"(v))
+#else
+#define ALRP__IN_REGISTER(v) ((void) 0)
+#endif
+
+#ifndef ALRP__DW_DIRECT_MAX_OG
+#define ALRP__DW_DIRECT_MAX_OG 32
+#endif
+static bool alrp__conv_direct_dw(const struct alrp_conv2d_desc * d) {
+    return d->kh == 3 && d->kw == 3 && d->sh == 1 && d->sw == 1 && d->o / d->groups <= ALRP__DW_DIRECT_MAX_OG;
+}
+
+// per-thread floats: the padded planes of one input channel and, when OW is not a multiple of
+// the vector width, the dy planes of ALRP__DW_OB output channels with rows padded with zeros
+static int64_t alrp__conv_direct_dw_floats(const struct alrp_conv2d_desc * d) {
+    const int64_t OH = alrp_conv2d_out_h(d), OW = alrp_conv2d_out_w(d), wp = d->w + 2 * d->pw + ALRP_F32_EPR;
+    const int64_t dyp = OW % ALRP_F32_EPR ? ALRP__DW_OB * d->n * OH * ALRP__ROUNDUP(OW, ALRP_F32_EPR) : 0;
+    return ALRP__ROUNDUP(d->n * (d->h + 2 * d->ph) * wp, 16) + ALRP__ROUNDUP(dyp, 16);
+}
+
+struct alrp__dw_job {
+    const struct alrp_conv2d_desc * d;
+    const float * x, * dy;
+    float * dw, * work;
+    float beta;
+    int64_t per_thread;
+};
+
+static void alrp__conv_direct_dw_worker(void * arg, int ith, int nth) {
+    const struct alrp__dw_job * job = (const struct alrp__dw_job *) arg;
+    const struct alrp_conv2d_desc * d = job->d;
+    const int64_t G = d->groups, cg = d->c / G, og = d->o / G, hw = d->h * d->w;
+    const int64_t OH = alrp_conv2d_out_h(d), OW = alrp_conv2d_out_w(d), ohw = OH * OW;
+    const int64_t hp = d->h + 2 * d->ph, wp = d->w + 2 * d->pw + ALRP_F32_EPR;   // + EPR: reads past OW
+    const int64_t owv = ALRP__ROUNDUP(OW, ALRP_F32_EPR);
+    const bool pad_dy = OW % ALRP_F32_EPR != 0;
+    float * xp = job->work + ith * job->per_thread;
+    float * dyp = xp + ALRP__ROUNDUP(d->n * hp * wp, 16);   // pad_dy: [ALRP__DW_OB][N][OH][owv]
+    for (int64_t u = G * cg * ith / nth; u < G * cg * (ith + 1) / nth; u++) {
+        const int64_t g = u / cg, c = u % cg;
+        // xp[n][ih + ph][iw + pw] = x[n, g cg + c, ih, iw], 0 in the padding
+        alrp__zero_f32(xp, d->n * hp * wp);
+        for (int64_t n = 0; n < d->n; n++) {
+            const float * xs = job->x + (n * d->c + g * cg + c) * hw;
+            for (int64_t ih = 0; ih < d->h; ih++) alrp__copy_f32(xp + (n * hp + ih + d->ph) * wp + d->pw, xs + ih * d->w, d->w);
+        }
+        for (int64_t o0 = 0; o0 < og; o0 += ALRP__DW_OB) {
+            const int ob = (int) ALRP_MIN(ALRP__DW_OB, og - o0);
+            ALRP_F32_VEC acc[ALRP__DW_OB][9];
+            ALRP__UNROLL for (int i = 0; i < ALRP__DW_OB; i++) { ALRP__UNROLL for (int t = 0; t < 9; t++) acc[i][t] = ALRP_F32_VEC_ZERO(); }
+            // dy row (n, oh) of output channel o0 + i at dyb[i] + (n OH + oh) dys; a missing
+            // channel (ob < ALRP__DW_OB) reads channel o0 again and its sums are dropped
+            const float * dyb[ALRP__DW_OB];
+            int64_t dys = OW;
+            for (int i = 0; i < ALRP__DW_OB; i++) dyb[i] = job->dy + (g * og + o0 + (i < ob ? i : 0)) * ohw;
+            if (pad_dy) {   // rows padded to owv with zeros, so the last vector reads no garbage
+                dys = owv;
+                for (int i = 0; i < ALRP__DW_OB; i++) {
+                    float * dst = dyp + i * d->n * OH * owv;
+                    for (int64_t n = 0; n < d->n; n++) {
+                        for (int64_t oh = 0; oh < OH; oh++) {
+                            float * row = dst + (n * OH + oh) * owv;
+                            alrp__copy_f32(row, dyb[i] + n * d->o * ohw + oh * OW, OW);
+                            alrp__zero_f32(row + OW, owv - OW);
+                        }
+                    }
+                    dyb[i] = dst;
+                }
+            }
+            const int64_t dyn = pad_dy ? OH * owv : d->o * ohw;   // image stride of the dy rows
+            for (int64_t n = 0; n < d->n; n++) {
+                for (int64_t oh = 0; oh < OH; oh++) {
+                    const float * x0 = xp + (n * hp + oh) * wp;   // padded row oh + ki dh
+                    const int64_t dyo = n * dyn + oh * dys;
+                    for (int64_t ow = 0; ow < owv; ow += ALRP_F32_EPR) {
+                        ALRP_F32_VEC gy[ALRP__DW_OB];
+                        ALRP__UNROLL for (int i = 0; i < ALRP__DW_OB; i++) gy[i] = ALRP_F32_VEC_LOAD(dyb[i] + dyo + ow);
+                        ALRP__UNROLL for (int ki = 0; ki < 3; ki++) {
+                            const float * xr = x0 + ki * d->dh * wp + ow;
+                            ALRP__UNROLL for (int kj = 0; kj < 3; kj++) {
+                                ALRP_F32_VEC xv = ALRP_F32_VEC_LOAD(xr + kj * d->dw);
+                                ALRP__IN_REGISTER(xv);
+                                ALRP__UNROLL for (int i = 0; i < ALRP__DW_OB; i++) acc[i][ki * 3 + kj] = ALRP_F32_VEC_FMA(gy[i], xv, acc[i][ki * 3 + kj]);
+                            }
+                        }
+                    }
+                }
+            }
+            for (int i = 0; i < ob; i++) {
+                float * dwp = job->dw + ((g * og + o0 + i) * cg + c) * 9;
+                for (int t = 0; t < 9; t++) {
+                    const float s = ALRP_F32_VEC_REDUCE(acc[i][t]);
+                    dwp[t] = job->beta == 0.0f ? s : job->beta * dwp[t] + s;
+                }
+            }
+        }
+    }
+}
+
 // dw (O, C/g, kH, kW) = beta dw + sum_n dy[n] (O, OH OW) @ im2col(x[n])^T; db (O) likewise
 ALRPDEF void alrp_conv2d_backward_weight_f32(struct alrp_threadpool * tp, const struct alrp_conv2d_desc * d,
                                              const float * x, const float * dy,
                                              float beta, float * dw, float * db, void * work) {
     alrp__conv_assert(d, "alrp_conv2d_backward_weight_f32");
-    struct alrp__gemm_op op;
-    struct alrp__cgeo geo;
-    alrp__conv_make_op(d, ALRP__CONV_BWD_WEIGHT, x, NULL, NULL, dy, beta, dw, &op, &geo);
     void * owned;
     float * wk = alrp__conv_work(d, tp, ALRP__CONV_BWD_WEIGHT, work, &owned);
-    alrp__gemm_run(tp, &op, wk);
+    if (alrp__conv_direct_dw(d)) {
+        struct alrp__dw_job job = { d, x, dy, dw, wk, beta, alrp__conv_direct_dw_floats(d) };
+        alrp_threadpool_run(tp, alrp__conv_direct_dw_worker, &job);
+    } else {
+        struct alrp__gemm_op op;
+        struct alrp__cgeo geo;
+        alrp__conv_make_op(d, ALRP__CONV_BWD_WEIGHT, x, NULL, NULL, dy, beta, dw, &op, &geo);
+        alrp__gemm_run(tp, &op, wk);
+    }
     if (owned) ALRP_FREE(owned);
     if (db) {
         struct alrp__db_job job = { d, dy, db, beta };

@@ -124,6 +124,8 @@ int main(void) {
         desc(3, 4, 30, 30, 4, 3, 3, 1, 1, 1, 2),     // weight grad: tiny output, K = 2700, 2 groups
         desc(2, 3, 40, 40, 8, 7, 7, 2, 3, 1, 1),     // stem-like weight grad, K = 800
         desc(2, 3, 9, 40, 4, 3, 3, 2, 1, 1, 1),      // stride 2, OW = 20: rows end in a 4-wide chunk
+        desc(2, 4, 6, 32, 6, 3, 3, 1, 1, 1, 2),      // direct weight grad, OW = 32 (no dy padding)
+        desc(3, 6, 5, 16, 9, 3, 3, 1, 2, 2, 3),      // ... dilation 2, odd Og, OW = 16
         desc(1, 3, 7, 70, 3, 3, 3, 1, 2, 2, 1),      // ... dilation 2
         desc(1, 4, 5, 64, 8, 3, 3, 1, 1, 1, 2),      // ... grouped, two panels per row
     };
