@@ -2,11 +2,16 @@
 // GFLOP/s, % of this machine's FP32 FMA peak (measured in the same run by an FMA-throughput
 // loop: many independent accumulator chains per thread), and, when /usr/bin/python3 has torch,
 // the same layers in PyTorch (run through popen, torch.set_num_threads(n)) with the speed ratio.
-// Times are the best of several repetitions (the machine is shared, so best-of is the stable
-// figure). Usage: bench-conv [n_threads ...]   (default: 1 2)
+// PyTorch runs each layer right before we do (one python process per layer and thread count),
+// so that both see the same load, and times are the best of several repetitions (the machine
+// is shared: best-of is the stable figure). Usage: bench-conv [n_threads ...]   (default: 1 2)
 #define ALRP_IMPLEMENTATION
 #include "alrp.h"
 #include <time.h>
+
+#ifndef BENCH_PYTHON
+#define BENCH_PYTHON "/usr/bin/python3"
+#endif
 
 static double now_s(void) {
     struct timespec ts;
@@ -82,8 +87,8 @@ static double time_conv(struct alrp_threadpool * tp, const struct alrp_conv2d_de
     return best;
 }
 
-// ---- PyTorch: seconds per (layer, op), and for the GEMM; < 0 when not measured
-static double pt_conv[8][N_LAYERS][N_OPS], pt_gemm[8];
+// ---- PyTorch: seconds per op of the last layer run (3: the GEMM); < 0 when not measured
+static double pt_t[N_OPS + 1];
 
 static const char * pt_script =
     "import sys, time\n"
@@ -100,49 +105,39 @@ static const char * pt_script =
     "    return min(ts)\n"
     "print('VERSION', torch.__version__)\n"
     "with torch.no_grad():\n"
-    "  for i, spec in enumerate(sys.argv[2:]):\n"
-    "    n, c, h, w, o, k, s, p = map(int, spec.split(','))\n"
+    "  if sys.argv[2] == 'gemm':\n"
+    "    a = torch.randn(%d, %d); b = torch.randn(%d, %d)\n"
+    "    print('GEMM', best(lambda: torch.mm(a, b)), flush=True)\n"
+    "  else:\n"
+    "    n, c, h, w, o, k, s, p = map(int, sys.argv[2].split(','))\n"
     "    x = torch.randn(n, c, h, w); wt = torch.randn(o, c, k, k)\n"
     "    y = F.conv2d(x, wt, None, s, p); gy = torch.randn_like(y)\n"
     "    cb = torch.ops.aten.convolution_backward\n"
     "    tf = best(lambda: F.conv2d(x, wt, None, s, p))\n"
     "    td = best(lambda: cb(gy, x, wt, None, [s, s], [p, p], [1, 1], False, [0, 0], 1, [True, False, False]))\n"
     "    tw = best(lambda: cb(gy, x, wt, None, [s, s], [p, p], [1, 1], False, [0, 0], 1, [False, True, False]))\n"
-    "    print('CONV', i, tf, td, tw, flush=True)\n"
-    "  a = torch.randn(%d, %d); b = torch.randn(%d, %d)\n"
-    "  print('GEMM', best(lambda: torch.mm(a, b)), flush=True)\n";
+    "    print('CONV', tf, td, tw, flush=True)\n";
 
-// runs the PyTorch side for nt threads; false when python3/torch is missing
-static bool run_pytorch(int nt, char * version, size_t vsize) {
-    char path[] = "/tmp/bench-conv-XXXXXX";
-    const int fd = mkstemp(path);
-    if (fd < 0) return false;
-    FILE * f = fdopen(fd, "w");
-    fprintf(f, pt_script, GEMM_SIZE, GEMM_SIZE, GEMM_SIZE, GEMM_SIZE);
-    fclose(f);
-    char cmd[1024];
-    int len = snprintf(cmd, sizeof(cmd), "/usr/bin/python3 %s %d", path, nt);
-    for (int i = 0; i < N_LAYERS; i++) {
-        const struct layer * l = &layers[i];
-        len += snprintf(cmd + len, sizeof(cmd) - (size_t) len, " %lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld",
-                        (long long) l->n, (long long) l->c, (long long) l->h, (long long) l->w,
-                        (long long) l->o, (long long) l->k, (long long) l->s, (long long) l->p);
-    }
-    snprintf(cmd + len, sizeof(cmd) - (size_t) len, " 2>/dev/null");
+// runs layer l (NULL: the GEMM) in PyTorch with nt threads into pt_t; false when python3 or
+// torch is missing. script: the path of pt_script written out.
+static bool run_pytorch(const char * script, int nt, const struct layer * l, char * version) {
+    char cmd[1024], arg[256] = "gemm";
+    for (int o = 0; o <= N_OPS; o++) pt_t[o] = -1.0;
+    if (l) snprintf(arg, sizeof(arg), "%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld", (long long) l->n, (long long) l->c,
+                    (long long) l->h, (long long) l->w, (long long) l->o, (long long) l->k, (long long) l->s, (long long) l->p);
+    snprintf(cmd, sizeof(cmd), BENCH_PYTHON " %s %d %s 2>/dev/null", script, nt, arg);
     FILE * p = popen(cmd, "r");
     bool ok = false;
     if (p) {
         char line[512];
         while (fgets(line, sizeof(line), p)) {
-            int i; double a, b, c;
-            if (sscanf(line, "VERSION %63s", version) == 1) { ok = true; (void) vsize; }
-            else if (sscanf(line, "CONV %d %lf %lf %lf", &i, &a, &b, &c) == 4 && i >= 0 && i < N_LAYERS) {
-                pt_conv[nt][i][OP_FWD] = a; pt_conv[nt][i][OP_BWD_DATA] = b; pt_conv[nt][i][OP_BWD_WEIGHT] = c;
-            } else if (sscanf(line, "GEMM %lf", &a) == 1) pt_gemm[nt] = a;
+            double a, b, c;
+            if (sscanf(line, "VERSION %63s", version) == 1) ok = true;
+            else if (sscanf(line, "CONV %lf %lf %lf", &a, &b, &c) == 3) { pt_t[OP_FWD] = a; pt_t[OP_BWD_DATA] = b; pt_t[OP_BWD_WEIGHT] = c; }
+            else if (sscanf(line, "GEMM %lf", &a) == 1) pt_t[N_OPS] = a;
         }
         pclose(p);
     }
-    remove(path);
     return ok;
 }
 
@@ -167,16 +162,31 @@ int main(int argc, char ** argv) {
            ALRP__GEMM_MR, ALRP__GEMM_NR, ALRP__GEMM_KC, ALRP__GEMM_MC, ALRP__GEMM_NC, alrp_n_cores());
     printf("times are the best of up to 11 runs; FLOPs = 2 N O OH OW (C/g) kH kW per op; speed ratio = PyTorch time / our time\n");
 
-    for (int t = 0; t < 8; t++) { pt_gemm[t] = -1; for (int i = 0; i < N_LAYERS; i++) for (int o = 0; o < N_OPS; o++) pt_conv[t][i][o] = -1; }
-    char version[64] = "";
-    bool have_pt = true;
-    for (int t = 0; t < n_nts && have_pt; t++) have_pt = run_pytorch(nts[t], version, sizeof(version));
-    if (have_pt) printf("PyTorch %s found (/usr/bin/python3), measured first, same shapes\n", version);
+    // the PyTorch side: a script file, and a first run that tells whether torch is there
+    char script[] = "/tmp/bench-conv-XXXXXX", version[64] = "";
+    bool have_pt = false;
+    const int fd = mkstemp(script);
+    if (fd >= 0) {
+        FILE * f = fdopen(fd, "w");
+        fprintf(f, pt_script, GEMM_SIZE, GEMM_SIZE, GEMM_SIZE, GEMM_SIZE);
+        fclose(f);
+        char cmd[512];
+        snprintf(cmd, sizeof(cmd), BENCH_PYTHON " -c 'import torch; print(\"VERSION\", torch.__version__)' 2>/dev/null");
+        FILE * p = popen(cmd, "r");
+        if (p) {
+            char line[256];
+            while (fgets(line, sizeof(line), p)) if (sscanf(line, "VERSION %63s", version) == 1) have_pt = true;
+            pclose(p);
+        }
+    }
+    if (have_pt) printf("PyTorch %s found (" BENCH_PYTHON "): each layer runs there right before it runs here\n", version);
     else printf("PyTorch not found, skipping\n");
+    for (int o = 0; o <= N_OPS; o++) pt_t[o] = -1.0;
 
     for (int t = 0; t < n_nts; t++) {
         const int nt = nts[t];
         struct alrp_threadpool * tp = alrp_threadpool_new(nt);
+        // the peak is measured before the layers and again after them (a check on the load)
         const double peak = measure_peak(tp);
         printf("\n== %d thread%s: measured FP32 FMA peak %.1f GFLOP/s (%d chains of %d-wide FMAs per thread)\n",
                nt, nt > 1 ? "s" : "", peak, PEAK_CHAINS, ALRP_F32_EPR);
@@ -188,12 +198,13 @@ int main(int argc, char ** argv) {
             float * x = rand_buf(nx), * w = rand_buf(nw), * dy = rand_buf(ny);
             float * y = rand_buf(ny), * dx = rand_buf(nx), * dw = rand_buf(nw), * db = rand_buf(d.o);
             void * work = malloc(alrp_conv2d_work_size(&d, nt));
+            if (have_pt) run_pytorch(script, nt, &layers[i], version);
             double tt[N_OPS];
             for (int op = 0; op < N_OPS; op++) {
                 tt[op] = time_conv(tp, &d, op, x, w, dy, y, dx, dw, db, work);
-                print_row(op == 0 ? layers[i].name : "", op_names[op], tt[op], flop, peak, pt_conv[nt][i][op]);
+                print_row(op == 0 ? layers[i].name : "", op_names[op], tt[op], flop, peak, pt_t[op]);
             }
-            const double ptb = pt_conv[nt][i][OP_BWD_DATA] > 0 ? pt_conv[nt][i][OP_BWD_DATA] + pt_conv[nt][i][OP_BWD_WEIGHT] : -1;
+            const double ptb = pt_t[OP_BWD_DATA] > 0 && pt_t[OP_BWD_WEIGHT] > 0 ? pt_t[OP_BWD_DATA] + pt_t[OP_BWD_WEIGHT] : -1;
             print_row("", "bwd total", tt[OP_BWD_DATA] + tt[OP_BWD_WEIGHT], 2 * flop, peak, ptb);
             free(x); free(w); free(dy); free(y); free(dx); free(dw); free(db); free(work);
         }
@@ -202,6 +213,7 @@ int main(int argc, char ** argv) {
             const int64_t n = GEMM_SIZE;
             float * A = rand_buf(n * n), * B = rand_buf(n * n), * C = rand_buf(n * n);
             void * work = malloc(alrp_gemm_work_size(n, n, n, nt));
+            if (have_pt) run_pytorch(script, nt, NULL, version);
             double best = 1e30;
             for (int rep = 0; rep < 6; rep++) {
                 const double t0 = now_s();
@@ -210,10 +222,12 @@ int main(int argc, char ** argv) {
             }
             char name[64];
             snprintf(name, sizeof(name), "gemm %lldx%lldx%lld", (long long) n, (long long) n, (long long) n);
-            print_row(name, "C=A@B", best, 2.0 * (double) n * n * n, peak, pt_gemm[nt]);
+            print_row(name, "C=A@B", best, 2.0 * (double) n * n * n, peak, pt_t[N_OPS]);
             free(A); free(B); free(C); free(work);
         }
+        printf("  (FMA peak measured again after these rows: %.1f GFLOP/s)\n", measure_peak(tp));
         alrp_threadpool_free(tp);
     }
+    if (fd >= 0) remove(script);
     return 0;
 }
