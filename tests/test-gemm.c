@@ -73,6 +73,19 @@ int main(void) {
         run_case(pools[p], false, false, 9, 35, 0, 1.0f, 0.0f, 0, false);
         run_case(pools[p], true, true, 9, 35, 0, 1.0f, 0.5f, 2, true);
     }
+    // alpha == 0: A and B are not read, so infinities in them must not turn C into NaN
+    for (int p = 0; p < 3; p++) {
+        const int64_t M = 7, N = 40, K = 13;
+        float A[7 * 13], B[13 * 40], C[7 * 40];
+        for (int i = 0; i < M * K; i++) A[i] = INFINITY;
+        for (int i = 0; i < K * N; i++) B[i] = 1.0f;
+        for (int i = 0; i < M * N; i++) C[i] = (float) i;
+        alrp_gemm_f32(pools[p], false, false, M, N, K, 0.0f, A, K, B, N, 0.5f, C, N, NULL);
+        bool ok = true;
+        for (int i = 0; i < M * N; i++) ok = ok && C[i] == 0.5f * (float) i;
+        printf("%s gemm nt=%d alpha=0 with inf in A: C = beta C\n", ok ? "OK  " : "FAIL", alrp_threadpool_n_threads(pools[p]));
+        ok ? n_ok++ : n_fail++;
+    }
     // a larger square one, threaded
     run_case(pools[1], false, false, 256, 256, 256, 1.0f, 0.0f, 0, true);
     run_case(pools[2], true, false, 200, 300, 260, 1.0f, 1.0f, 0, false);
