@@ -981,23 +981,6 @@ static void alrp__pack_colt(const struct alrp__cgeo * g, int64_t b2, float * res
     }
 }
 
-// FLIPW: rows c (of group b2), k = (o, ki, kj): dst[k W + t] = w[o, c0 + t, taps - 1 - (ki kW + kj)]
-static void alrp__pack_flipw(const struct alrp__src * m, int64_t b2, float * restrict dst,
-                             int64_t r0, int64_t nr, int64_t p0, int64_t kc, int W) {
-    const int64_t khw = m->khw;
-    for (int64_t pr = 0; pr < nr; pr += W) {
-        const int64_t w = ALRP_MIN(W, nr - pr);
-        float * d = dst + pr * kc;
-        int64_t o = p0 / khw, r = p0 % khw;
-        for (int64_t k = 0; k < kc; k++, d += W) {
-            const float * src = m->p + ((b2 * m->og + o) * m->cg + r0 + pr) * khw + (khw - 1 - r);
-            for (int64_t t = 0; t < w; t++) d[t] = src[t * khw];
-            for (int64_t t = w; t < W; t++) d[t] = 0.0f;
-            if (++r == khw) { r = 0; o++; }
-        }
-    }
-}
-
 // packs with source s; tmp: scratch of W * kc floats (COLT)
 static void alrp__src_pack(const struct alrp__src * s, int64_t b1, int64_t b2, float * dst,
                            int64_t r0, int64_t nr, int64_t p0, int64_t kc, int W, float * tmp) {
@@ -1005,7 +988,7 @@ static void alrp__src_pack(const struct alrp__src * s, int64_t b1, int64_t b2, f
         case ALRP__SRC_MAT:    alrp__pack_mat(s, b1, b2, dst, r0, nr, p0, kc, W); break;
         case ALRP__SRC_IM2COL: alrp__pack_im2col(s->geo, b1, b2, dst, r0, nr, p0, kc, W); break;
         case ALRP__SRC_COLT:   alrp__pack_colt(s->geo, b2, dst, r0, nr, p0, kc, W, tmp); break;
-        case ALRP__SRC_FLIPW:  alrp__pack_flipw(s, b2, dst, r0, nr, p0, kc, W); break;
+        case ALRP__SRC_FLIPW:  ALRP_ASSERT(!"FLIPW is packed by alrp__pack_a_block"); break;
     }
 }
 
@@ -1128,6 +1111,29 @@ static void alrp__pack_a_block(const struct alrp__src * a, int64_t b1, int64_t b
                 for (int64_t t = re - rs; t < W; t++) d[t] = 0.0f;
 #endif
             }
+        }
+        return;
+    }
+    if (a->kind == ALRP__SRC_FLIPW) {
+        // k = (o, r) outermost as well: w[o] (Cg kH kW floats) stays in L1 while all panels
+        // take their 12 values from it; panel by panel, each k touched a new w[o] (a miss)
+        const int64_t khw = a->khw;
+        int64_t r = k0 % khw;
+        const float * wo = a->p + (b2 * a->og + k0 / khw) * a->cg * khw;   // w[o, 0, 0]
+        for (int64_t k = 0; k < kc; k++) {
+            const float * src = wo + (khw - 1 - r);   // channel c at src[c khw]
+            for (int64_t p = pc0; p < pc1; p++) {
+                const int64_t rs = p * M / npan, re = (p + 1) * M / npan;
+                float * d = dst + ((p - pc0) * kc + k) * W;
+                const float * sp = src + rs * khw;
+                if (re - rs == W) {
+                    ALRP__UNROLL for (int t = 0; t < ALRP__GEMM_MR; t++) d[t] = sp[t * khw];
+                } else {
+                    for (int64_t t = 0; t < re - rs; t++) d[t] = sp[t * khw];
+                    for (int64_t t = re - rs; t < W; t++) d[t] = 0.0f;
+                }
+            }
+            if (++r == khw) { r = 0; wo += a->cg * khw; }
         }
         return;
     }
