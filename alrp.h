@@ -913,6 +913,50 @@ static bool alrp__pack_colt_avx512(const struct alrp__cgeo * g, const float * xg
     const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
     const int64_t khw = g->kh * g->kw, hw = g->h * g->w, n0 = p0 / ohw, oh0 = (p0 % ohw) / OW;
     int64_t c = r0 / khw, ki = (r0 % khw) / g->kw, kj = r0 % g->kw;
+    if (sw == 1 && W % 16 == 0) {
+        // stride 1: 16 rows (taps) x 16 positions go straight from x into registers and are
+        // transposed there, with no scratch round trip
+        for (int64_t pr = 0; pr < nr; pr += W) {
+            for (int64_t t0 = 0; t0 < W; t0 += 16) {
+                const int64_t tv = ALRP_MAX(0, ALRP_MIN(16, nr - pr - t0));   // real rows in this half
+                const float * src[16];      // row i at image n = 0, output row 0, output column 0
+                int64_t ihb[16], kjs[16];
+                for (int i = 0; i < 16; i++) {
+                    ihb[i] = -1000000000; kjs[i] = 0; src[i] = xg;
+                    if (i >= tv) continue;
+                    const int64_t j = r0 + pr + t0 + i, cj = j / khw, kij = (j % khw) / g->kw, kjj = j % g->kw;
+                    ihb[i] = kij * g->dh - g->ph; kjs[i] = kjj;
+                    src[i] = xg + cj * hw + ihb[i] * g->w + kjj * g->dw - g->pw;
+                }
+                float * dpanel = dst + pr * kc + t0;
+                int64_t n = n0, oh = oh0;
+                for (int64_t k = 0; k < kc; ) {
+                    const int64_t len = k == 0 ? first_len : ALRP_MIN(OW, kc - k);
+                    const int shp = k == 0 ? 0 : (k + len == kc && len != OW ? 2 : 1);
+                    const int64_t off = n * g->xs1 + oh * g->sh * g->w + shp_ow[shp];
+                    __mmask16 rowok = 0;   // rows whose input row is inside the image
+                    for (int i = 0; i < 16; i++) {
+                        const int64_t ih = oh * g->sh + ihb[i];
+                        if (ih >= 0 && ih < g->h) rowok = (__mmask16) (rowok | (1u << i));
+                    }
+                    for (int64_t u = 0; u < len; u += 16) {
+                        __m512 r[16];
+                        ALRP__UNROLL for (int i = 0; i < 16; i++) {
+                            const __mmask16 m = (rowok >> i) & 1 ? lm[shp][kjs[i]][u / 16] : 0;
+                            r[i] = _mm512_maskz_loadu_ps(m, src[i] + off + u);
+                        }
+                        alrp__transpose16(r);
+                        const int64_t qn = ALRP_MIN(16, len - u);
+                        float * d = dpanel + (k + u) * W;
+                        ALRP__UNROLL for (int q = 0; q < 16; q++) if (q < qn) _mm512_storeu_ps(d + q * W, r[q]);
+                    }
+                    k += len;
+                    if (++oh == g->oh) { oh = 0; n++; }
+                }
+            }
+        }
+        return true;
+    }
     for (int64_t pr = 0; pr < nr; pr += W) {
         const int64_t w = ALRP_MIN(W, nr - pr);
         for (int64_t t = 0; t < w; t++) {
