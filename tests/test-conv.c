@@ -125,6 +125,10 @@ int main(void) {
         desc(2, 3, 40, 40, 8, 7, 7, 2, 3, 1, 1),     // stem-like weight grad, K = 800
         desc(2, 3, 9, 40, 4, 3, 3, 2, 1, 1, 1),      // stride 2, OW = 20: rows end in a 4-wide chunk
         desc(2, 4, 6, 32, 6, 3, 3, 1, 1, 1, 2),      // direct weight grad, OW = 32 (no dy padding)
+        desc(1, 130, 4, 5, 3, 3, 3, 1, 1, 1, 1),     // forward K = 1170 > one KC slice
+        desc(1, 3, 4, 5, 130, 3, 3, 1, 1, 1, 1),     // data grad K = 1170
+        desc(2, 3, 30, 30, 40, 3, 3, 1, 1, 1, 1),    // weight grad (GEMM path) K = 1800
+        desc(3, 2, 20, 21, 3, 5, 5, 1, 2, 1, 1),     // weight grad, 5x5, K = 1260 across images
         desc(3, 6, 5, 16, 9, 3, 3, 1, 2, 2, 3),      // ... dilation 2, odd Og, OW = 16
         desc(1, 3, 7, 70, 3, 3, 3, 1, 2, 2, 1),      // ... dilation 2
         desc(1, 4, 5, 64, 8, 3, 3, 1, 1, 1, 2),      // ... grouped, two panels per row
