@@ -1235,6 +1235,7 @@ struct alrp__gemm_job {
     const struct alrp__gemm_plan * pl;
     float * work;          // nth threads' buffers
     int64_t per_thread;    // floats per thread
+    struct alrp_threadpool * tp;
 };
 
 // phase 1 (when pl->prepack): units (b2, KC slice, 1/nth of the panels) of A, packed into pl->apack
@@ -1300,6 +1301,20 @@ static void alrp__gemm_reduce_worker(void * arg, int ith, int nth) {
     }
 }
 
+// all phases in one pool run (waking the pool costs more than its spin barrier)
+static void alrp__gemm_phases(void * arg, int ith, int nth) {
+    const struct alrp__gemm_job * job = (const struct alrp__gemm_job *) arg;
+    if (job->pl->prepack) {
+        alrp__gemm_prepack_worker(arg, ith, nth);
+        alrp_threadpool_barrier(job->tp);
+    }
+    alrp__gemm_worker(arg, ith, nth);
+    if (job->pl->tk > 1) {
+        alrp_threadpool_barrier(job->tp);
+        alrp__gemm_reduce_worker(arg, ith, nth);
+    }
+}
+
 // A does not depend on b1 (required for packing it once)
 static bool alrp__gemm_a_shared(const struct alrp__gemm_op * op) {
     return (op->a.kind == ALRP__SRC_MAT && (op->a.s1 == 0 || op->nb1 == 1)) || op->a.kind == ALRP__SRC_FLIPW;
@@ -1329,9 +1344,8 @@ static void alrp__gemm_run(struct alrp_threadpool * tp, const struct alrp__gemm_
     if (pl.prepack) { pl.apack = work; work += ALRP__ROUNDUP(op->nb2 * pl.npan * ALRP__GEMM_MR * op->K, 16); }
     if (pl.tk > 1)  { pl.part = work;  work += ALRP__ROUNDUP((pl.tk - 1) * op->nb1 * op->nb2 * op->M * op->N, 16); }
     job.work = work;
-    if (pl.prepack) alrp_threadpool_run(tp, alrp__gemm_prepack_worker, &job);
-    alrp_threadpool_run(tp, alrp__gemm_worker, &job);
-    if (pl.tk > 1) alrp_threadpool_run(tp, alrp__gemm_reduce_worker, &job);
+    job.tp = tp;
+    alrp_threadpool_run(tp, alrp__gemm_phases, &job);
 }
 
 // a workspace of `bytes` from the caller, or a fresh one to free (returned in *owned)
