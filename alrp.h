@@ -1092,14 +1092,15 @@ struct alrp__gemm_plan {
 
 #define ALRP__GEMM_PREPACK_MAX (16 * 1024 * 1024)   // floats
 #define ALRP__GEMM_PART_MAX    (1024 * 1024)        // floats of C that may be cut along K
+#define ALRP__GEMM_SHARED_L3   (8.0 * 1024 * 1024)  // bytes of shared packed A still read from L3
 
 // packing cost of a source, in FMA lanes per packed element (measured cycles per element x 16)
 static double alrp__src_cost(const struct alrp__src * s, int W) {
     switch (s->kind) {
-        case ALRP__SRC_MAT:    return s->kmajor ? 5.0 : (W == ALRP__GEMM_NR ? 10.0 : 15.0);
+        case ALRP__SRC_MAT:    return s->kmajor ? 5.0 : (W == ALRP__GEMM_NR ? 8.0 : 9.0);
         case ALRP__SRC_IM2COL: return 5.0;
-        case ALRP__SRC_COLT:   return 24.0;
-        case ALRP__SRC_FLIPW:  return 32.0;
+        case ALRP__SRC_COLT:   return s->geo->sw == 1 ? 9.0 : 15.0;
+        case ALRP__SRC_FLIPW:  return 16.0;
     }
     return 16.0;
 }
@@ -1113,6 +1114,7 @@ static void alrp__gemm_plan_make(int64_t M, int64_t N, int64_t K, int64_t nb1, i
     const int64_t nkb = K > 0 ? ALRP__CEILDIV(K, ALRP__GEMM_KC) : 1;
     const bool prepackable = a_shared && K > 0 && nb2 * pl->npan * ALRP__GEMM_MR * K <= ALRP__GEMM_PREPACK_MAX;
     const int64_t tkmax = nbatch * M * N <= ALRP__GEMM_PART_MAX ? ALRP_MIN(nkb, 4 * nth) : 1;
+    const double apack_bytes = 4.0 * (double) (nb2 * pl->npan * ALRP__GEMM_MR) * (double) K;
     // the busiest thread's FMA lanes plus packing, plus the reduction of K parts
     double best = -1.0;
     for (int64_t tk = 1; nth > 1 && tk <= tkmax; tk++) {
@@ -1123,8 +1125,14 @@ static void alrp__gemm_plan_make(int64_t M, int64_t N, int64_t K, int64_t nb1, i
                 const double nt = (double) ALRP__CEILDIV(np, tn) * ALRP__GEMM_NR;
                 const double kt = (double) ALRP_MIN(K, ALRP__CEILDIV(nkb, tk) * ALRP__GEMM_KC) + 1.0;
                 const bool pre = prepackable && (nb1 > 1 || tn > 1);
-                const double unit = kt * (mt * nt + (pre ? 0.0 : a_cost) * mt + b_cost * nt + 64.0);
-                const double cost = (double) per * unit + (double) (tk - 1) * (double) (nbatch * M * N) * 16.0 / nth;
+                // packed A is read again for every NC columns: cheap from a thread's own block or
+                // a shared buffer that stays in L3, dear from a big shared one (memory). Without
+                // this term the planner cut tall-A GEMMs by N (2048x64x2048: 93 vs 172 GFLOP/s)
+                const double njc = (double) ALRP__CEILDIV((int64_t) nt, ALRP__GEMM_NC);
+                const double a_stream = pre && apack_bytes > ALRP__GEMM_SHARED_L3 ? 8.0 : 2.0;
+                const double unit = kt * (mt * nt + (pre ? 0.0 : a_cost) * mt + b_cost * nt + a_stream * mt * njc + 64.0);
+                const double shared = pre ? a_cost * (double) (nb2 * pl->npan * ALRP__GEMM_MR) * (double) K / nth : 0.0;
+                const double cost = (double) per * unit + shared + (double) (tk - 1) * (double) (nbatch * M * N) * 16.0 / nth;
                 if (best < 0 || cost < best * 0.999) { best = cost; pl->tm = tm; pl->tn = tn; pl->tk = tk; }
             }
         }
