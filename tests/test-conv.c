@@ -114,9 +114,29 @@ int main(void) {
         desc(1, 2, 7, 7, 3, 7, 7, 1, 0, 1, 1),       // kernel = image: 1x1 output
         desc(1, 2, 3, 3, 3, 3, 3, 1, 2, 1, 1),       // padding > kernel radius
         desc(1, 40, 9, 11, 50, 3, 3, 1, 1, 1, 1),    // more rows than one micro-panel
+        desc(1, 64, 6, 6, 16, 3, 3, 1, 1, 1, 1),     // forward K = 576 > one KC slice
+        desc(2, 16, 20, 20, 70, 3, 3, 1, 1, 1, 1),   // data grad K = 630, weight grad K = 800
+        desc(3, 6, 29, 31, 9, 3, 3, 2, 1, 1, 1),     // weight grad K = 720: a KC edge inside image 2
+        desc(2, 600, 3, 4, 13, 1, 1, 1, 0, 1, 1),    // pointwise, K = 600
+        desc(2, 3, 6, 67, 5, 3, 3, 1, 1, 1, 1),      // rows >= 32 wide: whole-row panels (stride 1)
+        desc(1, 2, 9, 77, 4, 7, 7, 2, 3, 1, 1),      // ... stride 2, 7x7
+        desc(1, 2, 4, 128, 3, 7, 7, 2, 3, 1, 1),     // ... stride 2, a panel ending at the right pad
+        desc(3, 4, 30, 30, 4, 3, 3, 1, 1, 1, 2),     // weight grad: tiny output, K = 2700, 2 groups
+        desc(2, 3, 40, 40, 8, 7, 7, 2, 3, 1, 1),     // stem-like weight grad, K = 800
+        desc(2, 3, 9, 40, 4, 3, 3, 2, 1, 1, 1),      // stride 2, OW = 20: rows end in a 4-wide chunk
+        desc(2, 4, 6, 32, 6, 3, 3, 1, 1, 1, 2),      // direct weight grad, OW = 32 (no dy padding)
+        desc(1, 130, 4, 5, 3, 3, 3, 1, 1, 1, 1),     // forward K = 1170 > one KC slice
+        desc(1, 3, 4, 5, 130, 3, 3, 1, 1, 1, 1),     // data grad K = 1170
+        desc(2, 3, 30, 30, 40, 3, 3, 1, 1, 1, 1),    // weight grad (GEMM path) K = 1800
+        desc(3, 2, 20, 21, 3, 5, 5, 1, 2, 1, 1),     // weight grad, 5x5, K = 1260 across images
+        desc(3, 6, 5, 16, 9, 3, 3, 1, 2, 2, 3),      // ... dilation 2, odd Og, OW = 16
+        desc(1, 3, 7, 70, 3, 3, 3, 1, 2, 2, 1),      // ... dilation 2
+        desc(1, 4, 5, 64, 8, 3, 3, 1, 1, 1, 2),      // ... grouped, two panels per row
     };
     const int n_fixed = (int) (sizeof(fixed) / sizeof(fixed[0]));
-    for (int i = 0; i < n_fixed; i++) run_case(pools[i % 3], &fixed[i], i % 8);
+    for (int i = 0; i < n_fixed; i++) {
+        for (int p = 0; p < 3; p++) run_case(pools[p], &fixed[i], (i + p) % 8);
+    }
 
     // seeded random shapes
     static const int64_t ks[] = { 1, 3, 3, 5, 7 };

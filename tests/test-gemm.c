@@ -57,6 +57,7 @@ int main(void) {
         {2, 3, 4}, {5, 7, 3}, {12, 32, 8}, {11, 31, 9}, {13, 33, 257}, {25, 65, 256},
         {24, 64, 512}, {37, 29, 300}, {7, 100, 31}, {100, 7, 31}, {64, 147, 20},
         {70, 530, 17}, {800, 20, 9}, {130, 90, 600},
+        {3, 5, 2100}, {20, 40, 1600}, {1, 1, 1100},    // small C, long K: cut along K on threads
     };
     const int n_shapes = (int) (sizeof(shapes) / sizeof(shapes[0]));
     for (int s = 0; s < n_shapes; s++) {
@@ -71,6 +72,19 @@ int main(void) {
     for (int p = 0; p < 3; p++) {
         run_case(pools[p], false, false, 9, 35, 0, 1.0f, 0.0f, 0, false);
         run_case(pools[p], true, true, 9, 35, 0, 1.0f, 0.5f, 2, true);
+    }
+    // alpha == 0: A and B are not read, so infinities in them must not turn C into NaN
+    for (int p = 0; p < 3; p++) {
+        const int64_t M = 7, N = 40, K = 13;
+        float A[7 * 13], B[13 * 40], C[7 * 40];
+        for (int i = 0; i < M * K; i++) A[i] = INFINITY;
+        for (int i = 0; i < K * N; i++) B[i] = 1.0f;
+        for (int i = 0; i < M * N; i++) C[i] = (float) i;
+        alrp_gemm_f32(pools[p], false, false, M, N, K, 0.0f, A, K, B, N, 0.5f, C, N, NULL);
+        bool ok = true;
+        for (int i = 0; i < M * N; i++) ok = ok && C[i] == 0.5f * (float) i;
+        printf("%s gemm nt=%d alpha=0 with inf in A: C = beta C\n", ok ? "OK  " : "FAIL", alrp_threadpool_n_threads(pools[p]));
+        ok ? n_ok++ : n_fail++;
     }
     // a larger square one, threaded
     run_case(pools[1], false, false, 256, 256, 256, 1.0f, 0.0f, 0, true);
