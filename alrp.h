@@ -793,18 +793,31 @@ struct alrp_threadpool {
     int               n_threads;
     pthread_t       * threads;
     pthread_mutex_t   mutex;
-    pthread_cond_t    cond_job;     // workers wait here for a new job
-    pthread_cond_t    cond_done;    // the caller waits here for the workers
+    pthread_cond_t    cond_job;     // workers sleep here when no job came while they spun
+    pthread_cond_t    cond_done;    // the caller sleeps here when the workers are slow to finish
     alrp_thread_fn    fn;
     void            * arg;
-    int64_t           job;          // job generation, bumped per run
-    int               n_done;       // workers finished with the current job
-    int               stop;
+    atomic_llong      job;          // job generation, bumped per run (after fn and arg are set)
+    atomic_int        n_done;       // workers finished with the current job
+    atomic_int        n_sleeping;   // workers waiting on cond_job
+    atomic_int        stop;
     atomic_int        bar_count;    // barrier: threads arrived in this phase
     atomic_int        bar_phase;    // barrier: generation
     void            * work;         // scratch for kernels run through this pool (grows, never shrinks)
     size_t            work_size;
 };
+
+// Spinning before sleeping: a graph runs one pool job per node, and a condition-variable wake-up
+// costs tens of microseconds; a short spin catches the next job (or the workers' end) first.
+#define ALRP__SPIN 20000
+
+static inline void alrp__cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
 
 struct alrp__worker_arg { struct alrp_threadpool * tp; int ith; };
 
@@ -812,20 +825,28 @@ static void * alrp__worker_main(void * p) {
     struct alrp__worker_arg wa = *(struct alrp__worker_arg *) p;
     ALRP_FREE(p);
     struct alrp_threadpool * tp = wa.tp;
-    int64_t seen = 0;
+    long long seen = 0;
     for (;;) {
-        pthread_mutex_lock(&tp->mutex);
-        while (tp->job == seen && !tp->stop) pthread_cond_wait(&tp->cond_job, &tp->mutex);
-        if (tp->stop) { pthread_mutex_unlock(&tp->mutex); return NULL; }
-        seen = tp->job;
-        alrp_thread_fn fn = tp->fn; void * arg = tp->arg;
-        pthread_mutex_unlock(&tp->mutex);
-
-        fn(arg, wa.ith, tp->n_threads);
-
-        pthread_mutex_lock(&tp->mutex);
-        if (++tp->n_done == tp->n_threads - 1) pthread_cond_signal(&tp->cond_done);
-        pthread_mutex_unlock(&tp->mutex);
+        long long job = atomic_load_explicit(&tp->job, memory_order_acquire);
+        for (int spin = 0; job == seen && spin < ALRP__SPIN && !atomic_load_explicit(&tp->stop, memory_order_relaxed); spin++) {
+            alrp__cpu_relax();
+            job = atomic_load_explicit(&tp->job, memory_order_acquire);
+        }
+        if (job == seen) {
+            pthread_mutex_lock(&tp->mutex);
+            atomic_fetch_add(&tp->n_sleeping, 1);
+            while ((job = atomic_load(&tp->job)) == seen && !atomic_load(&tp->stop)) pthread_cond_wait(&tp->cond_job, &tp->mutex);
+            atomic_fetch_sub(&tp->n_sleeping, 1);
+            pthread_mutex_unlock(&tp->mutex);
+        }
+        if (atomic_load(&tp->stop)) return NULL;
+        seen = job;
+        tp->fn(tp->arg, wa.ith, tp->n_threads);
+        if (atomic_fetch_add_explicit(&tp->n_done, 1, memory_order_acq_rel) == tp->n_threads - 2) {
+            pthread_mutex_lock(&tp->mutex);   // the last worker: wake the caller if it sleeps
+            pthread_cond_signal(&tp->cond_done);
+            pthread_mutex_unlock(&tp->mutex);
+        }
     }
 }
 
@@ -843,6 +864,10 @@ ALRPDEF struct alrp_threadpool * alrp_threadpool_new(int n_threads) {
     pthread_mutex_init(&tp->mutex, NULL);
     pthread_cond_init(&tp->cond_job, NULL);
     pthread_cond_init(&tp->cond_done, NULL);
+    atomic_init(&tp->job, 0);
+    atomic_init(&tp->n_done, 0);
+    atomic_init(&tp->n_sleeping, 0);
+    atomic_init(&tp->stop, 0);
     atomic_init(&tp->bar_count, 0);
     atomic_init(&tp->bar_phase, 0);
     tp->threads = (pthread_t *) ALRP_MALLOC(sizeof(pthread_t) * (size_t) n_threads);
@@ -860,7 +885,7 @@ ALRPDEF struct alrp_threadpool * alrp_threadpool_new(int n_threads) {
 ALRPDEF void alrp_threadpool_free(struct alrp_threadpool * tp) {
     if (!tp) return;
     pthread_mutex_lock(&tp->mutex);
-    tp->stop = 1;
+    atomic_store(&tp->stop, 1);
     pthread_cond_broadcast(&tp->cond_job);
     pthread_mutex_unlock(&tp->mutex);
     for (int i = 1; i < tp->n_threads; i++) pthread_join(tp->threads[i], NULL);
@@ -876,16 +901,23 @@ ALRPDEF int alrp_threadpool_n_threads(const struct alrp_threadpool * tp) { retur
 
 ALRPDEF void alrp_threadpool_run(struct alrp_threadpool * tp, alrp_thread_fn fn, void * arg) {
     if (!tp || tp->n_threads == 1) { fn(arg, 0, 1); return; }
-    pthread_mutex_lock(&tp->mutex);
-    tp->fn = fn; tp->arg = arg; tp->n_done = 0; tp->job++;
-    pthread_cond_broadcast(&tp->cond_job);
-    pthread_mutex_unlock(&tp->mutex);
+    tp->fn = fn; tp->arg = arg;
+    atomic_store_explicit(&tp->n_done, 0, memory_order_relaxed);
+    atomic_fetch_add(&tp->job, 1);   // seq_cst: publishes fn, arg, n_done; ordered before the n_sleeping check
+    if (atomic_load(&tp->n_sleeping) > 0) {
+        pthread_mutex_lock(&tp->mutex);
+        pthread_cond_broadcast(&tp->cond_job);
+        pthread_mutex_unlock(&tp->mutex);
+    }
 
     fn(arg, 0, tp->n_threads);
 
-    pthread_mutex_lock(&tp->mutex);
-    while (tp->n_done < tp->n_threads - 1) pthread_cond_wait(&tp->cond_done, &tp->mutex);
-    pthread_mutex_unlock(&tp->mutex);
+    for (int spin = 0; spin < ALRP__SPIN && atomic_load_explicit(&tp->n_done, memory_order_acquire) < tp->n_threads - 1; spin++) alrp__cpu_relax();
+    if (atomic_load_explicit(&tp->n_done, memory_order_acquire) < tp->n_threads - 1) {
+        pthread_mutex_lock(&tp->mutex);
+        while (atomic_load(&tp->n_done) < tp->n_threads - 1) pthread_cond_wait(&tp->cond_done, &tp->mutex);
+        pthread_mutex_unlock(&tp->mutex);
+    }
 }
 
 // Spin barrier (sense via a phase counter); yields after a while so that oversubscribed

@@ -1,4 +1,5 @@
-// Thread pool: every thread runs the job once, barriers order phases, repeated runs work.
+// Thread pool: every thread runs the job once, barriers order phases, repeated runs work,
+// both back to back (spinning workers) and after idle periods (sleeping workers).
 #define ALRP_IMPLEMENTATION
 #include "alrp.h"
 
@@ -30,6 +31,7 @@ int main(void) {
         int64_t slots[1000], phase2[1000];
         struct job j = { 1000, slots, phase2 };
         for (int rep = 0; rep < 200; rep++) {
+            if (rep % 40 == 39) usleep(3000); // idle long enough for the workers to go to sleep
             memset(slots, -1, sizeof(slots));
             alrp_threadpool_run(tp, work, &j);
             for (int i = 0; i < 1000; i++) if (slots[i] != i * 2) { fails++; break; }
