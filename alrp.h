@@ -2503,7 +2503,7 @@ static void alrp__cpu_compute_node(struct alrp_threadpool * tp, struct alrp_tens
     case ALRP_OP_FOCAL_LOSS: case ALRP_OP_FOCAL_LOSS_BACK: case ALRP_OP_SMOOTH_L1: case ALRP_OP_SMOOTH_L1_BACK:
     case ALRP_OP_GIOU_LOSS: case ALRP_OP_GIOU_LOSS_BACK: case ALRP_OP_LOC_ERR_GIOU: case ALRP_OP_LOC_ERR_GIOU_BACK:
         alrp__cpu_loss_elementwise(tp, t); break;
-    default: ALRP_ASSERTM(false, "CPU backend: op %s is not implemented", alrp_op_name(t->op));
+    default: ALRP_ASSERTM(false, "CPU backend: op %s has no CPU kernel", alrp_op_name(t->op));
     }
 }
 
