@@ -13,46 +13,7 @@
 #define BENCH_PYTHON "/usr/bin/python3"
 #endif
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double) ts.tv_sec + 1e-9 * (double) ts.tv_nsec;
-}
-
-// ---- FMA peak: per thread CHAINS independent accumulators, FMAs only
-#define PEAK_CHAINS 24
-#define PEAK_ITERS  (1 << 20)
-
-struct peak_job { float out[64]; };
-
-static void peak_worker(void * arg, int ith, int nth) {
-    (void) nth;
-    struct peak_job * job = (struct peak_job *) arg;
-    ALRP_F32_VEC acc[PEAK_CHAINS];
-    const ALRP_F32_VEC m = ALRP_F32_VEC_SET1(0.999999f), a = ALRP_F32_VEC_SET1(1e-7f);
-    for (int i = 0; i < PEAK_CHAINS; i++) acc[i] = ALRP_F32_VEC_SET1((float) (i + ith));
-    for (int it = 0; it < PEAK_ITERS; it++) {
-        ALRP__UNROLL for (int i = 0; i < PEAK_CHAINS; i++) acc[i] = ALRP_F32_VEC_FMA(acc[i], m, a);
-    }
-    ALRP_F32_VEC s = acc[0];
-    for (int i = 1; i < PEAK_CHAINS; i++) s = ALRP_F32_VEC_ADD(s, acc[i]);
-    job->out[ith % 64] = ALRP_F32_VEC_REDUCE(s);   // keeps the loop alive
-}
-
-// best of many ~7 ms runs over >= 0.3 s, so that a short disturbance does not count
-static double measure_peak(struct alrp_threadpool * tp) {
-    struct peak_job job;
-    double best = 1e30, total = 0.0;
-    for (int rep = 0; rep < 200 && (rep < 10 || total < 0.3); rep++) {
-        const double t0 = now_s();
-        alrp_threadpool_run(tp, peak_worker, &job);
-        const double t = now_s() - t0;
-        best = ALRP_MIN(best, t);
-        total += t;
-    }
-    const double flop = 2.0 * ALRP_F32_EPR * PEAK_CHAINS * (double) PEAK_ITERS * alrp_threadpool_n_threads(tp);
-    return flop / best * 1e-9;
-}
+#include "bench-common.h"
 
 // ---- layers
 struct layer { const char * name; int64_t n, c, h, w, o, k, s, p; };
