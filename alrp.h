@@ -233,6 +233,13 @@ ALRPDEF void    alrp_set_loss(struct alrp_context * ctx, struct alrp_tensor * t)
 ALRPDEF void    alrp_set_input(struct alrp_tensor * t);
 ALRPDEF void    alrp_set_output(struct alrp_tensor * t);
 
+// Random numbers with an explicit state (no hidden global; a fixed seed gives a fixed stream):
+// splitmix64. struct alrp_rng r = { seed };
+struct alrp_rng { uint64_t state; };
+ALRPDEF uint64_t alrp_rng_u64(struct alrp_rng * r);
+ALRPDEF double   alrp_rng_uniform(struct alrp_rng * r);   // [0, 1), 53 bits
+ALRPDEF double   alrp_rng_normal(struct alrp_rng * r);    // N(0, 1), Box-Muller on two uniforms in order
+
 // ============================================================================================
 // ===== declarations: ops (builders only record nodes)
 // ============================================================================================
@@ -1213,6 +1220,18 @@ ALRPDEF void alrp_set_loss(struct alrp_context * ctx, struct alrp_tensor * t) { 
 ALRPDEF void alrp_set_input(struct alrp_tensor * t)  { t->flags |= ALRP_FLAG_INPUT; }
 ALRPDEF void alrp_set_output(struct alrp_tensor * t) { t->flags |= ALRP_FLAG_OUTPUT; }
 
+ALRPDEF uint64_t alrp_rng_u64(struct alrp_rng * r) {
+    uint64_t z = (r->state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+ALRPDEF double alrp_rng_uniform(struct alrp_rng * r) { return (double) (alrp_rng_u64(r) >> 11) * (1.0 / 9007199254740992.0); }
+ALRPDEF double alrp_rng_normal(struct alrp_rng * r) {
+    double u = alrp_rng_uniform(r) + 1e-300, v = alrp_rng_uniform(r);
+    return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
+}
+
 static const char * alrp__op_names[ALRP_OP_COUNT] = {
     "NONE", "FILL", "CONT", "ADD", "SUB", "MUL", "DIV", "SCALE", "SUM_TO", "UNARY", "UNARY_BACK",
     "CLAMP", "CLAMP_BACK", "MATMUL", "CONV2D", "CONV2D_BACK_DATA", "CONV2D_BACK_WEIGHT",
@@ -1308,8 +1327,7 @@ ALRPDEF struct alrp_tensor * alrp_sum_to(struct alrp_context * ctx, struct alrp_
 }
 ALRPDEF struct alrp_tensor * alrp_sum(struct alrp_context * ctx, struct alrp_tensor * a) {
     int64_t ne[4] = { 1, 1, 1, 1 };
-    struct alrp_tensor * t = alrp__op_new(ctx, ALRP_OP_SUM_TO, ALRP_TYPE_F32, 1, ne, alrp__c(ctx, a), NULL, NULL);
-    return t;
+    return alrp__op_new(ctx, ALRP_OP_SUM_TO, ALRP_TYPE_F32, 1, ne, alrp__c(ctx, a), NULL, NULL);
 }
 ALRPDEF struct alrp_tensor * alrp_mean(struct alrp_context * ctx, struct alrp_tensor * a) {
     return alrp_scale(ctx, alrp_sum(ctx, a), 1.0f / (float) alrp_nelements(a));
@@ -1975,10 +1993,10 @@ ALRPDEF bool alrp_gallocr_alloc_graph(struct alrp_gallocr * ga, struct alrp_grap
     int n = g->n_nodes;
     size_t * offsets = (size_t *) ALRP_MALLOC(sizeof(size_t) * (size_t) (n + 1));
     int * refs = (int *) ALRP_MALLOC(sizeof(int) * (size_t) (n + 1));
-    int * views = (int *) ALRP_MALLOC(sizeof(int) * (size_t) (n + 1));
+    int * pinned = (int *) ALRP_MALLOC(sizeof(int) * (size_t) (n + 1)); // first: direct readers
     int * heir = (int *) ALRP_MALLOC(sizeof(int) * (size_t) (n + 1));  // node that took over a node's block
     struct alrp__block * fl = (struct alrp__block *) ALRP_MALLOC(sizeof(struct alrp__block) * (size_t) (n + 2));
-    if (!offsets || !refs || !views || !heir || !fl) { ALRP_FREE(offsets); ALRP_FREE(refs); ALRP_FREE(views); ALRP_FREE(heir); ALRP_FREE(fl); return false; }
+    if (!offsets || !refs || !pinned || !heir || !fl) { ALRP_FREE(offsets); ALRP_FREE(refs); ALRP_FREE(pinned); ALRP_FREE(heir); ALRP_FREE(fl); return false; }
     for (int i = 0; i < n; i++) g->nodes[i]->op_params[ALRP_MAX_OP_PARAMS - 1] = i; // node index (scratch slot)
 #define ALRP__IDX(t) ((t)->op_params[ALRP_MAX_OP_PARAMS - 1])
     // refs[i]: how many (non-view node, src) pairs read node i's memory, through views or not
@@ -1993,20 +2011,20 @@ ALRPDEF bool alrp_gallocr_alloc_graph(struct alrp_gallocr * ga, struct alrp_grap
         }
     }
     // nodes that keep their memory (pinned): the flagged ones and the ones nobody reads (graph
-    // outputs); a pinned view pins its root. views[] first counts direct readers of each node.
-    for (int i = 0; i < n; i++) views[i] = 0;
+    // outputs); a pinned view pins its root. pinned[] first counts direct readers of each node.
+    for (int i = 0; i < n; i++) pinned[i] = 0;
     for (int i = 0; i < n; i++)
         for (int k = 0; k < ALRP_MAX_SRC; k++)
-            if (g->nodes[i]->src[k] && g->nodes[i]->src[k]->op != ALRP_OP_NONE) views[ALRP__IDX(g->nodes[i]->src[k])]++;
+            if (g->nodes[i]->src[k] && g->nodes[i]->src[k]->op != ALRP_OP_NONE) pinned[ALRP__IDX(g->nodes[i]->src[k])]++;
     for (int i = 0; i < n; i++) {
         struct alrp_tensor * t = g->nodes[i];
-        bool keep = (t->flags & (ALRP_FLAG_OUTPUT | ALRP_FLAG_LOSS | ALRP_FLAG_INPUT | ALRP_FLAG_PARAM)) != 0 || views[i] == 0;
-        views[i] = keep ? 1 : 0; // from here on: pinned
+        bool keep = (t->flags & (ALRP_FLAG_OUTPUT | ALRP_FLAG_LOSS | ALRP_FLAG_INPUT | ALRP_FLAG_PARAM)) != 0 || pinned[i] == 0;
+        pinned[i] = keep ? 1 : 0; // from here on: pinned
         ALRP_UNUSED(t);
     }
     for (int i = 0; i < n; i++) {
         struct alrp_tensor * t = g->nodes[i], * r = alrp__root(t);
-        if (views[i] && r != t && r->op != ALRP_OP_NONE) views[ALRP__IDX(r)] = 1;
+        if (pinned[i] && r != t && r->op != ALRP_OP_NONE) pinned[ALRP__IDX(r)] = 1;
     }
     // plan: allocate in order, free a root once its last reader has run. An element-wise node
     // whose source dies with it takes over the source's block (in place).
@@ -2022,7 +2040,7 @@ ALRPDEF bool alrp_gallocr_alloc_graph(struct alrp_gallocr * ga, struct alrp_grap
             sum += size; n_alloc++;
             int k = alrp__inplace_src(t);
             struct alrp_tensor * s = k >= 0 ? t->src[k] : NULL;
-            if (s && s->op != ALRP_OP_NONE && !s->view_src && !views[ALRP__IDX(s)] && refs[ALRP__IDX(s)] == 1 && offsets[ALRP__IDX(s)] != (size_t) -1) {
+            if (s && s->op != ALRP_OP_NONE && !s->view_src && !pinned[ALRP__IDX(s)] && refs[ALRP__IDX(s)] == 1 && offsets[ALRP__IDX(s)] != (size_t) -1) {
                 offsets[i] = offsets[ALRP__IDX(s)];     // s is read for the last time here: reuse its block
                 offsets[ALRP__IDX(s)] = (size_t) -2;    // (its block now belongs to t: not freed below)
                 heir[ALRP__IDX(s)] = i;
@@ -2035,7 +2053,7 @@ ALRPDEF bool alrp_gallocr_alloc_graph(struct alrp_gallocr * ga, struct alrp_grap
             struct alrp_tensor * r = alrp__root(t->src[k]);
             if (r->op == ALRP_OP_NONE) continue;
             int j = ALRP__IDX(r);
-            if (--refs[j] == 0 && !views[j] && offsets[j] < (size_t) -2) {
+            if (--refs[j] == 0 && !pinned[j] && offsets[j] < (size_t) -2) {
                 size_t size = (alrp_nbytes(r) + ALRP__ALIGN - 1) & ~(size_t) (ALRP__ALIGN - 1);
                 alrp__fl_free(fl, &n_fl, offsets[j], size);
             }
@@ -2047,7 +2065,7 @@ ALRPDEF bool alrp_gallocr_alloc_graph(struct alrp_gallocr * ga, struct alrp_grap
     if (peak > ga->buf_size) {
         if (ga->buf_alloc) ALRP_FREE(ga->buf_alloc);
         ga->buf_alloc = ALRP_MALLOC(peak + ALRP__ALIGN);
-        if (!ga->buf_alloc) { ga->buf_size = 0; ALRP_FREE(offsets); ALRP_FREE(refs); ALRP_FREE(views); ALRP_FREE(heir); ALRP_FREE(fl); return false; }
+        if (!ga->buf_alloc) { ga->buf_size = 0; ALRP_FREE(offsets); ALRP_FREE(refs); ALRP_FREE(pinned); ALRP_FREE(heir); ALRP_FREE(fl); return false; }
         ga->buf = (char *) (((uintptr_t) ga->buf_alloc + ALRP__ALIGN - 1) & ~(uintptr_t) (ALRP__ALIGN - 1));
         ga->buf_size = peak;
     }
@@ -2059,7 +2077,7 @@ ALRPDEF bool alrp_gallocr_alloc_graph(struct alrp_gallocr * ga, struct alrp_grap
     ga->stats.peak_bytes = peak;
     ga->stats.sum_bytes = sum;
     ga->stats.n_allocated = n_alloc;
-    ALRP_FREE(offsets); ALRP_FREE(refs); ALRP_FREE(views); ALRP_FREE(heir); ALRP_FREE(fl);
+    ALRP_FREE(offsets); ALRP_FREE(refs); ALRP_FREE(pinned); ALRP_FREE(heir); ALRP_FREE(fl);
     return true;
 }
 
@@ -2606,7 +2624,6 @@ ALRPDEF struct alrp_optimizer * alrp_optimizer_new(struct alrp_context * ctx, co
         o->n_params++;
         for (int k = 0; k < per; k++) {
             struct alrp_tensor * s = alrp_dup_tensor(ctx, p);
-            s->n_dims = p->n_dims;
             memset(s->data, 0, alrp_nbytes(s));
             alrp_format_name(s, "%s.%s", p->name, names[params.type == ALRP_OPT_ADAMW][k]);
             o->state[o->n_state++] = s;

@@ -20,18 +20,7 @@ static double now_s(void) {
     return (double) ts.tv_sec + 1e-9 * (double) ts.tv_nsec;
 }
 
-static uint64_t rng_state = 42;
-static uint64_t rng_u64(void) {
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-static double rng_unif(void) { return (double) (rng_u64() >> 11) * (1.0 / 9007199254740992.0); }
-static double rng_normal(void) {
-    double u = rng_unif() + 1e-300, v = rng_unif();
-    return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
-}
+static struct alrp_rng rng = { 42 }; // fixed seed
 
 // an anchor that is neither ignored nor already positive
 static int anchor_free(const int8_t * y, int64_t a) {
@@ -43,21 +32,21 @@ static void make_batch(int64_t n, int64_t P, float * s, int8_t * y, float * e) {
     int64_t A = n / C;
     for (int64_t i = 0; i < n; i++) {
         y[i] = 0;
-        s[i] = rng_unif() < 0.03 ? (float) (-2.0 + 1.5 * rng_normal()) : (float) (-7.0 + 1.2 * rng_normal());
+        s[i] = alrp_rng_uniform(&rng) < 0.03 ? (float) (-2.0 + 1.5 * alrp_rng_normal(&rng)) : (float) (-7.0 + 1.2 * alrp_rng_normal(&rng));
     }
     for (int64_t a = 0; a < A; a++) {
-        if (rng_unif() < 0.02) for (int c = 0; c < C; c++) y[a * C + c] = -1;
+        if (alrp_rng_uniform(&rng) < 0.02) for (int c = 0; c < C; c++) y[a * C + c] = -1;
     }
     for (int64_t k = 0; k < P; k++) {
         int64_t a;
-        do { a = (int64_t) (rng_u64() % (uint64_t) A); } while (!anchor_free(y, a));
-        int64_t i = a * C + (int64_t) (rng_u64() % C);
+        do { a = (int64_t) (alrp_rng_u64(&rng) % (uint64_t) A); } while (!anchor_free(y, a));
+        int64_t i = a * C + (int64_t) (alrp_rng_u64(&rng) % C);
         y[i] = 1;
-        double v = -1.0 + 1.5 * rng_normal();
+        double v = -1.0 + 1.5 * alrp_rng_normal(&rng);
         s[i] = (float) (k == 0 || v < -5.0 ? -5.0 : v);   // the lowest positive at -5 at every size
     }
     int64_t k = 0;
-    for (int64_t i = 0; i < n; i++) if (y[i] == 1) e[k++] = (float) (2.0 * rng_unif() * rng_unif());
+    for (int64_t i = 0; i < n; i++) if (y[i] == 1) e[k++] = (float) (2.0 * alrp_rng_uniform(&rng) * alrp_rng_uniform(&rng));
 }
 
 static double H(double x) { double h = x * 0.5 + 0.5; return h < 0 ? 0 : (h > 1 ? 1 : h); }

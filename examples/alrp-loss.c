@@ -10,15 +10,7 @@
 
 #define N_CLASSES 80
 
-static uint64_t rng_state = 2020;
-static double rng_unif(void) {
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    z ^= z >> 31;
-    return (double) (z >> 11) * (1.0 / 9007199254740992.0);
-}
-static double rng_normal(void) { return sqrt(-2.0 * log(rng_unif() + 1e-300)) * cos(6.283185307179586 * rng_unif()); }
+static struct alrp_rng rng = { 2020 }; // fixed seed
 
 int main(void) {
     const int64_t n_anchors = 2 * 5456;            // 2 images, 512x512, 1 anchor per location
@@ -30,13 +22,13 @@ int main(void) {
     // labels: ~0.3% positive anchors (one positive class entry, the other 79 negative),
     // ~1% ignored anchors (all 80 entries -1), the rest negative
     for (int64_t a = 0; a < n_anchors; a++) {
-        double u = rng_unif();
+        double u = alrp_rng_uniform(&rng);
         int8_t fill = u < 0.01 ? -1 : 0;
-        int cls = u > 0.997 ? (int) (rng_unif() * N_CLASSES) : -1;
+        int cls = u > 0.997 ? (int) (alrp_rng_uniform(&rng) * N_CLASSES) : -1;
         for (int c = 0; c < N_CLASSES; c++) {
             int64_t i = a * N_CLASSES + c;
             labels[i] = c == cls ? 1 : fill;
-            logits[i] = labels[i] == 1 ? (float) (-1.0 + 1.5 * rng_normal()) : (float) (-6.0 + 1.5 * rng_normal());
+            logits[i] = labels[i] == 1 ? (float) (-1.0 + 1.5 * alrp_rng_normal(&rng)) : (float) (-6.0 + 1.5 * alrp_rng_normal(&rng));
         }
     }
     int64_t n_pos = alrp_loss_count_positives(n, labels);
@@ -49,7 +41,7 @@ int main(void) {
     float * loc_err = (float *) malloc(sizeof(float) * (size_t) n_pos);
     float * grad_loc = (float *) malloc(sizeof(float) * (size_t) n_pos);
     float * grad_d = (float *) calloc(4 * (size_t) n_pos, sizeof(float));
-    for (int64_t k = 0; k < 4 * n_pos; k++) { tgt_d[k] = (float) rng_normal(); pred_d[k] = tgt_d[k] + (float) (0.8 * rng_normal()); }
+    for (int64_t k = 0; k < 4 * n_pos; k++) { tgt_d[k] = (float) alrp_rng_normal(&rng); pred_d[k] = tgt_d[k] + (float) (0.8 * alrp_rng_normal(&rng)); }
     alrp_loc_err_giou_f32(n_pos, pred_d, tgt_d, stds, loc_err);
 
     struct timespec ts0, ts1;

@@ -1,7 +1,7 @@
 // Finite-difference gradient checks for every differentiable op of alrp.h.
 // For each case: loss = sum(op(inputs) * R) with a fixed random R; every input is a parameter;
 // the analytic gradient (alrp_build_backward) is compared with central differences.
-// Run: build/tests/test-grad [-v] [filter]. Exits non-zero on any mismatch.
+// Run: build/tests/test-grad [filter]. Exits non-zero on any mismatch.
 #define ALRP_IMPLEMENTATION
 #include "alrp.h"
 
@@ -25,7 +25,6 @@ struct tcase {
     int n_params_inputs; // inputs [0, n_params_inputs) are differentiated (others: constant); 0 = all
 };
 
-static int verbose = 0;
 
 static void init_tensor(struct alrp_tensor * t, enum init how, struct rng * r) {
     int64_t n = alrp_nelements(t);
@@ -277,7 +276,7 @@ static const struct tcase cases[] = {
 
 int main(int argc, char ** argv) {
     const char * filter = NULL;
-    for (int i = 1; i < argc; i++) { if (!strcmp(argv[i], "-v")) verbose = 1; else filter = argv[i]; }
+    if (argc > 1) filter = argv[1];
     int n_cases = (int) (sizeof(cases) / sizeof(cases[0])), fails = 0, run = 0;
     for (int nt = 1; nt <= 2; nt++) {
         struct alrp_threadpool * tp = alrp_threadpool_new(nt);

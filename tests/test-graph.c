@@ -225,7 +225,18 @@ static void test_save_load(void) {
     alrp_free(ctx);
 }
 
+// splitmix64's published first outputs for seed 0; uniform in [0, 1), normal roughly N(0, 1)
+static void test_rng(void) {
+    struct alrp_rng r = { 0 };
+    uint64_t a = alrp_rng_u64(&r), b = alrp_rng_u64(&r);
+    CHECK(a == 0xe220a8397b1dcdafull && b == 0x6e789e6aa1b965f4ull, "alrp_rng: splitmix64 stream");
+    double s = 0, s2 = 0, lo = 1, hi = 0;
+    for (int i = 0; i < 100000; i++) { double u = alrp_rng_uniform(&r), z = alrp_rng_normal(&r); lo = fmin(lo, u); hi = fmax(hi, u); s += z; s2 += z * z; }
+    CHECK(lo >= 0.0 && hi < 1.0 && fabs(s / 1e5) < 0.02 && fabs(s2 / 1e5 - 1.0) < 0.02, "alrp_rng: uniform in [0, 1), normal mean %.3f var %.3f", s / 1e5, s2 / 1e5);
+}
+
 int main(void) {
+    test_rng();
     test_save_load();
     test_inference_memory();
     test_usage_example();

@@ -208,15 +208,8 @@ static void parity_box(void) {
 // 2. finite differences
 // ---------------------------------------------------------------------------------------------
 
-static uint64_t rng_state = 7;
-static double rng_unif(void) {
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    z ^= z >> 31;
-    return (double) (z >> 11) * (1.0 / 9007199254740992.0);
-}
-static double rng_range(double a, double b) { return a + (b - a) * rng_unif(); }
+static struct alrp_rng rng = { 7 }; // fixed seed
+static double rng_range(double a, double b) { return a + (b - a) * alrp_rng_uniform(&rng); }
 
 static double fd_worst;
 static void fd_cmp(double analytic, double numeric, double rtol, double atol) {
@@ -237,7 +230,7 @@ static void fd_double(void) {
     const double params[5][2] = { { 0.25, 2.0 }, { 0.4, 1.5 }, { -1.0, 0.0 }, { 0.25, 0.5 }, { 0.75, 3.0 } };
     for (int c = 0; c < 5; c++) {
         for (int k = 0; k < 200; k++) {
-            double x = rng_range(-12.0, 12.0), t = k % 3 == 0 ? rng_unif() : (double) (k % 2);
+            double x = rng_range(-12.0, 12.0), t = k % 3 == 0 ? alrp_rng_uniform(&rng) : (double) (k % 2);
             double d;
             alrp__focal_one(x, t, params[c][0], params[c][1], &d);
             double num = (alrp__focal_one(x + h, t, params[c][0], params[c][1], NULL) -

@@ -188,18 +188,7 @@ static void check_case(const char * name, struct alrp_threadpool * tp, int64_t n
 // inputs
 // ---------------------------------------------------------------------------------------------
 
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-static uint64_t rng_u64(void) {   // splitmix64
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-static double rng_unif(void) { return (double) (rng_u64() >> 11) * (1.0 / 9007199254740992.0); }
-static double rng_normal(void) {
-    double u = rng_unif() + 1e-300, v = rng_unif();
-    return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
-}
+static struct alrp_rng rng = { 0x9e3779b97f4a7c15ull }; // fixed seed
 
 struct input { int64_t n; float * s; int8_t * y; float * e; };
 
@@ -213,22 +202,22 @@ static void input_free(struct input * in) { free(in->s); free(in->y); free(in->e
 static void input_loc_err(struct input * in) {       // E_loc in [0, 2) for each positive
     int64_t P = 0;
     for (int64_t i = 0; i < in->n; i++) P += in->y[i] == 1;
-    for (int64_t k = 0; k < P; k++) in->e[k] = (float) (2.0 * rng_unif() * rng_unif());
+    for (int64_t k = 0; k < P; k++) in->e[k] = (float) (2.0 * alrp_rng_uniform(&rng) * alrp_rng_uniform(&rng));
 }
 
 // a random case: score model m, label mix
 static void make_random(struct input * in, int64_t n, int m, double p_pos, double p_ign) {
     input_alloc(in, n);
     for (int64_t i = 0; i < n; i++) {
-        double u = rng_unif();
+        double u = alrp_rng_uniform(&rng);
         in->y[i] = u < p_pos ? 1 : (u < p_pos + p_ign ? -1 : 0);
         double s;
         switch (m) {
-            case 0:  s = 3.0 * rng_normal() + (in->y[i] == 1 ? 1.0 : -1.0); break;          // overlapping
-            case 1:  s = (double) (int) (8.0 * rng_unif()) * 0.25; break;                   // many ties
-            case 2:  s = (rng_u64() % 5) * 5000.0 - 10000.0 + rng_normal(); break;          // |s| up to 1e4
-            case 3:  s = in->y[i] == 1 ? 2.0 + rng_normal() : -6.0 + 1.5 * rng_normal(); break; // realistic
-            default: s = 20.0 * rng_unif() - 10.0; break;
+            case 0:  s = 3.0 * alrp_rng_normal(&rng) + (in->y[i] == 1 ? 1.0 : -1.0); break;          // overlapping
+            case 1:  s = (double) (int) (8.0 * alrp_rng_uniform(&rng)) * 0.25; break;                   // many ties
+            case 2:  s = (alrp_rng_u64(&rng) % 5) * 5000.0 - 10000.0 + alrp_rng_normal(&rng); break;          // |s| up to 1e4
+            case 3:  s = in->y[i] == 1 ? 2.0 + alrp_rng_normal(&rng) : -6.0 + 1.5 * alrp_rng_normal(&rng); break; // realistic
+            default: s = 20.0 * alrp_rng_uniform(&rng) - 10.0; break;
         }
         in->s[i] = (float) s;
     }
@@ -242,11 +231,11 @@ int main(void) {
     // ---- hundreds of random cases ----
     for (int c = 0; c < 300; c++) {
         struct input in;
-        int64_t n = 1 + (int64_t) (rng_u64() % 1500);
+        int64_t n = 1 + (int64_t) (alrp_rng_u64(&rng) % 1500);
         int m = c % 5;
-        double p_pos = c % 7 == 0 ? 0.3 : 0.03 + 0.1 * rng_unif();
-        double p_ign = (c % 3 == 0) ? 0.2 * rng_unif() : 0.0;
-        float delta = (c % 4 == 0) ? 1.0f : (float) (0.1 + 2.0 * rng_unif());
+        double p_pos = c % 7 == 0 ? 0.3 : 0.03 + 0.1 * alrp_rng_uniform(&rng);
+        double p_ign = (c % 3 == 0) ? 0.2 * alrp_rng_uniform(&rng) : 0.0;
+        float delta = (c % 4 == 0) ? 1.0f : (float) (0.1 + 2.0 * alrp_rng_uniform(&rng));
         make_random(&in, n, m, p_pos, p_ign);
         snprintf(name, sizeof(name), "random %d (n %lld, model %d, delta %.3g)", c, (long long) n, m, (double) delta);
         check_case(name, c % 2 ? tp2 : NULL, n, in.s, in.y, in.e, delta);
@@ -275,7 +264,7 @@ int main(void) {
         for (int64_t i = 0; i < in.n; i++) in.s[i] = -1.5f;
         check_case("edge: every score equal", tp2, in.n, in.s, in.y, in.e, 1.0f);
         // scores exactly delta apart (the kinks of H)
-        for (int64_t i = 0; i < in.n; i++) in.s[i] = (float) ((int64_t) (rng_u64() % 9) - 4);
+        for (int64_t i = 0; i < in.n; i++) in.s[i] = (float) ((int64_t) (alrp_rng_u64(&rng) % 9) - 4);
         check_case("edge: scores on the kinks of H", NULL, in.n, in.s, in.y, in.e, 1.0f);
         input_free(&in);
     }
@@ -289,7 +278,7 @@ int main(void) {
     {   // huge score gaps |s| up to 1e4
         struct input in; make_random(&in, 1000, 2, 0.05, 0.05);
         check_case("edge: |s| up to 1e4, clusters", NULL, in.n, in.s, in.y, in.e, 1.0f);
-        for (int64_t i = 0; i < in.n; i++) in.s[i] = (float) (2e4 * rng_unif() - 1e4);
+        for (int64_t i = 0; i < in.n; i++) in.s[i] = (float) (2e4 * alrp_rng_uniform(&rng) - 1e4);
         check_case("edge: |s| up to 1e4, uniform", tp2, in.n, in.s, in.y, in.e, 1.0f);
         for (int64_t i = 0; i < in.n; i++) in.s[i] = (i % 2) ? 1e4f : -1e4f;
         check_case("edge: two scores 2e4 apart", NULL, in.n, in.s, in.y, in.e, 1.0f);
@@ -326,7 +315,7 @@ int main(void) {
         input_loc_err(&in);
         check_case("edge: one positive", tp2, in.n, in.s, in.y, in.e, 1.0f);
         // ... and every negative below the threshold
-        for (int64_t i = 0; i < in.n; i++) if (in.y[i] == 0) in.s[i] = -0.7f - (float) (5.0 * rng_unif());
+        for (int64_t i = 0; i < in.n; i++) if (in.y[i] == 0) in.s[i] = -0.7f - (float) (5.0 * alrp_rng_uniform(&rng));
         check_case("edge: one positive, negatives below thr", NULL, in.n, in.s, in.y, in.e, 1.0f);
         input_free(&in);
     }
@@ -339,7 +328,7 @@ int main(void) {
     }
     {   // all negatives below the threshold (several positives): N_FP = 0, no update
         struct input in; make_random(&in, 600, 3, 0.05, 0.05);
-        for (int64_t i = 0; i < in.n; i++) if (in.y[i] == 0) in.s[i] = -50.0f + (float) rng_normal();
+        for (int64_t i = 0; i < in.n; i++) if (in.y[i] == 0) in.s[i] = -50.0f + (float) alrp_rng_normal(&rng);
         check_case("edge: all negatives below threshold", tp2, in.n, in.s, in.y, in.e, 1.0f);
         // a negative exactly at min(pos) - delta (H = 0 exactly)
         float mn = INFINITY;
