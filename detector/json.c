@@ -28,6 +28,20 @@ static void json__reset(struct json_reader * r) {
     r->ctx_index = -1;
 }
 
+// the refill window of r->buf_size bytes; -1 (with the error set) when out of memory
+static int json__alloc_window(struct json_reader * r) {
+    r->buf = (unsigned char *) malloc(r->buf_size);
+    if (!r->buf) {
+        snprintf(r->err, sizeof(r->err), "%s: out of memory", r->name);
+        r->failed = 1;
+        r->at_eof = 1;
+        return -1;
+    }
+    r->p = r->end = r->win = r->buf;
+    return 0;
+}
+
+
 int json_reader_open(struct json_reader * r, const char * path, size_t buf_size) {
     json__reset(r);
     json__set_name(r, path);
@@ -39,15 +53,7 @@ int json_reader_open(struct json_reader * r, const char * path, size_t buf_size)
         r->at_eof = 1;
         return -1;
     }
-    r->buf = (unsigned char *) malloc(r->buf_size);
-    if (!r->buf) {
-        snprintf(r->err, sizeof(r->err), "%s: out of memory", r->name);
-        r->failed = 1;
-        r->at_eof = 1;
-        return -1;
-    }
-    r->p = r->end = r->win = r->buf;
-    return 0;
+    return json__alloc_window(r);
 }
 
 void json_reader_init_mem(struct json_reader * r, const void * data, size_t size, const char * name) {
@@ -66,15 +72,7 @@ int json_reader_init_mem_chunked(struct json_reader * r, const void * data, size
     r->src = (const unsigned char *) data;
     r->src_size = data ? size : 0;
     r->buf_size = chunk ? chunk : 1;
-    r->buf = (unsigned char *) malloc(r->buf_size);
-    if (!r->buf) {
-        snprintf(r->err, sizeof(r->err), "%s: out of memory", r->name);
-        r->failed = 1;
-        r->at_eof = 1;
-        return -1;
-    }
-    r->p = r->end = r->win = r->buf;
-    return 0;
+    return json__alloc_window(r);
 }
 
 void json_reader_close(struct json_reader * r) {
