@@ -160,6 +160,10 @@ enum alrp_op {
     ALRP_OP_GIOU_LOSS_BACK,    // d/dpred; src = dy, pred, target
     ALRP_OP_LOC_ERR_GIOU,      // (P) E_loc of deltas decoded on the unit anchor; p0..3 = stds
     ALRP_OP_LOC_ERR_GIOU_BACK, // d/dpred_deltas; src = dy, pred, target
+    ALRP_OP_CONV2D_AFFINE,     // conv(x, w) * scale[o] + shift[o], then ReLU if p7; src = x, w, scale, shift
+    ALRP_OP_SUM_SQ,            // (1) sum of squares
+    ALRP_OP_OPT_STEP_SGD,      // view of param, updated in place; src = param, grad, momentum (or NULL), hp, grad_scale
+    ALRP_OP_OPT_STEP_ADAMW,    // view of param, updated in place; src = param, grad, m, v, hp, grad_scale
     ALRP_OP_COUNT
 };
 
@@ -175,6 +179,8 @@ enum alrp_bn_mode {
                         // (mmdet's norm_eval=True). Same compute as EVAL.
 };
 
+struct alrp_buffer;
+
 struct alrp_tensor {
     enum alrp_type type;
     int            n_dims;
@@ -185,9 +191,11 @@ struct alrp_tensor {
     struct alrp_tensor * src[ALRP_MAX_SRC];
     struct alrp_tensor * view_src;      // views: the tensor whose memory this one reads
     int64_t        view_offs;           // views: element offset into view_src
-    void         * data;
+    void         * data;                // in t->buffer (or the context's host arena when NULL)
+    struct alrp_buffer * buffer;        // the backend buffer that holds data, or NULL
     uint32_t       flags;
     char           name[ALRP_MAX_NAME];
+    struct alrp_tensor * next;          // (internal) the context's list of tensors
 };
 
 struct alrp_init_params {
@@ -277,6 +285,23 @@ ALRPDEF struct alrp_tensor * alrp_conv2d(struct alrp_context * ctx, struct alrp_
                                          int stride, int pad, int dilation, int groups);
 ALRPDEF struct alrp_tensor * alrp_conv2d_ex(struct alrp_context * ctx, struct alrp_tensor * x, struct alrp_tensor * w, struct alrp_tensor * b,
                                             int sh, int sw, int ph, int pw, int dh, int dw, int groups);
+// Fused conv + per-output-channel affine + optional ReLU: relu?(conv(x, w) * scale + shift), with
+// scale, shift (O). The affine and the ReLU are applied as the GEMM writes its result (no extra
+// pass over the output). The backbone's frozen batch norm is this op with scale = weight *
+// rsqrt(running_var + eps) and shift = bias - running_mean * scale (alrp_frozen_bn_affine builds
+// both from the BN tensors, so its weight and bias stay trainable). Differentiable in x, w,
+// scale and shift.
+ALRPDEF struct alrp_tensor * alrp_conv2d_affine(struct alrp_context * ctx, struct alrp_tensor * x, struct alrp_tensor * w,
+                                                struct alrp_tensor * scale, struct alrp_tensor * shift, bool relu,
+                                                int stride, int pad, int dilation, int groups);
+// scale = weight / sqrt(running_var + eps), shift = bias - running_mean * scale, as graph ops
+ALRPDEF void alrp_frozen_bn_affine(struct alrp_context * ctx, struct alrp_tensor * weight, struct alrp_tensor * bias,
+                                   struct alrp_tensor * running_mean, struct alrp_tensor * running_var, float eps,
+                                   struct alrp_tensor ** scale, struct alrp_tensor ** shift);
+// Inference: folds a frozen BN into the preceding conv's weights, on plain host arrays:
+// w (O, K) <- w * s[o], b (O) <- (b (or 0) - mean) * s + beta, s = gamma / sqrt(var + eps).
+ALRPDEF void alrp_fold_bn_f32(int64_t O, int64_t K, float * w, float * b, const float * gamma, const float * beta,
+                              const float * mean, const float * var, float eps);
 // batch norm 2d: x (N, C, H, W); weight, bias, running_mean, running_var (C)
 ALRPDEF struct alrp_tensor * alrp_batch_norm(struct alrp_context * ctx, struct alrp_tensor * x, struct alrp_tensor * weight, struct alrp_tensor * bias,
                                              struct alrp_tensor * running_mean, struct alrp_tensor * running_var,
@@ -300,16 +325,20 @@ ALRPDEF struct alrp_tensor * alrp_scatter_add_rows(struct alrp_context * ctx, st
 
 // ---- losses as graph ops (kernels: the "ranking losses and box losses" section)
 // aLRP Loss over every entry of logits (any shape, n entries); labels: an i8 tensor of n entries
-// (1 positive, 0 negative, -1 ignored); loc_err (P): E_loc of the P positives in index order, or
-// NULL. Returns the two parts as (1,) tensors. The forward computes the error-driven update of
+// (1 positive, 0 negative, -1 ignored); loc_err: E_loc for each of A anchors (n = A * C: entry i
+// belongs to anchor i / C), or NULL. Only the positives' E_loc are read (the others may hold
+// anything finite or not), so the graph's shapes do not depend on the data: compute E_loc for
+// every anchor and let the labels select. Returns the two parts and the number of positives P
+// as (1,) tensors (P is a float, for logging). The forward computes the error-driven update of
 // the logits (not a derivative: do not finite-difference it) and the backward scales it by the
-// incoming gradient of cls; loc_err gets d(loc)/d(loc_err) with the ranks held constant, scaled
-// by the incoming gradient of loc (so L = cls + w_SB * loc trains as [A] does).
-struct alrp_rank_loss { struct alrp_tensor * cls, * loc; };
+// incoming gradient of cls; loc_err gets d(loc)/d(loc_err) with the ranks held constant (zero
+// off the positives), scaled by the incoming gradient of loc (so L = cls + w_SB * loc trains as
+// [A] does). A batch with no positive gives zeros.
+struct alrp_rank_loss { struct alrp_tensor * cls, * loc, * n_pos; };
 ALRPDEF struct alrp_rank_loss alrp_alrp_loss(struct alrp_context * ctx, struct alrp_tensor * logits, struct alrp_tensor * labels,
                                              struct alrp_tensor * loc_err, float delta);
-// AP Loss, (1,): same conventions
-ALRPDEF struct alrp_tensor * alrp_ap_loss(struct alrp_context * ctx, struct alrp_tensor * logits, struct alrp_tensor * labels, float delta);
+// AP Loss: same conventions; .cls is the loss, .loc is NULL
+ALRPDEF struct alrp_rank_loss alrp_ap_loss(struct alrp_context * ctx, struct alrp_tensor * logits, struct alrp_tensor * labels, float delta);
 // element-wise sigmoid focal loss (torchvision semantics), same shape as logits; targets constant
 ALRPDEF struct alrp_tensor * alrp_sigmoid_focal_loss(struct alrp_context * ctx, struct alrp_tensor * logits, struct alrp_tensor * targets,
                                                      float alpha, float gamma);
@@ -337,49 +366,134 @@ ALRPDEF struct alrp_tensor * alrp_graph_node(const struct alrp_graph * g, int i)
 ALRPDEF int                  alrp_graph_n_params(const struct alrp_graph * g);
 ALRPDEF struct alrp_tensor * alrp_graph_param(const struct alrp_graph * g, int i);
 ALRPDEF void                 alrp_graph_print(const struct alrp_graph * g);
-// CPU compute of every node in order; tp may be NULL (one thread)
-ALRPDEF void                 alrp_graph_compute(struct alrp_graph * g, struct alrp_threadpool * tp);
+// ---- backends, buffers and placement --------------------------------------------------------
+// A backend computes graphs in its own memory (host memory for the CPU backend, device memory
+// for CUDA). Its memory comes in buffers: one block that holds many tensors' data. A tensor
+// records the buffer that holds its data (t->buffer); tensors made in a context with
+// no_alloc = false live in that context's host arena instead (t->buffer == NULL), which only the
+// CPU backend can read. Generic code reaches tensor data only through alrp_backend_tensor_set /
+// _get / _memset, never through t->data (a device address on a GPU backend).
+//
+// Typical placement for training (as ggml does it):
+//     ctx_w  = alrp_init({ size, NULL, .no_alloc = true });   // parameters, optimizer state
+//     ... make the parameters in ctx_w, alrp_optimizer_new(ctx_w, ...) ...
+//     buf_w  = alrp_backend_alloc_ctx_tensors(ctx_w, be);      // one buffer in the backend
+//     ctx_c  = alrp_init({ size, NULL, .no_alloc = true });   // inputs, graph nodes
+//     ... build the step graph in ctx_c ...
+//     ga     = alrp_gallocr_new(be);
+//     alrp_gallocr_reserve(ga, g);                             // once, for the largest graph
+//     loop: alrp_backend_tensor_set(be, images, ...); alrp_backend_graph_compute(be, g); ...
+enum alrp_status {
+    ALRP_STATUS_SUCCESS      =  0,
+    ALRP_STATUS_FAILED       = -1, // a kernel refused its input (NaN in a loss, ...): a message was printed
+    ALRP_STATUS_ALLOC_FAILED = -2, // out of backend memory
+    ALRP_STATUS_UNSUPPORTED  = -3, // a node the backend cannot compute (see alrp_backend_supports_op)
+};
+ALRPDEF const char * alrp_status_name(enum alrp_status s);
+// CPU compute of every node in order, on host memory; tp may be NULL (one thread). A
+// convenience for programs that use only the CPU: library code goes through a backend
+// (alrp_backend_graph_compute), which is what every test does.
+ALRPDEF enum alrp_status     alrp_graph_compute(struct alrp_graph * g, struct alrp_threadpool * tp);
 
-// Graph allocator: places every data-less node of a graph in one buffer, reusing the memory of
-// nodes whose consumers have all run. Views share memory with their source. Nodes with no
-// consumer, PARAM, LOSS, INPUT and OUTPUT nodes keep their own memory.
-struct alrp_gallocr;
-struct alrp_gallocr_stats { size_t peak_bytes; size_t sum_bytes; int n_allocated; };
-ALRPDEF struct alrp_gallocr * alrp_gallocr_new(void);
-ALRPDEF void   alrp_gallocr_free(struct alrp_gallocr * ga);
-ALRPDEF bool   alrp_gallocr_alloc_graph(struct alrp_gallocr * ga, struct alrp_graph * g); // grows its buffer as needed
-ALRPDEF struct alrp_gallocr_stats alrp_gallocr_get_stats(const struct alrp_gallocr * ga);
 
-// Backends: one small interface. The CPU backend is the reference; a CUDA backend
-// (alrp-cuda.cu) implements the same functions.
 struct alrp_backend;
+struct alrp_buffer;
 struct alrp_backend_i {
     const char * (*name)(struct alrp_backend * be);
     void   (*free)(struct alrp_backend * be);
     bool   (*supports_op)(struct alrp_backend * be, const struct alrp_tensor * t);
+    // memory: a block of size bytes (NULL when out of memory); alignment of what it returns
     void * (*buffer_alloc)(struct alrp_backend * be, size_t size);
-    void   (*buffer_free)(struct alrp_backend * be, void * buf);
+    void   (*buffer_free)(struct alrp_backend * be, void * base);
+    size_t alignment;
+    bool   is_host;            // buffers are host memory that the CPU may read directly
+    // copies between host memory and a tensor's bytes [offset, offset + size)
     void   (*tensor_set)(struct alrp_backend * be, struct alrp_tensor * t, const void * data, size_t offset, size_t size);
     void   (*tensor_get)(struct alrp_backend * be, const struct alrp_tensor * t, void * data, size_t offset, size_t size);
-    void   (*graph_compute)(struct alrp_backend * be, struct alrp_graph * g);
+    void   (*tensor_memset)(struct alrp_backend * be, struct alrp_tensor * t, uint8_t value, size_t offset, size_t size);
+    // optional (NULL: the synchronous versions are used): queued behind earlier work
+    void   (*tensor_set_async)(struct alrp_backend * be, struct alrp_tensor * t, const void * data, size_t offset, size_t size);
+    void   (*tensor_get_async)(struct alrp_backend * be, const struct alrp_tensor * t, void * data, size_t offset, size_t size);
+    void   (*synchronize)(struct alrp_backend * be);   // optional: waits for queued work
+    enum alrp_status (*graph_compute)(struct alrp_backend * be, struct alrp_graph * g);
 };
-struct alrp_backend { struct alrp_backend_i iface; void * context; };
+struct alrp_backend { struct alrp_backend_i iface; void * context; int64_t n_buffer_allocs; };
 
 ALRPDEF struct alrp_backend * alrp_backend_cpu_init(int n_threads);     // n_threads <= 0: all cores
+ALRPDEF bool alrp_backend_is_cpu(const struct alrp_backend * be);
 ALRPDEF struct alrp_threadpool * alrp_backend_cpu_pool(struct alrp_backend * be);
 ALRPDEF const char * alrp_backend_name(struct alrp_backend * be);
 ALRPDEF void alrp_backend_free(struct alrp_backend * be);
 ALRPDEF bool alrp_backend_supports_op(struct alrp_backend * be, const struct alrp_tensor * t);
 ALRPDEF void alrp_backend_tensor_set(struct alrp_backend * be, struct alrp_tensor * t, const void * data, size_t offset, size_t size);
 ALRPDEF void alrp_backend_tensor_get(struct alrp_backend * be, const struct alrp_tensor * t, void * data, size_t offset, size_t size);
-ALRPDEF void alrp_backend_graph_compute(struct alrp_backend * be, struct alrp_graph * g);
+ALRPDEF void alrp_backend_tensor_memset(struct alrp_backend * be, struct alrp_tensor * t, uint8_t value, size_t offset, size_t size);
+ALRPDEF void alrp_backend_tensor_set_async(struct alrp_backend * be, struct alrp_tensor * t, const void * data, size_t offset, size_t size);
+ALRPDEF void alrp_backend_tensor_get_async(struct alrp_backend * be, const struct alrp_tensor * t, void * data, size_t offset, size_t size);
+ALRPDEF void alrp_backend_synchronize(struct alrp_backend * be);
+ALRPDEF enum alrp_status alrp_backend_graph_compute(struct alrp_backend * be, struct alrp_graph * g);
+// whole-tensor helpers (the tensor must be contiguous): n = alrp_nelements(t) values
+ALRPDEF void alrp_backend_set_f32(struct alrp_backend * be, struct alrp_tensor * t, const float * v);
+ALRPDEF void alrp_backend_get_f32(struct alrp_backend * be, const struct alrp_tensor * t, float * v);
+ALRPDEF float alrp_backend_get_f32_1(struct alrp_backend * be, const struct alrp_tensor * t, int64_t i); // element i
+
+// Buffers. The allocation counter (alrp_backend_n_buffer_allocs) lets a training loop check
+// that it allocates nothing after its first step.
+ALRPDEF struct alrp_buffer  * alrp_backend_alloc_buffer(struct alrp_backend * be, size_t size); // NULL: out of memory
+ALRPDEF void                  alrp_buffer_free(struct alrp_buffer * buf);
+ALRPDEF size_t                alrp_buffer_size(const struct alrp_buffer * buf);
+ALRPDEF struct alrp_backend * alrp_buffer_backend(const struct alrp_buffer * buf);
+ALRPDEF void                  alrp_buffer_clear(struct alrp_buffer * buf, uint8_t value);
+ALRPDEF int64_t               alrp_backend_n_buffer_allocs(const struct alrp_backend * be);
+// Places t (no data yet, not a view) at offset bytes into buf (aligned by the caller).
+ALRPDEF void                  alrp_buffer_place(struct alrp_buffer * buf, struct alrp_tensor * t, size_t offset);
+// Every tensor of ctx that has no data and is not a view, placed in one new buffer of be
+// (parameters, optimizer state, constant inputs); views of them follow. NULL if there was none
+// (or out of memory: check alrp_ctx_n_unplaced).
+ALRPDEF struct alrp_buffer  * alrp_backend_alloc_ctx_tensors(struct alrp_context * ctx, struct alrp_backend * be);
+ALRPDEF int                   alrp_ctx_n_unplaced(const struct alrp_context * ctx);   // tensors with no data
+
+// Graph allocator: places every data-less node and leaf of a graph in one buffer of its
+// backend, reusing the memory of nodes whose consumers have all run (element-wise nodes run in
+// place over a source that dies with them). Views share memory with their source. PARAM, LOSS,
+// INPUT and OUTPUT nodes, data-less leafs and nodes with no consumer keep their own memory.
+// alrp_gallocr_reserve sizes the buffer once for a worst-case graph; alrp_gallocr_alloc_graph
+// places a graph, growing the buffer only when it needs more (stats.n_reallocs counts that).
+// Its planning arrays are kept between calls, so a loop of alloc_graph + compute does not
+// allocate once the largest graph has been seen.
+struct alrp_gallocr;
+struct alrp_gallocr_stats { size_t peak_bytes; size_t sum_bytes; int n_allocated; int n_reallocs; };
+ALRPDEF struct alrp_gallocr * alrp_gallocr_new(struct alrp_backend * be);
+ALRPDEF void   alrp_gallocr_free(struct alrp_gallocr * ga);
+ALRPDEF bool   alrp_gallocr_reserve(struct alrp_gallocr * ga, struct alrp_graph * g);
+ALRPDEF bool   alrp_gallocr_alloc_graph(struct alrp_gallocr * ga, struct alrp_graph * g);
+ALRPDEF struct alrp_gallocr_stats alrp_gallocr_get_stats(const struct alrp_gallocr * ga);
+
+// Run-time allocation hook for the library's own host allocations (contexts, host buffers,
+// workspaces, planning arrays) when ALRP_MALLOC/ALRP_FREE are not defined at compile time.
+// Process-wide (the library's only global setting): set it before any other call, and make
+// fn_free accept pointers from malloc too (forward to malloc/free, e.g. to count calls).
+// NULL functions restore malloc/free.
+ALRPDEF void alrp_set_alloc_hook(void * (*fn_malloc)(size_t size, void * ud), void (*fn_free)(void * p, void * ud), void * ud);
 
 // ============================================================================================
 // ===== declarations: optimizers and named-tensor files (graph level)
 // ============================================================================================
-// The optimizer keeps its state (SGD momentum, AdamW m and v) as tensors in a persistent
-// context, one per PARAM of the graph, named "<param>.momentum_buffer", "<param>.exp_avg",
-// "<param>.exp_avg_sq" (PyTorch's state names). A step uses the gradients the last compute left.
+// The optimizer update is a graph op, appended to the training graph, so that a whole step
+// (forward, backward, update) is one graph compute that can stay on the device. Its state (SGD
+// momentum, AdamW m and v) are tensors in a persistent context, one per PARAM of the graph,
+// named "<param>.momentum_buffer", "<param>.exp_avg", "<param>.exp_avg_sq" (PyTorch's state
+// names), zero until the first step. What changes from step to step (the lr, the step count
+// that drives SGD's first-step rule and AdamW's bias corrections) lives in a small
+// hyper-parameter input tensor, so the graph is built once:
+//
+//     opt = alrp_optimizer_new(ctx_w, g, alrp_opt_default_params(ALRP_OPT_SGD));  // after build_backward
+//     buf_w = alrp_backend_alloc_ctx_tensors(ctx_w, be); alrp_optimizer_reset(opt, be);
+//     alrp_optimizer_build(opt, ctx_c, g, 0.0f);          // appends the update nodes to g
+//     loop: alrp_optimizer_set_lr(opt, lr); alrp_optimizer_prepare(opt, be);  // step++, uploads
+//           alrp_backend_graph_compute(be, g);
+//
+// The raw kernels (alrp_sgd_step_f32, alrp_adamw_step_f32) are in the io section below.
 
 enum alrp_opt_type { ALRP_OPT_SGD, ALRP_OPT_ADAMW };
 
@@ -394,22 +508,51 @@ struct alrp_opt_params {
 // SGD: lr 0.01, momentum 0.9, wd 1e-4 (the recipe's); AdamW: lr 1e-3, (0.9, 0.999), 1e-8, wd 1e-2
 ALRPDEF struct alrp_opt_params alrp_opt_default_params(enum alrp_opt_type type);
 
+// The hyper-parameter tensor of the update ops: (ALRP_OPT_HP_COUNT) f32, slots below.
+enum alrp_opt_hp {
+    ALRP_OPT_HP_LR, ALRP_OPT_HP_MOMENTUM, ALRP_OPT_HP_WEIGHT_DECAY, ALRP_OPT_HP_BETA1, ALRP_OPT_HP_BETA2,
+    ALRP_OPT_HP_EPS, ALRP_OPT_HP_STEP,  // the step being taken, 1 for the first (a float: exact to 2^24)
+    ALRP_OPT_HP_COUNT
+};
+// The update ops. Each returns a view of param whose computation updates param in place (and
+// the state); grad_scale, a (1) tensor or NULL, multiplies the gradient first (clipping).
+ALRPDEF struct alrp_tensor * alrp_opt_step_sgd(struct alrp_context * ctx, struct alrp_tensor * param, struct alrp_tensor * grad,
+                                               struct alrp_tensor * momentum_buf, struct alrp_tensor * hp, struct alrp_tensor * grad_scale);
+ALRPDEF struct alrp_tensor * alrp_opt_step_adamw(struct alrp_context * ctx, struct alrp_tensor * param, struct alrp_tensor * grad,
+                                                 struct alrp_tensor * m, struct alrp_tensor * v, struct alrp_tensor * hp,
+                                                 struct alrp_tensor * grad_scale);
+// sum of squares of every element -> (1); and the global L2 norm of n tensors -> (1)
+ALRPDEF struct alrp_tensor * alrp_sum_sq(struct alrp_context * ctx, struct alrp_tensor * a);
+ALRPDEF struct alrp_tensor * alrp_global_norm(struct alrp_context * ctx, int n, struct alrp_tensor * const * ts);
+
 struct alrp_optimizer;
+// state and the hp tensor in ctx (placed later if ctx is no_alloc); g must have its backward
 ALRPDEF struct alrp_optimizer * alrp_optimizer_new(struct alrp_context * ctx, const struct alrp_graph * g, struct alrp_opt_params params);
-ALRPDEF void    alrp_optimizer_step(struct alrp_optimizer * opt, struct alrp_threadpool * tp);
+// Appends to g the update of every parameter that has a gradient, after the global gradient
+// norm (alrp_optimizer_grad_norm; an output). max_grad_norm > 0 clips the gradients to that
+// norm first, as torch.nn.utils.clip_grad_norm_ does. Call once per graph.
+ALRPDEF void    alrp_optimizer_build(struct alrp_optimizer * opt, struct alrp_context * ctx, struct alrp_graph * g, float max_grad_norm);
+ALRPDEF void    alrp_optimizer_reset(struct alrp_optimizer * opt, struct alrp_backend * be);   // zero state, step 0
+// before each compute of the graph: step++, and the hyper-parameters uploaded to the backend
+ALRPDEF void    alrp_optimizer_prepare(struct alrp_optimizer * opt, struct alrp_backend * be);
 ALRPDEF void    alrp_optimizer_set_lr(struct alrp_optimizer * opt, float lr);
+ALRPDEF float   alrp_optimizer_get_lr(const struct alrp_optimizer * opt);
 ALRPDEF int64_t alrp_optimizer_n_steps(const struct alrp_optimizer * opt);
 ALRPDEF void    alrp_optimizer_set_n_steps(struct alrp_optimizer * opt, int64_t n); // when resuming
+ALRPDEF struct alrp_tensor * alrp_optimizer_grad_norm(const struct alrp_optimizer * opt); // after build
+ALRPDEF struct alrp_tensor * alrp_optimizer_hparams(const struct alrp_optimizer * opt);
 // the state tensors (for checkpoints): n of them in *out (a pointer into the optimizer)
 ALRPDEF int     alrp_optimizer_state(const struct alrp_optimizer * opt, struct alrp_tensor *** out);
 
 // Saves n f32 tensors by name to a safetensors file, atomically (temp file + rename); metadata is
-// a NULL-terminated list of key, value pairs or NULL. Returns 0, or -1 with a message in err.
-ALRPDEF int alrp_save_tensors(const char * path, int n, struct alrp_tensor * const * ts, const char * const * metadata, char * err, size_t err_size);
+// a NULL-terminated list of key, value pairs or NULL. Data is read through be (NULL: host
+// tensors). Returns 0, or -1 with a message in err.
+ALRPDEF int alrp_save_tensors(struct alrp_backend * be, const char * path, int n, struct alrp_tensor * const * ts, const char * const * metadata, char * err, size_t err_size);
 // Loads the tensors of that name from a safetensors file into ts (shapes must match; F32, F16,
-// BF16 are converted). Missing names are an error unless allow_missing. Returns the number
-// loaded, or -1 with a one-line message in err naming the file and the tensor.
-ALRPDEF int alrp_load_tensors(const char * path, int n, struct alrp_tensor * const * ts, bool allow_missing, char * err, size_t err_size);
+// BF16 are converted), written through be (NULL: host tensors). Missing names are an error
+// unless allow_missing. Returns the number loaded, or -1 with a one-line message in err naming
+// the file and the tensor.
+ALRPDEF int alrp_load_tensors(struct alrp_backend * be, const char * path, int n, struct alrp_tensor * const * ts, bool allow_missing, char * err, size_t err_size);
 
 // ============================================================================================
 // ===== declarations: GEMM and conv kernels (raw arrays)
@@ -784,9 +927,24 @@ ALRPDEF void alrp_adamw_step_f32(int64_t n, float * p, const float * g, float * 
 // assertion with a message that tells the user what to do
 #define ALRP_ASSERTM(x, ...) do { if (!(x)) { fprintf(stderr, "alrp: %s:%d: ", __FILE__, __LINE__); fprintf(stderr, __VA_ARGS__); fprintf(stderr, "\n"); abort(); } } while (0)
 #ifndef ALRP_MALLOC
-#define ALRP_MALLOC(sz) malloc(sz)
-#define ALRP_FREE(p)    free(p)
+// the default allocator, which alrp_set_alloc_hook can redirect at run time
+#define ALRP_MALLOC(sz) alrp__hooked_malloc(sz)
+#define ALRP_FREE(p)    alrp__hooked_free(p)
 #endif
+
+// The library's one process-wide setting (see alrp_set_alloc_hook).
+static struct { void * (*fn_malloc)(size_t, void *); void (*fn_free)(void *, void *); void * ud; } alrp__alloc_hook;
+static inline void * alrp__hooked_malloc(size_t size) {
+    return alrp__alloc_hook.fn_malloc ? alrp__alloc_hook.fn_malloc(size, alrp__alloc_hook.ud) : malloc(size);
+}
+static inline void alrp__hooked_free(void * p) {
+    if (alrp__alloc_hook.fn_free) alrp__alloc_hook.fn_free(p, alrp__alloc_hook.ud); else free(p);
+}
+ALRPDEF void alrp_set_alloc_hook(void * (*fn_malloc)(size_t size, void * ud), void (*fn_free)(void * p, void * ud), void * ud) {
+    alrp__alloc_hook.fn_malloc = fn_malloc;
+    alrp__alloc_hook.fn_free = fn_free;
+    alrp__alloc_hook.ud = ud;
+}
 
 #define ALRP_UNUSED(x) (void)(x)
 #define ALRP_MIN(a, b) ((a) < (b) ? (a) : (b))
@@ -812,6 +970,8 @@ struct alrp_threadpool {
     atomic_int        bar_phase;    // barrier: generation
     void            * work;         // scratch for kernels run through this pool (grows, never shrinks)
     size_t            work_size;
+    void            * work2;        // a second one, for kernels that hold data across calls of others
+    size_t            work2_size;
 };
 
 // Spinning before sleeping: a graph runs one pool job per node, and a condition-variable wake-up
@@ -901,6 +1061,7 @@ ALRPDEF void alrp_threadpool_free(struct alrp_threadpool * tp) {
     pthread_cond_destroy(&tp->cond_done);
     ALRP_FREE(tp->threads);
     if (tp->work) ALRP_FREE(tp->work);
+    if (tp->work2) ALRP_FREE(tp->work2);
     ALRP_FREE(tp);
 }
 
@@ -941,6 +1102,10 @@ ALRPDEF void alrp_threadpool_barrier(struct alrp_threadpool * tp) {
         if (spin > 1000) sched_yield();
     }
 }
+
+// A bump allocator over a caller's block; `need` adds up every request, so that the caller can
+// size the block for the next call when it was too small.
+struct alrp__bump { char * base; size_t size, used, need; };
 
 // Scratch memory of at least size bytes owned by the pool (NULL if tp is NULL: the kernel then
 // allocates its own). Kernels of one graph run one after another, so they can share it.
@@ -1047,6 +1212,14 @@ struct alrp_context {
     void * mem_alloc;    // what ALRP_MALLOC returned (NULL if the user owns mem)
     bool   no_alloc;
     size_t offs;
+    struct alrp_tensor * first, * last;   // every tensor made in the context, in order
+};
+
+// A block of a backend's memory that holds the data of many tensors.
+struct alrp_buffer {
+    struct alrp_backend * be;
+    void * base;         // backend address (host memory for the CPU backend)
+    size_t size;
 };
 
 #define ALRP__ALIGN 64
@@ -1078,7 +1251,7 @@ ALRPDEF void alrp_free(struct alrp_context * ctx) {
     ALRP_FREE(ctx);
 }
 
-ALRPDEF void   alrp_reset(struct alrp_context * ctx) { ctx->offs = 0; }
+ALRPDEF void   alrp_reset(struct alrp_context * ctx) { ctx->offs = 0; ctx->first = ctx->last = NULL; }
 ALRPDEF size_t alrp_used_mem(const struct alrp_context * ctx) { return ctx->offs; }
 ALRPDEF bool   alrp_get_no_alloc(const struct alrp_context * ctx) { return ctx->no_alloc; }
 ALRPDEF void   alrp_set_no_alloc(struct alrp_context * ctx, bool no_alloc) { ctx->no_alloc = no_alloc; }
@@ -1094,6 +1267,12 @@ static void * alrp__ctx_alloc(struct alrp_context * ctx, size_t size) {
 }
 
 static size_t alrp__type_size(enum alrp_type type) { return type == ALRP_TYPE_I8 ? 1 : 4; }
+static size_t alrp__align_up(size_t x, size_t a) { return a > 1 ? (x + a - 1) / a * a : x; }
+// host address of a tensor's data (views resolved)
+static char * alrp__host_data(const struct alrp_tensor * t) {
+    if (t->view_src && t->view_src->data) return (char *) t->view_src->data + t->view_offs * (int64_t) alrp__type_size(t->type);
+    return (char *) t->data;
+}
 
 static void alrp__set_contiguous_strides(struct alrp_tensor * t) {
     t->nb[3] = 1;
@@ -1106,6 +1285,8 @@ static struct alrp_tensor * alrp__new_tensor_impl(struct alrp_context * ctx, enu
     ALRP_ASSERTM(n_dims >= 1 && n_dims <= ALRP_MAX_DIMS, "tensors have 1..4 dims, asked for %d", n_dims);
     struct alrp_tensor * t = (struct alrp_tensor *) alrp__ctx_alloc(ctx, sizeof(struct alrp_tensor));
     memset(t, 0, sizeof(*t));
+    if (ctx->last) ctx->last->next = t; else ctx->first = t;
+    ctx->last = t;
     t->type = type;
     t->n_dims = n_dims;
     for (int d = 0; d < 4; d++) {
@@ -1118,6 +1299,7 @@ static struct alrp_tensor * alrp__new_tensor_impl(struct alrp_context * ctx, enu
         t->view_src = view_src;
         t->view_offs = view_offs;
         t->data = view_src->data ? (char *) view_src->data + view_offs * (int64_t) alrp__type_size(type) : NULL;
+        t->buffer = view_src->buffer;
     } else if (!ctx->no_alloc) {
         t->data = alrp__ctx_alloc(ctx, alrp_nbytes(t));
     }
@@ -1173,8 +1355,13 @@ static const char * alrp__shape_str(const struct alrp_tensor * t, char * buf, si
     return buf;
 }
 
-ALRPDEF float * alrp_data_f32(const struct alrp_tensor * t) {
+static void alrp__assert_host(const struct alrp_tensor * t) {
     ALRP_ASSERTM(t->data, "tensor '%s' has no data: allocate the graph (alrp_gallocr_alloc_graph) or use a context with no_alloc = false", t->name);
+    ALRP_ASSERTM(!t->buffer || t->buffer->be->iface.is_host, "tensor '%s' is in device memory: read and write it with "
+                 "alrp_backend_tensor_get / _set", t->name);
+}
+ALRPDEF float * alrp_data_f32(const struct alrp_tensor * t) {
+    alrp__assert_host(t);
     return (float *) t->data;
 }
 static int64_t alrp__logical_offset(const struct alrp_tensor * t, int64_t i) {
@@ -1184,6 +1371,7 @@ static int64_t alrp__logical_offset(const struct alrp_tensor * t, int64_t i) {
 }
 ALRPDEF float alrp_get_f32_1d(const struct alrp_tensor * t, int64_t i) {
     ALRP_ASSERTM(i >= 0 && i < alrp_nelements(t), "alrp_get_f32_1d: index %lld out of range", (long long) i);
+    alrp__assert_host(t);
     int64_t off = alrp__logical_offset(t, i);
     if (t->type == ALRP_TYPE_I32) return (float) ((const int32_t *) t->data)[off];
     if (t->type == ALRP_TYPE_I8)  return (float) ((const int8_t *) t->data)[off];
@@ -1191,6 +1379,7 @@ ALRPDEF float alrp_get_f32_1d(const struct alrp_tensor * t, int64_t i) {
 }
 ALRPDEF void alrp_set_f32_1d(struct alrp_tensor * t, int64_t i, float v) {
     ALRP_ASSERTM(i >= 0 && i < alrp_nelements(t), "alrp_set_f32_1d: index %lld out of range", (long long) i);
+    alrp__assert_host(t);
     int64_t off = alrp__logical_offset(t, i);
     if (t->type == ALRP_TYPE_I32) ((int32_t *) t->data)[off] = (int32_t) v;
     else if (t->type == ALRP_TYPE_I8) ((int8_t *) t->data)[off] = (int8_t) v;
@@ -1239,9 +1428,9 @@ static const char * alrp__op_names[ALRP_OP_COUNT] = {
     "UPSAMPLE", "UPSAMPLE_BACK", "RESHAPE", "PERMUTE", "SLICE", "EXPAND", "PAD_SLICE", "CONCAT",
     "GATHER_ROWS", "SCATTER_ADD_ROWS", "ALRP_LOSS", "AP_LOSS", "RANK_LOSS_BACK", "FOCAL_LOSS",
     "FOCAL_LOSS_BACK", "SMOOTH_L1", "SMOOTH_L1_BACK", "GIOU_LOSS", "GIOU_LOSS_BACK", "LOC_ERR_GIOU",
-    "LOC_ERR_GIOU_BACK",
+    "LOC_ERR_GIOU_BACK", "CONV2D_AFFINE", "SUM_SQ", "OPT_STEP_SGD", "OPT_STEP_ADAMW",
 };
-_Static_assert(ALRP_OP_COUNT == 44, "update alrp__op_names when adding an op");
+_Static_assert(ALRP_OP_COUNT == 48, "update alrp__op_names when adding an op");
 
 ALRPDEF const char * alrp_op_name(enum alrp_op op) { return (op >= 0 && op < ALRP_OP_COUNT) ? alrp__op_names[op] : "?"; }
 
@@ -1426,6 +1615,80 @@ ALRPDEF struct alrp_tensor * alrp_conv2d(struct alrp_context * ctx, struct alrp_
     return alrp_conv2d_ex(ctx, x, w, b, stride, stride, pad, pad, dilation, dilation, groups);
 }
 
+ALRPDEF struct alrp_tensor * alrp_conv2d_affine(struct alrp_context * ctx, struct alrp_tensor * x, struct alrp_tensor * w,
+                                                struct alrp_tensor * scale, struct alrp_tensor * shift, bool relu,
+                                                int stride, int pad, int dilation, int groups) {
+    struct alrp_tensor * t = alrp_conv2d(ctx, x, w, NULL, stride, pad, dilation, groups); // checks and the shape
+    int64_t O = w->ne[0];
+    ALRP_ASSERTM(scale && shift && alrp_nelements(scale) == O && alrp_nelements(shift) == O && scale->type == ALRP_TYPE_F32 && shift->type == ALRP_TYPE_F32,
+                 "conv2d_affine: scale and shift must be f32 with one value per output channel (%lld)", (long long) O);
+    t->op = ALRP_OP_CONV2D_AFFINE;
+    t->src[2] = alrp__c(ctx, scale);
+    t->src[3] = alrp__c(ctx, shift);
+    t->op_params[7] = relu ? 1 : 0;
+    return t;
+}
+ALRPDEF void alrp_frozen_bn_affine(struct alrp_context * ctx, struct alrp_tensor * weight, struct alrp_tensor * bias,
+                                   struct alrp_tensor * running_mean, struct alrp_tensor * running_var, float eps,
+                                   struct alrp_tensor ** scale, struct alrp_tensor ** shift) {
+    int64_t C = alrp_nelements(running_var), s1[1] = { C };
+    struct alrp_tensor * e = alrp_fill(ctx, ALRP_TYPE_F32, 1, s1, eps);
+    struct alrp_tensor * inv = alrp_div(ctx, alrp_fill(ctx, ALRP_TYPE_F32, 1, s1, 1.0f), alrp_sqrt(ctx, alrp_add(ctx, alrp_reshape_1d(ctx, running_var, C), e)));
+    struct alrp_tensor * s = weight ? alrp_mul(ctx, alrp_reshape_1d(ctx, weight, C), inv) : inv;
+    struct alrp_tensor * sh = alrp_neg(ctx, alrp_mul(ctx, alrp_reshape_1d(ctx, running_mean, C), s));
+    if (bias) sh = alrp_add(ctx, alrp_reshape_1d(ctx, bias, C), sh);
+    *scale = s; *shift = sh;
+}
+ALRPDEF void alrp_fold_bn_f32(int64_t O, int64_t K, float * w, float * b, const float * gamma, const float * beta,
+                              const float * mean, const float * var, float eps) {
+    for (int64_t o = 0; o < O; o++) {
+        float s = (gamma ? gamma[o] : 1.0f) / sqrtf(var[o] + eps);
+        for (int64_t k = 0; k < K; k++) w[o * K + k] *= s;
+        b[o] = (b[o] - mean[o]) * s + (beta ? beta[o] : 0.0f);
+    }
+}
+
+ALRPDEF struct alrp_tensor * alrp_sum_sq(struct alrp_context * ctx, struct alrp_tensor * a) {
+    alrp__check_f32(a, "sum_sq");
+    int64_t ne[4] = { 1, 1, 1, 1 };
+    return alrp__op_new(ctx, ALRP_OP_SUM_SQ, ALRP_TYPE_F32, 1, ne, alrp__c(ctx, a), NULL, NULL);
+}
+ALRPDEF struct alrp_tensor * alrp_global_norm(struct alrp_context * ctx, int n, struct alrp_tensor * const * ts) {
+    ALRP_ASSERTM(n >= 1, "global_norm: no tensors");
+    struct alrp_tensor * s = alrp_sum_sq(ctx, ts[0]);
+    for (int i = 1; i < n; i++) s = alrp_add(ctx, s, alrp_sum_sq(ctx, ts[i]));
+    return alrp_sqrt(ctx, s);
+}
+
+static struct alrp_tensor * alrp__opt_step(struct alrp_context * ctx, enum alrp_op op, struct alrp_tensor * param, struct alrp_tensor * grad,
+                                           struct alrp_tensor * s0, struct alrp_tensor * s1, struct alrp_tensor * hp, struct alrp_tensor * grad_scale) {
+    const char * who = op == ALRP_OP_OPT_STEP_SGD ? "opt_step_sgd" : "opt_step_adamw";
+    ALRP_ASSERTM(param->op == ALRP_OP_NONE && (param->flags & ALRP_FLAG_PARAM) && alrp_is_contiguous(param),
+                 "%s: '%s' must be a contiguous parameter (alrp_set_param)", who, param->name);
+    ALRP_ASSERTM(grad && alrp_same_shape(grad, param) && grad->type == ALRP_TYPE_F32, "%s: the gradient of '%s' must have its shape", who, param->name);
+    ALRP_ASSERTM((!s0 || (alrp_same_shape(s0, param) && alrp_is_contiguous(s0))) && (!s1 || (alrp_same_shape(s1, param) && alrp_is_contiguous(s1))),
+                 "%s: the state of '%s' must be contiguous tensors of its shape", who, param->name);
+    ALRP_ASSERTM(hp && alrp_nelements(hp) == ALRP_OPT_HP_COUNT && hp->type == ALRP_TYPE_F32, "%s: hp must be f32 (ALRP_OPT_HP_COUNT)", who);
+    ALRP_ASSERTM(!grad_scale || alrp_nelements(grad_scale) == 1, "%s: grad_scale must have one element", who);
+    struct alrp_tensor * t = alrp__new_tensor_impl(ctx, param->type, param->n_dims, param->ne, param, 0);
+    t->op = op;
+    t->src[0] = param; t->src[1] = alrp__c(ctx, grad); t->src[2] = s0; t->src[3] = s1; t->src[4] = hp;
+    t->src[5] = grad_scale ? alrp__c(ctx, grad_scale) : NULL;
+    alrp_format_name(t, "update(%s)", param->name);
+    t->flags |= ALRP_FLAG_OUTPUT;
+    return t;
+}
+ALRPDEF struct alrp_tensor * alrp_opt_step_sgd(struct alrp_context * ctx, struct alrp_tensor * param, struct alrp_tensor * grad,
+                                               struct alrp_tensor * momentum_buf, struct alrp_tensor * hp, struct alrp_tensor * grad_scale) {
+    return alrp__opt_step(ctx, ALRP_OP_OPT_STEP_SGD, param, grad, momentum_buf, NULL, hp, grad_scale);
+}
+ALRPDEF struct alrp_tensor * alrp_opt_step_adamw(struct alrp_context * ctx, struct alrp_tensor * param, struct alrp_tensor * grad,
+                                                 struct alrp_tensor * m, struct alrp_tensor * v, struct alrp_tensor * hp,
+                                                 struct alrp_tensor * grad_scale) {
+    ALRP_ASSERTM(m && v, "opt_step_adamw: '%s' needs both moment tensors", param->name);
+    return alrp__opt_step(ctx, ALRP_OP_OPT_STEP_ADAMW, param, grad, m, v, hp, grad_scale);
+}
+
 ALRPDEF struct alrp_tensor * alrp_batch_norm(struct alrp_context * ctx, struct alrp_tensor * x, struct alrp_tensor * weight, struct alrp_tensor * bias,
                                              struct alrp_tensor * running_mean, struct alrp_tensor * running_var,
                                              enum alrp_bn_mode mode, float momentum, float eps) {
@@ -1569,25 +1832,29 @@ ALRPDEF struct alrp_tensor * alrp_scatter_add_rows(struct alrp_context * ctx, st
 
 ALRPDEF struct alrp_rank_loss alrp_alrp_loss(struct alrp_context * ctx, struct alrp_tensor * logits, struct alrp_tensor * labels,
                                              struct alrp_tensor * loc_err, float delta) {
-    int64_t n = alrp_nelements(logits), P = loc_err ? alrp_nelements(loc_err) : 0;
+    int64_t n = alrp_nelements(logits), A = loc_err ? alrp_nelements(loc_err) : 0;
     ALRP_ASSERTM(logits->type == ALRP_TYPE_F32 && labels->type == ALRP_TYPE_I8 && alrp_nelements(labels) == n,
                  "alrp_loss: logits must be f32 and labels an i8 tensor with as many entries (%lld)", (long long) n);
     ALRP_ASSERTM(delta > 0.0f, "alrp_loss: delta must be > 0 (got %g)", (double) delta);
-    int64_t ne[4] = { 1, 1, 1, 2 + n + P };
+    ALRP_ASSERTM(!loc_err || (loc_err->type == ALRP_TYPE_F32 && A >= 1 && n % A == 0),
+                 "alrp_loss: loc_err has %lld entries, which does not divide the %lld logits: pass one E_loc per anchor "
+                 "(logits (A, C) with loc_err (A)), or one per entry", (long long) A, (long long) n);
+    int64_t ne[4] = { 1, 1, 1, 3 + n + A };   // loss_cls, loss_loc, P, grad_logits (n), grad_loc (A)
     struct alrp_tensor * t = alrp__op_new(ctx, ALRP_OP_ALRP_LOSS, ALRP_TYPE_F32, 1, ne, alrp__c(ctx, logits), alrp__c(ctx, labels), loc_err ? alrp__c(ctx, loc_err) : NULL);
     alrp__set_op_f32(t, 0, delta);
-    struct alrp_rank_loss r = { alrp_slice(ctx, t, 0, 0, 1), alrp_slice(ctx, t, 0, 1, 1) };
+    struct alrp_rank_loss r = { alrp_slice(ctx, t, 0, 0, 1), alrp_slice(ctx, t, 0, 1, 1), alrp_slice(ctx, t, 0, 2, 1) };
     return r;
 }
-ALRPDEF struct alrp_tensor * alrp_ap_loss(struct alrp_context * ctx, struct alrp_tensor * logits, struct alrp_tensor * labels, float delta) {
+ALRPDEF struct alrp_rank_loss alrp_ap_loss(struct alrp_context * ctx, struct alrp_tensor * logits, struct alrp_tensor * labels, float delta) {
     int64_t n = alrp_nelements(logits);
     ALRP_ASSERTM(logits->type == ALRP_TYPE_F32 && labels->type == ALRP_TYPE_I8 && alrp_nelements(labels) == n,
                  "ap_loss: logits must be f32 and labels an i8 tensor with as many entries (%lld)", (long long) n);
     ALRP_ASSERTM(delta > 0.0f, "ap_loss: delta must be > 0 (got %g)", (double) delta);
-    int64_t ne[4] = { 1, 1, 1, 1 + n };
+    int64_t ne[4] = { 1, 1, 1, 2 + n };       // loss, P, grad_logits (n)
     struct alrp_tensor * t = alrp__op_new(ctx, ALRP_OP_AP_LOSS, ALRP_TYPE_F32, 1, ne, alrp__c(ctx, logits), alrp__c(ctx, labels), NULL);
     alrp__set_op_f32(t, 0, delta);
-    return alrp_slice(ctx, t, 0, 0, 1);
+    struct alrp_rank_loss r = { alrp_slice(ctx, t, 0, 0, 1), NULL, alrp_slice(ctx, t, 0, 1, 1) };
+    return r;
 }
 // loss of (a, b), inputs of one shape; the result has a's shape, or is (n) for (n, 4) boxes
 static struct alrp_tensor * alrp__pair_loss(struct alrp_context * ctx, enum alrp_op op, struct alrp_tensor * a, struct alrp_tensor * b, const char * what, bool per_box) {
@@ -1788,6 +2055,43 @@ static void alrp__backward_node(struct alrp_context * ctx, struct alrp_graph * g
             alrp__add_grad(ctx, g, bias, alrp__view(ctx, ALRP_OP_RESHAPE, s, bias->n_dims, bias->ne, 0));
         }
     } break;
+    case ALRP_OP_CONV2D_AFFINE: {
+        // y = relu?(c * s + h), c = conv(x, w). dz = dy * [y > 0]; dh = sum dz; dx = conv^T(dz, w * s);
+        // dc = dz * s, so dw = s[o] * dW(x, dz) and ds[o] = sum dz c = <w[o], dW(x, dz)[o]>: the
+        // raw weight gradient serves both, and c itself is never needed.
+        struct alrp_tensor * w = b, * s = t->src[2], * h = t->src[3];
+        int64_t O = w->ne[0], s4[4] = { O, 1, 1, 1 }, c4[4] = { 1, O, 1, 1 };
+        struct alrp_tensor * dz = dy;
+        if (t->op_params[7]) {
+            dz = alrp__op_new(ctx, ALRP_OP_UNARY_BACK, ALRP_TYPE_F32, 4, t->ne, dy, NULL, t);
+            dz->op_params[0] = ALRP_UNARY_RELU;
+        }
+        if (h->flags & ALRP_FLAG_GRAD)
+            alrp__add_grad(ctx, g, h, alrp__view(ctx, ALRP_OP_RESHAPE, alrp__sum_to_ne(ctx, dz, 4, c4), h->n_dims, h->ne, 0));
+        if (a->flags & ALRP_FLAG_GRAD) {
+            struct alrp_tensor * ws = alrp_mul(ctx, w, alrp_reshape(ctx, s, 4, s4));
+            struct alrp_tensor * dx = alrp__op_new(ctx, ALRP_OP_CONV2D_BACK_DATA, ALRP_TYPE_F32, 4, a->ne, dz, ws, NULL);
+            memcpy(dx->op_params, t->op_params, sizeof(int32_t) * 7);
+            alrp__add_grad(ctx, g, a, dx);
+        }
+        if ((w->flags & ALRP_FLAG_GRAD) || (s->flags & ALRP_FLAG_GRAD)) {
+            struct alrp_tensor * dwr = alrp__op_new(ctx, ALRP_OP_CONV2D_BACK_WEIGHT, ALRP_TYPE_F32, 4, w->ne, a, dz, NULL);
+            memcpy(dwr->op_params, t->op_params, sizeof(int32_t) * 7);
+            if (w->flags & ALRP_FLAG_GRAD) alrp__add_grad(ctx, g, w, alrp_mul(ctx, dwr, alrp_reshape(ctx, s, 4, s4)));
+            if (s->flags & ALRP_FLAG_GRAD) {
+                int64_t k[2] = { O, alrp_nelements(w) / O };
+                struct alrp_tensor * p = alrp_reshape(ctx, alrp_mul(ctx, dwr, w), 2, k);
+                alrp__add_grad(ctx, g, s, alrp__view(ctx, ALRP_OP_RESHAPE, alrp_sum_axis(ctx, p, 1, false), s->n_dims, s->ne, 0));
+            }
+        }
+    } break;
+    case ALRP_OP_SUM_SQ: { // d/da = 2 a dy
+        int64_t shape[4];
+        for (int k = 0; k < a->n_dims; k++) shape[k] = alrp_dim(a, k);
+        struct alrp_tensor * d = dy;
+        if (dy->n_dims != a->n_dims) d = alrp__view(ctx, ALRP_OP_RESHAPE, dy, a->n_dims, dy->ne, 0);
+        alrp__add_grad(ctx, g, a, alrp_scale(ctx, alrp_mul(ctx, a, alrp_expand(ctx, d, a->n_dims, shape)), 2.0f));
+    } break;
     case ALRP_OP_BN_STATS: break; // its gradient is folded into BN_BACK (train mode)
     case ALRP_OP_BN_APPLY: {
         struct alrp_tensor * stats = t->src[1], * w = t->src[2], * bias = t->src[3];
@@ -1844,12 +2148,12 @@ static void alrp__backward_node(struct alrp_context * ctx, struct alrp_graph * g
         int64_t n = alrp_nelements(a);
         bool alrp = t->op == ALRP_OP_ALRP_LOSS;
         struct alrp_tensor * d = alrp__op_new(ctx, ALRP_OP_RANK_LOSS_BACK, ALRP_TYPE_F32, a->n_dims, a->ne, dy, t, NULL);
-        d->op_params[0] = 0; d->op_params[1] = alrp ? 2 : 1;
+        d->op_params[0] = 0; d->op_params[1] = alrp ? 3 : 2;
         alrp__add_grad(ctx, g, a, d);
         struct alrp_tensor * le = t->src[2];
         if (alrp && le && (le->flags & ALRP_FLAG_GRAD)) {
             struct alrp_tensor * dl = alrp__op_new(ctx, ALRP_OP_RANK_LOSS_BACK, ALRP_TYPE_F32, le->n_dims, le->ne, dy, t, NULL);
-            dl->op_params[0] = 1; dl->op_params[1] = (int32_t) (2 + n);
+            dl->op_params[0] = 1; dl->op_params[1] = (int32_t) (3 + n);
             alrp__add_grad(ctx, g, le, dl);
         }
     } break;
@@ -1915,24 +2219,48 @@ ALRPDEF void alrp_build_backward(struct alrp_context * ctx, struct alrp_graph * 
 struct alrp__block { size_t offs, size; };
 
 struct alrp_gallocr {
-    void * buf_alloc;   // what ALRP_MALLOC returned
-    char * buf;         // aligned
-    size_t buf_size;
+    struct alrp_backend * be;
+    struct alrp_buffer  * buf;
     struct alrp_gallocr_stats stats;
+    // planning arrays, kept between calls (grown to the largest graph seen)
+    int cap;
+    size_t * offsets;
+    int * refs, * pinned, * heir;
+    struct alrp__block * fl;
 };
 
-ALRPDEF struct alrp_gallocr * alrp_gallocr_new(void) {
+ALRPDEF struct alrp_gallocr * alrp_gallocr_new(struct alrp_backend * be) {
+    ALRP_ASSERTM(be, "alrp_gallocr_new: pass the backend whose memory the graph goes in (alrp_backend_cpu_init)");
     struct alrp_gallocr * ga = (struct alrp_gallocr *) ALRP_MALLOC(sizeof(*ga));
-    ALRP_ASSERT(ga);
+    ALRP_ASSERTM(ga, "alrp_gallocr_new: out of host memory");
     memset(ga, 0, sizeof(*ga));
+    ga->be = be;
     return ga;
+}
+static void alrp__gallocr_free_arrays(struct alrp_gallocr * ga) {
+    ALRP_FREE(ga->offsets); ALRP_FREE(ga->refs); ALRP_FREE(ga->pinned); ALRP_FREE(ga->heir); ALRP_FREE(ga->fl);
+    ga->offsets = NULL; ga->refs = ga->pinned = ga->heir = NULL; ga->fl = NULL; ga->cap = 0;
 }
 ALRPDEF void alrp_gallocr_free(struct alrp_gallocr * ga) {
     if (!ga) return;
-    if (ga->buf_alloc) ALRP_FREE(ga->buf_alloc);
+    alrp_buffer_free(ga->buf);
+    alrp__gallocr_free_arrays(ga);
     ALRP_FREE(ga);
 }
 ALRPDEF struct alrp_gallocr_stats alrp_gallocr_get_stats(const struct alrp_gallocr * ga) { return ga->stats; }
+
+static bool alrp__gallocr_arrays(struct alrp_gallocr * ga, int n) {
+    if (n <= ga->cap) return true;
+    alrp__gallocr_free_arrays(ga);
+    ga->offsets = (size_t *) ALRP_MALLOC(sizeof(size_t) * (size_t) (n + 1));
+    ga->refs    = (int *) ALRP_MALLOC(sizeof(int) * (size_t) (n + 1));
+    ga->pinned  = (int *) ALRP_MALLOC(sizeof(int) * (size_t) (n + 1));   // first: direct readers
+    ga->heir    = (int *) ALRP_MALLOC(sizeof(int) * (size_t) (n + 1));   // node that took over a node's block
+    ga->fl      = (struct alrp__block *) ALRP_MALLOC(sizeof(struct alrp__block) * (size_t) (n + 2));
+    if (!ga->offsets || !ga->refs || !ga->pinned || !ga->heir || !ga->fl) { alrp__gallocr_free_arrays(ga); return false; }
+    ga->cap = n;
+    return true;
+}
 
 // free list sorted by offset; returns the offset of a best-fit block (the end grows if none fits)
 static size_t alrp__fl_alloc(struct alrp__block * fl, int * n_fl, size_t * end, size_t size) {
@@ -1989,14 +2317,20 @@ static int alrp__inplace_src(const struct alrp_tensor * t) {
     }
 }
 
-ALRPDEF bool alrp_gallocr_alloc_graph(struct alrp_gallocr * ga, struct alrp_graph * g) {
-    int n = g->n_nodes;
-    size_t * offsets = (size_t *) ALRP_MALLOC(sizeof(size_t) * (size_t) (n + 1));
-    int * refs = (int *) ALRP_MALLOC(sizeof(int) * (size_t) (n + 1));
-    int * pinned = (int *) ALRP_MALLOC(sizeof(int) * (size_t) (n + 1)); // first: direct readers
-    int * heir = (int *) ALRP_MALLOC(sizeof(int) * (size_t) (n + 1));  // node that took over a node's block
-    struct alrp__block * fl = (struct alrp__block *) ALRP_MALLOC(sizeof(struct alrp__block) * (size_t) (n + 2));
-    if (!offsets || !refs || !pinned || !heir || !fl) { ALRP_FREE(offsets); ALRP_FREE(refs); ALRP_FREE(pinned); ALRP_FREE(heir); ALRP_FREE(fl); return false; }
+// this allocator's own placement (re-planned on every call), or no data yet
+static bool alrp__ga_unplaced(const struct alrp_gallocr * ga, const struct alrp_tensor * t) {
+    return !t->view_src && (!t->data || (ga->buf && t->buffer == ga->buf));
+}
+
+// Plans g: offsets of every node and leaf the allocator places; returns the peak bytes, or
+// (size_t) -1 when out of host memory for the planning arrays.
+static size_t alrp__gallocr_plan(struct alrp_gallocr * ga, struct alrp_graph * g) {
+    int n = g->n_nodes, nl = g->n_leafs;
+    if (!alrp__gallocr_arrays(ga, n + nl)) return (size_t) -1;
+    size_t * offsets = ga->offsets;             // nodes 0..n-1, then leafs n..n+nl-1
+    int * refs = ga->refs, * pinned = ga->pinned, * heir = ga->heir;
+    struct alrp__block * fl = ga->fl;
+    const size_t align = ALRP_MAX(ga->be->iface.alignment, (size_t) ALRP__ALIGN);
     for (int i = 0; i < n; i++) g->nodes[i]->op_params[ALRP_MAX_OP_PARAMS - 1] = i; // node index (scratch slot)
 #define ALRP__IDX(t) ((t)->op_params[ALRP_MAX_OP_PARAMS - 1])
     // refs[i]: how many (non-view node, src) pairs read node i's memory, through views or not
@@ -2017,30 +2351,37 @@ ALRPDEF bool alrp_gallocr_alloc_graph(struct alrp_gallocr * ga, struct alrp_grap
         for (int k = 0; k < ALRP_MAX_SRC; k++)
             if (g->nodes[i]->src[k] && g->nodes[i]->src[k]->op != ALRP_OP_NONE) pinned[ALRP__IDX(g->nodes[i]->src[k])]++;
     for (int i = 0; i < n; i++) {
-        struct alrp_tensor * t = g->nodes[i];
+        const struct alrp_tensor * t = g->nodes[i];
         bool keep = (t->flags & (ALRP_FLAG_OUTPUT | ALRP_FLAG_LOSS | ALRP_FLAG_INPUT | ALRP_FLAG_PARAM)) != 0 || pinned[i] == 0;
         pinned[i] = keep ? 1 : 0; // from here on: pinned
-        ALRP_UNUSED(t);
     }
     for (int i = 0; i < n; i++) {
         struct alrp_tensor * t = g->nodes[i], * r = alrp__root(t);
         if (pinned[i] && r != t && r->op != ALRP_OP_NONE) pinned[ALRP__IDX(r)] = 1;
     }
-    // plan: allocate in order, free a root once its last reader has run. An element-wise node
-    // whose source dies with it takes over the source's block (in place).
     int n_fl = 0;
     size_t end = 0, sum = 0;
     int n_alloc = 0;
+    // leafs with no data (inputs, or parameters not placed elsewhere) first, never reused
+    for (int i = 0; i < nl; i++) {
+        struct alrp_tensor * l = g->leafs[i];
+        offsets[n + i] = (size_t) -1;
+        if (!alrp__ga_unplaced(ga, l)) continue;
+        size_t size = alrp__align_up(alrp_nbytes(l), align);
+        offsets[n + i] = end; end += size; sum += size; n_alloc++;
+    }
+    // nodes in order; a root is freed once its last reader has run. An element-wise node whose
+    // source dies with it takes over the source's block (in place).
     for (int i = 0; i < n; i++) {
         struct alrp_tensor * t = g->nodes[i];
         offsets[i] = (size_t) -1;
         if (alrp__is_view_op(t->op)) continue;
-        if (!t->data) {
-            size_t size = (alrp_nbytes(t) + ALRP__ALIGN - 1) & ~(size_t) (ALRP__ALIGN - 1);
+        if (alrp__ga_unplaced(ga, t)) {
+            size_t size = alrp__align_up(alrp_nbytes(t), align);
             sum += size; n_alloc++;
             int k = alrp__inplace_src(t);
             struct alrp_tensor * s = k >= 0 ? t->src[k] : NULL;
-            if (s && s->op != ALRP_OP_NONE && !s->view_src && !pinned[ALRP__IDX(s)] && refs[ALRP__IDX(s)] == 1 && offsets[ALRP__IDX(s)] != (size_t) -1) {
+            if (s && s->op != ALRP_OP_NONE && !s->view_src && !pinned[ALRP__IDX(s)] && refs[ALRP__IDX(s)] == 1 && offsets[ALRP__IDX(s)] < (size_t) -2) {
                 offsets[i] = offsets[ALRP__IDX(s)];     // s is read for the last time here: reuse its block
                 offsets[ALRP__IDX(s)] = (size_t) -2;    // (its block now belongs to t: not freed below)
                 heir[ALRP__IDX(s)] = i;
@@ -2054,30 +2395,50 @@ ALRPDEF bool alrp_gallocr_alloc_graph(struct alrp_gallocr * ga, struct alrp_grap
             if (r->op == ALRP_OP_NONE) continue;
             int j = ALRP__IDX(r);
             if (--refs[j] == 0 && !pinned[j] && offsets[j] < (size_t) -2) {
-                size_t size = (alrp_nbytes(r) + ALRP__ALIGN - 1) & ~(size_t) (ALRP__ALIGN - 1);
+                size_t size = alrp__align_up(alrp_nbytes(r), align);
                 alrp__fl_free(fl, &n_fl, offsets[j], size);
             }
         }
     }
     for (int i = n - 1; i >= 0; i--) if (offsets[i] == (size_t) -2) offsets[i] = offsets[heir[i]]; // same block as its heir
 #undef ALRP__IDX
-    size_t peak = end;
-    if (peak > ga->buf_size) {
-        if (ga->buf_alloc) ALRP_FREE(ga->buf_alloc);
-        ga->buf_alloc = ALRP_MALLOC(peak + ALRP__ALIGN);
-        if (!ga->buf_alloc) { ga->buf_size = 0; ALRP_FREE(offsets); ALRP_FREE(refs); ALRP_FREE(pinned); ALRP_FREE(heir); ALRP_FREE(fl); return false; }
-        ga->buf = (char *) (((uintptr_t) ga->buf_alloc + ALRP__ALIGN - 1) & ~(uintptr_t) (ALRP__ALIGN - 1));
-        ga->buf_size = peak;
-    }
-    for (int i = 0; i < n; i++) if (offsets[i] != (size_t) -1) g->nodes[i]->data = ga->buf + offsets[i];
-    for (int i = 0; i < n; i++) {
-        struct alrp_tensor * t = g->nodes[i];
-        if (t->view_src && t->view_src->data) t->data = (char *) t->view_src->data + t->view_offs * (int64_t) alrp__type_size(t->type);
-    }
-    ga->stats.peak_bytes = peak;
+    ga->stats.peak_bytes = end;
     ga->stats.sum_bytes = sum;
     ga->stats.n_allocated = n_alloc;
-    ALRP_FREE(offsets); ALRP_FREE(refs); ALRP_FREE(pinned); ALRP_FREE(heir); ALRP_FREE(fl);
+    return end;
+}
+
+// a buffer of at least size bytes (kept if big enough)
+static bool alrp__gallocr_ensure(struct alrp_gallocr * ga, size_t size) {
+    if (ga->buf && alrp_buffer_size(ga->buf) >= size) return true;
+    if (ga->buf) ga->stats.n_reallocs++;
+    alrp_buffer_free(ga->buf);
+    ga->buf = alrp_backend_alloc_buffer(ga->be, size);
+    return ga->buf != NULL;
+}
+
+ALRPDEF bool alrp_gallocr_reserve(struct alrp_gallocr * ga, struct alrp_graph * g) {
+    size_t peak = alrp__gallocr_plan(ga, g);
+    return peak != (size_t) -1 && alrp__gallocr_ensure(ga, peak);
+}
+
+ALRPDEF bool alrp_gallocr_alloc_graph(struct alrp_gallocr * ga, struct alrp_graph * g) {
+    size_t peak = alrp__gallocr_plan(ga, g);
+    if (peak == (size_t) -1) return false;
+    int n = g->n_nodes, nl = g->n_leafs;
+    if (ga->buf && alrp_buffer_size(ga->buf) < peak) { // the buffer is replaced: forget what was in it
+        for (int i = 0; i < n + nl; i++) {
+            struct alrp_tensor * t = i < n ? g->nodes[i] : g->leafs[i - n];
+            if (t->buffer == ga->buf) { t->data = NULL; t->buffer = NULL; }
+        }
+    }
+    if (!alrp__gallocr_ensure(ga, peak)) return false;
+    for (int i = 0; i < n; i++) if (ga->offsets[i] < (size_t) -2) alrp_buffer_place(ga->buf, g->nodes[i], ga->offsets[i]);
+    for (int i = 0; i < nl; i++) if (ga->offsets[n + i] != (size_t) -1) alrp_buffer_place(ga->buf, g->leafs[i], ga->offsets[n + i]);
+    for (int i = 0; i < n; i++) {
+        struct alrp_tensor * t = g->nodes[i];
+        if (t->view_src && t->view_src->data) { t->data = alrp__host_data(t); t->buffer = t->view_src->buffer; }
+    }
     return true;
 }
 
@@ -2414,22 +2775,103 @@ static void alrp__cpu_gather_scatter(const struct alrp_tensor * t) {
 }
 
 // ---- losses: the kernels of the "ranking losses and box losses" section
-static void alrp__cpu_rank_loss(struct alrp_threadpool * tp, const struct alrp_tensor * t) {
+static int64_t alrp__rank_loss_ws(struct alrp_threadpool * tp, bool alrp, int64_t n, const float * logits, const int8_t * labels,
+                                  const float * loc_err, float delta, float * out_a, float * out_b, float * grad, float * grad_loc,
+                                  struct alrp__bump * ws);
+static void alrp__conv2d_affine_f32(struct alrp_threadpool * tp, const struct alrp_conv2d_desc * d,
+                                    const float * x, const float * w, const float * scale, const float * shift, bool relu,
+                                    float * y, void * work);
+
+// The ranking losses. Packed output: aLRP (3 + n + A) = loss_cls, loss_loc, P, grad (n), grad_loc
+// (A); AP (2 + n) = loss, P, grad (n). loc_err (A) is read at the positives only: gathered into
+// index order, and grad_loc scattered back (zero elsewhere). All scratch comes from the pool's
+// second workspace, which grows to what the largest call needed (so steady-state steps do not
+// allocate).
+static bool alrp__cpu_rank_loss(struct alrp_threadpool * tp, const struct alrp_tensor * t) {
     const struct alrp_tensor * lg = t->src[0], * lb = t->src[1], * le = t->src[2];
-    int64_t n = alrp_nelements(lg), P = le ? alrp_nelements(le) : 0;
+    const bool alrp = t->op == ALRP_OP_ALRP_LOSS;
+    const int64_t n = alrp_nelements(lg), A = le ? alrp_nelements(le) : 0, C = A ? n / A : 1;
     float * out = alrp__f(t);
     const int8_t * labels = (const int8_t *) lb->data;
-    int64_t rc;
-    if (t->op == ALRP_OP_ALRP_LOSS) {
-        int64_t np = alrp_loss_count_positives(n, labels);
-        ALRP_ASSERTM(!le || np == P, "alrp_loss: the labels have %lld positives but loc_err has %lld entries: "
-                     "loc_err needs one E_loc per positive, in index order", (long long) np, (long long) P);
-        rc = alrp_loss_alrp_f32_tp(tp, n, alrp__f(lg), labels, le ? alrp__f(le) : NULL, alrp__get_op_f32(t, 0),
-                                   &out[0], &out[1], out + 2, le ? out + 2 + n : NULL, NULL);
-    } else {
-        rc = alrp_loss_ap_f32_tp(tp, n, alrp__f(lg), labels, alrp__get_op_f32(t, 0), &out[0], out + 1, NULL);
+    const int64_t P = alrp_loss_count_positives(n, labels);
+    struct alrp__bump ws = { NULL, 0, 0, 0 };
+    if (tp) { ws.base = (char *) tp->work2; ws.size = tp->work2_size; }
+    float * le_pos = NULL, * gl_pos = NULL;
+    if (le && P > 0) {
+        size_t sz = ((size_t) P * sizeof(float) + 63) & ~(size_t) 63;
+        bool fit = ws.size >= 2 * sz;
+        float * mem = fit ? (float *) ws.base : (float *) ALRP_MALLOC(2 * sz);
+        ALRP_ASSERTM(mem, "%s: out of memory", alrp_op_name(t->op));
+        if (fit) ws.used = 2 * sz;
+        ws.need = 2 * sz;
+        le_pos = mem; gl_pos = (float *) ((char *) mem + sz);
+        const float * e = alrp__f(le);
+        for (int64_t i = 0, k = 0; i < n; i++) if (labels[i] == 1) le_pos[k++] = e[i / C];
     }
-    ALRP_ASSERTM(rc >= 0, "%s: bad input: a non-finite logit or E_loc, or a label outside {1, 0, -1}", alrp_op_name(t->op));
+    int64_t rc;
+    if (alrp) {
+        rc = alrp__rank_loss_ws(tp, true, n, alrp__f(lg), labels, le_pos, alrp__get_op_f32(t, 0), &out[0], &out[1], out + 3, gl_pos, &ws);
+        if (le) {
+            float * gl = out + 3 + n;
+            memset(gl, 0, sizeof(float) * (size_t) A);
+            if (rc > 0) for (int64_t i = 0, k = 0; i < n; i++) if (labels[i] == 1) gl[i / C] += gl_pos[k++];
+        }
+    } else {
+        rc = alrp__rank_loss_ws(tp, false, n, alrp__f(lg), labels, NULL, alrp__get_op_f32(t, 0), &out[0], NULL, out + 2, NULL, &ws);
+    }
+    out[alrp ? 2 : 1] = (float) (P > 0 ? P : 0);
+    if (le && P > 0 && (char *) le_pos != ws.base) ALRP_FREE(le_pos);
+    if (tp && ws.need > tp->work2_size) {   // grow for next time (+25%: P varies from batch to batch)
+        size_t want = ws.need + ws.need / 4;
+        if (tp->work2) ALRP_FREE(tp->work2);
+        tp->work2 = ALRP_MALLOC(want);
+        tp->work2_size = tp->work2 ? want : 0;
+    }
+    if (rc < 0) {
+        fprintf(stderr, "alrp: %s ('%s'): bad input (see the line above): a non-finite logit or E_loc of a positive, or a label outside {1, 0, -1}\n",
+                alrp_op_name(t->op), t->name);
+        return false;
+    }
+    return true;
+}
+
+// (1) = sum of squares, in double
+static void alrp__cpu_sum_sq(const struct alrp_tensor * t) {
+    const float * a = alrp__f(t->src[0]);
+    int64_t n = alrp_nelements(t->src[0]);
+    double s = 0.0;
+    for (int64_t i = 0; i < n; i++) s += (double) a[i] * a[i];
+    alrp__f(t)[0] = (float) s;
+}
+
+// The optimizer updates, threaded over [0, n). hp: see enum alrp_opt_hp.
+struct alrp__optstep_job { const struct alrp_tensor * t; float scale; };
+static void alrp__optstep_worker(void * arg, int ith, int nth) {
+    const struct alrp__optstep_job * j = (const struct alrp__optstep_job *) arg;
+    const struct alrp_tensor * t = j->t;
+    const int64_t n = alrp_nelements(t->src[0]);
+    const int64_t d = ((n + nth - 1) / nth + 15) / 16 * 16, i0 = ALRP_MIN(n, d * ith), i1 = ALRP_MIN(n, i0 + d);
+    const float * hp = alrp__f(t->src[4]);
+    const int64_t step = (int64_t) hp[ALRP_OPT_HP_STEP];
+    float * p = alrp__f(t->src[0]);
+    const float * g = alrp__f(t->src[1]);
+    float * s0 = t->src[2] ? alrp__f(t->src[2]) : NULL, * s1 = t->src[3] ? alrp__f(t->src[3]) : NULL;
+    float tmp[1024];
+    for (int64_t c0 = i0; c0 < i1; c0 += 1024) {
+        const int64_t m = ALRP_MIN((int64_t) 1024, i1 - c0);
+        const float * gc = g + c0;
+        if (j->scale != 1.0f) { for (int64_t k = 0; k < m; k++) tmp[k] = g[c0 + k] * j->scale; gc = tmp; }
+        if (t->op == ALRP_OP_OPT_STEP_SGD)
+            alrp_sgd_step_f32(m, p + c0, gc, s0 ? s0 + c0 : NULL, hp[ALRP_OPT_HP_LR], hp[ALRP_OPT_HP_MOMENTUM], hp[ALRP_OPT_HP_WEIGHT_DECAY], step);
+        else
+            alrp_adamw_step_f32(m, p + c0, gc, s0 + c0, s1 + c0, hp[ALRP_OPT_HP_LR], hp[ALRP_OPT_HP_BETA1], hp[ALRP_OPT_HP_BETA2],
+                                hp[ALRP_OPT_HP_EPS], hp[ALRP_OPT_HP_WEIGHT_DECAY], step);
+    }
+}
+static void alrp__cpu_opt_step(struct alrp_threadpool * tp, const struct alrp_tensor * t) {
+    struct alrp__optstep_job j = { t, t->src[5] ? alrp__f(t->src[5])[0] : 1.0f };
+    if (!tp || alrp_nelements(t) < 65536) alrp__optstep_worker(&j, 0, 1);
+    else alrp_threadpool_run(tp, alrp__optstep_worker, &j);
 }
 static void alrp__cpu_loss_elementwise(struct alrp_threadpool * tp, const struct alrp_tensor * t) {
     bool back = t->op == ALRP_OP_FOCAL_LOSS_BACK || t->op == ALRP_OP_SMOOTH_L1_BACK || t->op == ALRP_OP_GIOU_LOSS_BACK || t->op == ALRP_OP_LOC_ERR_GIOU_BACK;
@@ -2474,7 +2916,8 @@ static void alrp__cpu_matmul(struct alrp_threadpool * tp, const struct alrp_tens
     }
 }
 
-static void alrp__cpu_compute_node(struct alrp_threadpool * tp, struct alrp_tensor * t) {
+// false when a kernel refused its input (it printed why)
+static bool alrp__cpu_compute_node(struct alrp_threadpool * tp, struct alrp_tensor * t) {
     int64_t n = alrp_nelements(t);
     switch (t->op) {
     case ALRP_OP_NONE: break;
@@ -2516,72 +2959,263 @@ static void alrp__cpu_compute_node(struct alrp_threadpool * tp, struct alrp_tens
     case ALRP_OP_PAD_SLICE: alrp__cpu_pad_slice(t); break;
     case ALRP_OP_CONCAT:    alrp__cpu_concat(t); break;
     case ALRP_OP_GATHER_ROWS: case ALRP_OP_SCATTER_ADD_ROWS: alrp__cpu_gather_scatter(t); break;
-    case ALRP_OP_ALRP_LOSS: case ALRP_OP_AP_LOSS: alrp__cpu_rank_loss(tp, t); break;
+    case ALRP_OP_ALRP_LOSS: case ALRP_OP_AP_LOSS: return alrp__cpu_rank_loss(tp, t);
+    case ALRP_OP_CONV2D_AFFINE: {
+        struct alrp_conv2d_desc d; alrp__conv_desc(t, t->src[0], t->src[1], &d);
+        alrp__conv2d_affine_f32(tp, &d, alrp__f(t->src[0]), alrp__f(t->src[1]), alrp__f(t->src[2]), alrp__f(t->src[3]), t->op_params[7] != 0,
+                                alrp__f(t), alrp__tp_work(tp, alrp_conv2d_work_size(&d, alrp_threadpool_n_threads(tp))));
+    } break;
+    case ALRP_OP_SUM_SQ: alrp__cpu_sum_sq(t); break;
+    case ALRP_OP_OPT_STEP_SGD: case ALRP_OP_OPT_STEP_ADAMW: alrp__cpu_opt_step(tp, t); break;
     case ALRP_OP_RANK_LOSS_BACK: alrp__parallel_for(tp, t, n, 1, alrp__k_rank_loss_back); break;
     case ALRP_OP_FOCAL_LOSS: case ALRP_OP_FOCAL_LOSS_BACK: case ALRP_OP_SMOOTH_L1: case ALRP_OP_SMOOTH_L1_BACK:
     case ALRP_OP_GIOU_LOSS: case ALRP_OP_GIOU_LOSS_BACK: case ALRP_OP_LOC_ERR_GIOU: case ALRP_OP_LOC_ERR_GIOU_BACK:
         alrp__cpu_loss_elementwise(tp, t); break;
     default: ALRP_ASSERTM(false, "CPU backend: op %s has no CPU kernel", alrp_op_name(t->op));
     }
+    return true;
 }
 
-ALRPDEF void alrp_graph_compute(struct alrp_graph * g, struct alrp_threadpool * tp) {
+ALRPDEF enum alrp_status alrp_graph_compute(struct alrp_graph * g, struct alrp_threadpool * tp) {
     for (int i = 0; i < g->n_nodes; i++) {
         struct alrp_tensor * t = g->nodes[i];
         if (t->view_src) { // views follow their source (which the allocator may have moved)
             ALRP_ASSERTM(t->view_src->data, "tensor '%s' views a tensor with no data", t->name);
             t->data = (char *) t->view_src->data + t->view_offs * (int64_t) alrp__type_size(t->type);
+            t->buffer = t->view_src->buffer;
         }
         ALRP_ASSERTM(t->data, "node %d (%s, '%s') has no data: allocate the graph with alrp_gallocr_alloc_graph, "
                      "or build it in a context with no_alloc = false", i, alrp_op_name(t->op), t->name);
         for (int k = 0; k < ALRP_MAX_SRC; k++)
             ALRP_ASSERTM(!t->src[k] || t->src[k]->data, "node %d (%s): input '%s' has no data", i, alrp_op_name(t->op), t->src[k] ? t->src[k]->name : "");
-        alrp__cpu_compute_node(tp, t);
+        if (!alrp__cpu_compute_node(tp, t)) return ALRP_STATUS_FAILED;
     }
+    return ALRP_STATUS_SUCCESS;
 }
 
 // ============================================================================================
-// ===== implementation: backends (CPU)
+// ===== implementation: backends (CPU), buffers and placement
 // ============================================================================================
 
+ALRPDEF const char * alrp_status_name(enum alrp_status s) {
+    switch (s) {
+    case ALRP_STATUS_SUCCESS:      return "success";
+    case ALRP_STATUS_FAILED:       return "a kernel failed";
+    case ALRP_STATUS_ALLOC_FAILED: return "out of backend memory";
+    case ALRP_STATUS_UNSUPPORTED:  return "an op the backend does not support";
+    }
+    return "?";
+}
+
+// the CPU backend's context: its pool (which also owns the kernels' workspaces)
+struct alrp__cpu_ctx { struct alrp_threadpool * tp; };
+
 static const char * alrp__cpu_name(struct alrp_backend * be) { ALRP_UNUSED(be); return "CPU (" ALRP_SIMD_NAME ")"; }
-static void alrp__cpu_free(struct alrp_backend * be) { alrp_threadpool_free((struct alrp_threadpool *) be->context); ALRP_FREE(be); }
-static bool alrp__cpu_supports_op(struct alrp_backend * be, const struct alrp_tensor * t) { ALRP_UNUSED(be); return t->op >= 0 && t->op < ALRP_OP_COUNT; }
-static void * alrp__cpu_buffer_alloc(struct alrp_backend * be, size_t size) { ALRP_UNUSED(be); return ALRP_MALLOC(size); }
-static void alrp__cpu_buffer_free(struct alrp_backend * be, void * buf) { ALRP_UNUSED(be); ALRP_FREE(buf); }
+static void alrp__cpu_free(struct alrp_backend * be) {
+    struct alrp__cpu_ctx * c = (struct alrp__cpu_ctx *) be->context;
+    alrp_threadpool_free(c->tp);
+    ALRP_FREE(c);
+    ALRP_FREE(be);
+}
+// every op with a CPU kernel (a new op is unsupported until it gets one here)
+static bool alrp__cpu_supports_op(struct alrp_backend * be, const struct alrp_tensor * t) {
+    ALRP_UNUSED(be);
+    switch (t->op) {
+    case ALRP_OP_NONE: case ALRP_OP_FILL: case ALRP_OP_CONT: case ALRP_OP_ADD: case ALRP_OP_SUB: case ALRP_OP_MUL:
+    case ALRP_OP_DIV: case ALRP_OP_SCALE: case ALRP_OP_SUM_TO: case ALRP_OP_UNARY: case ALRP_OP_UNARY_BACK:
+    case ALRP_OP_CLAMP: case ALRP_OP_CLAMP_BACK: case ALRP_OP_MATMUL: case ALRP_OP_CONV2D: case ALRP_OP_CONV2D_BACK_DATA:
+    case ALRP_OP_CONV2D_BACK_WEIGHT: case ALRP_OP_BN_STATS: case ALRP_OP_BN_APPLY: case ALRP_OP_BN_BACK:
+    case ALRP_OP_BN_BACK_PARAMS: case ALRP_OP_MAX_POOL2D: case ALRP_OP_MAX_POOL2D_BACK: case ALRP_OP_UPSAMPLE:
+    case ALRP_OP_UPSAMPLE_BACK: case ALRP_OP_RESHAPE: case ALRP_OP_PERMUTE: case ALRP_OP_SLICE: case ALRP_OP_EXPAND:
+    case ALRP_OP_PAD_SLICE: case ALRP_OP_CONCAT: case ALRP_OP_GATHER_ROWS: case ALRP_OP_SCATTER_ADD_ROWS:
+    case ALRP_OP_ALRP_LOSS: case ALRP_OP_AP_LOSS: case ALRP_OP_RANK_LOSS_BACK: case ALRP_OP_FOCAL_LOSS:
+    case ALRP_OP_FOCAL_LOSS_BACK: case ALRP_OP_SMOOTH_L1: case ALRP_OP_SMOOTH_L1_BACK: case ALRP_OP_GIOU_LOSS:
+    case ALRP_OP_GIOU_LOSS_BACK: case ALRP_OP_LOC_ERR_GIOU: case ALRP_OP_LOC_ERR_GIOU_BACK: case ALRP_OP_CONV2D_AFFINE:
+    case ALRP_OP_SUM_SQ: case ALRP_OP_OPT_STEP_SGD: case ALRP_OP_OPT_STEP_ADAMW:
+        return true;
+    case ALRP_OP_COUNT: break;
+    }
+    return false;
+}
+static void * alrp__cpu_buffer_alloc(struct alrp_backend * be, size_t size) {
+    ALRP_UNUSED(be);
+    // 64-byte aligned; the offset to the start of the malloc'ed block is kept just before
+    void * raw = ALRP_MALLOC(size + ALRP__ALIGN + sizeof(void *));
+    if (!raw) return NULL;
+    uintptr_t p = ((uintptr_t) raw + sizeof(void *) + ALRP__ALIGN - 1) & ~(uintptr_t) (ALRP__ALIGN - 1);
+    ((void **) p)[-1] = raw;
+    return (void *) p;
+}
+static void alrp__cpu_buffer_free(struct alrp_backend * be, void * base) { ALRP_UNUSED(be); if (base) ALRP_FREE(((void **) base)[-1]); }
+
+static void alrp__check_range(const char * who, const struct alrp_tensor * t, size_t offset, size_t size) {
+    ALRP_ASSERTM(offset + size <= alrp_nbytes(t), "%s: bytes [%zu, %zu) are out of range for '%s' (%zu bytes)", who, offset, offset + size, t->name, alrp_nbytes(t));
+    ALRP_ASSERTM(size == 0 || alrp_is_contiguous(t), "%s: '%s' is a strided view: copy it with alrp_cont first", who, t->name);
+}
 static void alrp__cpu_tensor_set(struct alrp_backend * be, struct alrp_tensor * t, const void * data, size_t offset, size_t size) {
     ALRP_UNUSED(be);
-    ALRP_ASSERTM(offset + size <= alrp_nbytes(t) && t->data, "tensor_set: out of range or no data for '%s'", t->name);
-    memcpy((char *) t->data + offset, data, size);
+    alrp__check_range("tensor_set", t, offset, size);
+    char * d = alrp__host_data(t);
+    ALRP_ASSERTM(d || size == 0, "tensor_set: '%s' has no data: place it (alrp_backend_alloc_ctx_tensors, alrp_gallocr_alloc_graph) first", t->name);
+    if (size) memcpy(d + offset, data, size);
 }
 static void alrp__cpu_tensor_get(struct alrp_backend * be, const struct alrp_tensor * t, void * data, size_t offset, size_t size) {
     ALRP_UNUSED(be);
-    ALRP_ASSERTM(offset + size <= alrp_nbytes(t) && t->data, "tensor_get: out of range or no data for '%s'", t->name);
-    memcpy(data, (const char *) t->data + offset, size);
+    alrp__check_range("tensor_get", t, offset, size);
+    const char * d = alrp__host_data(t);
+    ALRP_ASSERTM(d || size == 0, "tensor_get: '%s' has no data: place it and compute its graph first", t->name);
+    if (size) memcpy(data, d + offset, size);
 }
-static void alrp__cpu_graph_compute(struct alrp_backend * be, struct alrp_graph * g) { alrp_graph_compute(g, (struct alrp_threadpool *) be->context); }
+static void alrp__cpu_tensor_memset(struct alrp_backend * be, struct alrp_tensor * t, uint8_t value, size_t offset, size_t size) {
+    ALRP_UNUSED(be);
+    alrp__check_range("tensor_memset", t, offset, size);
+    char * d = alrp__host_data(t);
+    ALRP_ASSERTM(d || size == 0, "tensor_memset: '%s' has no data: place it first", t->name);
+    if (size) memset(d + offset, value, size);
+}
+static enum alrp_status alrp__cpu_graph_compute(struct alrp_backend * be, struct alrp_graph * g) {
+    return alrp_graph_compute(g, ((struct alrp__cpu_ctx *) be->context)->tp);
+}
 
 ALRPDEF struct alrp_backend * alrp_backend_cpu_init(int n_threads) {
     struct alrp_backend * be = (struct alrp_backend *) ALRP_MALLOC(sizeof(*be));
-    ALRP_ASSERT(be);
+    struct alrp__cpu_ctx * c = (struct alrp__cpu_ctx *) ALRP_MALLOC(sizeof(*c));
+    ALRP_ASSERTM(be && c, "alrp_backend_cpu_init: out of host memory");
+    memset(be, 0, sizeof(*be));
     be->iface.name = alrp__cpu_name;
     be->iface.free = alrp__cpu_free;
     be->iface.supports_op = alrp__cpu_supports_op;
     be->iface.buffer_alloc = alrp__cpu_buffer_alloc;
     be->iface.buffer_free = alrp__cpu_buffer_free;
+    be->iface.alignment = ALRP__ALIGN;
+    be->iface.is_host = true;
     be->iface.tensor_set = alrp__cpu_tensor_set;
     be->iface.tensor_get = alrp__cpu_tensor_get;
+    be->iface.tensor_memset = alrp__cpu_tensor_memset;
     be->iface.graph_compute = alrp__cpu_graph_compute;
-    be->context = alrp_threadpool_new(n_threads);
+    c->tp = alrp_threadpool_new(n_threads);
+    be->context = c;
     return be;
 }
-ALRPDEF struct alrp_threadpool * alrp_backend_cpu_pool(struct alrp_backend * be) { return (struct alrp_threadpool *) be->context; }
+ALRPDEF bool alrp_backend_is_cpu(const struct alrp_backend * be) { return be && be->iface.name == alrp__cpu_name; }
+ALRPDEF struct alrp_threadpool * alrp_backend_cpu_pool(struct alrp_backend * be) {
+    ALRP_ASSERTM(alrp_backend_is_cpu(be), "alrp_backend_cpu_pool: '%s' is not the CPU backend", be ? alrp_backend_name(be) : "NULL");
+    return ((struct alrp__cpu_ctx *) be->context)->tp;
+}
 ALRPDEF const char * alrp_backend_name(struct alrp_backend * be) { return be->iface.name(be); }
 ALRPDEF void alrp_backend_free(struct alrp_backend * be) { if (be) be->iface.free(be); }
 ALRPDEF bool alrp_backend_supports_op(struct alrp_backend * be, const struct alrp_tensor * t) { return be->iface.supports_op(be, t); }
-ALRPDEF void alrp_backend_tensor_set(struct alrp_backend * be, struct alrp_tensor * t, const void * data, size_t offset, size_t size) { be->iface.tensor_set(be, t, data, offset, size); }
-ALRPDEF void alrp_backend_tensor_get(struct alrp_backend * be, const struct alrp_tensor * t, void * data, size_t offset, size_t size) { be->iface.tensor_get(be, t, data, offset, size); }
-ALRPDEF void alrp_backend_graph_compute(struct alrp_backend * be, struct alrp_graph * g) { be->iface.graph_compute(be, g); }
+
+// a tensor that be can reach: in one of be's buffers, or (host backends) in a host arena
+static void alrp__check_reach(struct alrp_backend * be, const struct alrp_tensor * t, const char * who) {
+    const struct alrp_buffer * b = t->view_src ? t->view_src->buffer : t->buffer;
+    ALRP_ASSERTM(b ? b->be == be : be->iface.is_host, "%s: tensor '%s' is not in a buffer of backend %s: place it with "
+                 "alrp_backend_alloc_ctx_tensors or the graph allocator of that backend", who, t->name, alrp_backend_name(be));
+}
+ALRPDEF void alrp_backend_tensor_set(struct alrp_backend * be, struct alrp_tensor * t, const void * data, size_t offset, size_t size) {
+    alrp__check_reach(be, t, "alrp_backend_tensor_set");
+    be->iface.tensor_set(be, t, data, offset, size);
+}
+ALRPDEF void alrp_backend_tensor_get(struct alrp_backend * be, const struct alrp_tensor * t, void * data, size_t offset, size_t size) {
+    alrp__check_reach(be, t, "alrp_backend_tensor_get");
+    be->iface.tensor_get(be, t, data, offset, size);
+}
+ALRPDEF void alrp_backend_tensor_memset(struct alrp_backend * be, struct alrp_tensor * t, uint8_t value, size_t offset, size_t size) {
+    alrp__check_reach(be, t, "alrp_backend_tensor_memset");
+    be->iface.tensor_memset(be, t, value, offset, size);
+}
+ALRPDEF void alrp_backend_tensor_set_async(struct alrp_backend * be, struct alrp_tensor * t, const void * data, size_t offset, size_t size) {
+    alrp__check_reach(be, t, "alrp_backend_tensor_set_async");
+    (be->iface.tensor_set_async ? be->iface.tensor_set_async : be->iface.tensor_set)(be, t, data, offset, size);
+}
+ALRPDEF void alrp_backend_tensor_get_async(struct alrp_backend * be, const struct alrp_tensor * t, void * data, size_t offset, size_t size) {
+    alrp__check_reach(be, t, "alrp_backend_tensor_get_async");
+    (be->iface.tensor_get_async ? be->iface.tensor_get_async : be->iface.tensor_get)(be, t, data, offset, size);
+}
+ALRPDEF void alrp_backend_synchronize(struct alrp_backend * be) { if (be->iface.synchronize) be->iface.synchronize(be); }
+ALRPDEF enum alrp_status alrp_backend_graph_compute(struct alrp_backend * be, struct alrp_graph * g) {
+    for (int i = 0; i < g->n_nodes; i++) {
+        if (!be->iface.supports_op(be, g->nodes[i])) {
+            fprintf(stderr, "alrp: backend %s cannot compute node %d (%s, '%s')\n", alrp_backend_name(be), i, alrp_op_name(g->nodes[i]->op), g->nodes[i]->name);
+            return ALRP_STATUS_UNSUPPORTED;
+        }
+    }
+    return be->iface.graph_compute(be, g);
+}
+ALRPDEF void alrp_backend_set_f32(struct alrp_backend * be, struct alrp_tensor * t, const float * v) {
+    ALRP_ASSERTM(t->type == ALRP_TYPE_F32, "alrp_backend_set_f32: '%s' is not f32", t->name);
+    alrp_backend_tensor_set(be, t, v, 0, alrp_nbytes(t));
+}
+ALRPDEF void alrp_backend_get_f32(struct alrp_backend * be, const struct alrp_tensor * t, float * v) {
+    ALRP_ASSERTM(t->type == ALRP_TYPE_F32, "alrp_backend_get_f32: '%s' is not f32", t->name);
+    alrp_backend_tensor_get(be, t, v, 0, alrp_nbytes(t));
+}
+ALRPDEF float alrp_backend_get_f32_1(struct alrp_backend * be, const struct alrp_tensor * t, int64_t i) {
+    ALRP_ASSERTM(t->type == ALRP_TYPE_F32 && i >= 0 && i < alrp_nelements(t), "alrp_backend_get_f32_1: element %lld of '%s'", (long long) i, t->name);
+    float v;
+    alrp_backend_tensor_get(be, t, &v, (size_t) i * sizeof(float), sizeof(float));
+    return v;
+}
+
+ALRPDEF struct alrp_buffer * alrp_backend_alloc_buffer(struct alrp_backend * be, size_t size) {
+    struct alrp_buffer * b = (struct alrp_buffer *) ALRP_MALLOC(sizeof(*b));
+    if (!b) return NULL;
+    b->be = be;
+    b->size = size;
+    b->base = be->iface.buffer_alloc(be, size ? size : 1);
+    if (!b->base) { ALRP_FREE(b); return NULL; }
+    be->n_buffer_allocs++;
+    return b;
+}
+ALRPDEF void alrp_buffer_free(struct alrp_buffer * buf) {
+    if (!buf) return;
+    buf->be->iface.buffer_free(buf->be, buf->base);
+    ALRP_FREE(buf);
+}
+ALRPDEF size_t alrp_buffer_size(const struct alrp_buffer * buf) { return buf->size; }
+ALRPDEF struct alrp_backend * alrp_buffer_backend(const struct alrp_buffer * buf) { return buf->be; }
+ALRPDEF int64_t alrp_backend_n_buffer_allocs(const struct alrp_backend * be) { return be->n_buffer_allocs; }
+ALRPDEF void alrp_buffer_clear(struct alrp_buffer * buf, uint8_t value) {
+    struct alrp_tensor t;   // a byte view of the whole buffer
+    memset(&t, 0, sizeof(t));
+    t.type = ALRP_TYPE_I8; t.n_dims = 1;
+    t.ne[0] = t.ne[1] = t.ne[2] = 1; t.ne[3] = (int64_t) buf->size;
+    alrp__set_contiguous_strides(&t);
+    t.data = buf->base; t.buffer = buf;
+    snprintf(t.name, sizeof(t.name), "(buffer)");
+    buf->be->iface.tensor_memset(buf->be, &t, value, 0, buf->size);
+}
+ALRPDEF void alrp_buffer_place(struct alrp_buffer * buf, struct alrp_tensor * t, size_t offset) {
+    ALRP_ASSERTM(!t->view_src, "alrp_buffer_place: '%s' is a view: place its source", t->name);
+    ALRP_ASSERTM(offset + alrp_nbytes(t) <= buf->size, "alrp_buffer_place: '%s' (%zu bytes at %zu) does not fit the %zu-byte buffer",
+                 t->name, alrp_nbytes(t), offset, buf->size);
+    t->data = (char *) buf->base + offset;
+    t->buffer = buf;
+}
+
+ALRPDEF struct alrp_buffer * alrp_backend_alloc_ctx_tensors(struct alrp_context * ctx, struct alrp_backend * be) {
+    size_t align = ALRP_MAX(be->iface.alignment, (size_t) 16), size = 0;
+    for (struct alrp_tensor * t = ctx->first; t; t = t->next)
+        if (!t->data && !t->view_src) size = alrp__align_up(size, align) + alrp_nbytes(t);
+    if (size == 0) return NULL;
+    struct alrp_buffer * buf = alrp_backend_alloc_buffer(be, size);
+    if (!buf) return NULL;
+    size_t off = 0;
+    for (struct alrp_tensor * t = ctx->first; t; t = t->next) {
+        if (t->data || t->view_src) continue;
+        off = alrp__align_up(off, align);
+        alrp_buffer_place(buf, t, off);
+        off += alrp_nbytes(t);
+    }
+    for (struct alrp_tensor * t = ctx->first; t; t = t->next)
+        if (t->view_src && t->view_src->data) { t->data = alrp__host_data(t); t->buffer = t->view_src->buffer; }
+    return buf;
+}
+ALRPDEF int alrp_ctx_n_unplaced(const struct alrp_context * ctx) {
+    int n = 0;
+    for (const struct alrp_tensor * t = ctx->first; t; t = t->next) n += !t->data && !t->view_src;
+    return n;
+}
 
 // ============================================================================================
 // ===== implementation: optimizers and named-tensor files (graph level)
@@ -2592,8 +3226,10 @@ struct alrp_optimizer {
     int n_params;
     struct alrp_tensor ** params;
     struct alrp_tensor ** grads;   // copied from the graph at creation
-    struct alrp_tensor ** state;   // SGD: 1 per param; AdamW: 2 per param
-    int n_state;
+    struct alrp_tensor ** state;   // SGD: 1 per param (0 without momentum); AdamW: 2 per param
+    int n_state, per;
+    struct alrp_tensor * hp;       // (ALRP_OPT_HP_COUNT) input
+    struct alrp_tensor * grad_norm;
     int64_t step;
 };
 
@@ -2608,11 +3244,11 @@ ALRPDEF struct alrp_opt_params alrp_opt_default_params(enum alrp_opt_type type) 
 
 ALRPDEF struct alrp_optimizer * alrp_optimizer_new(struct alrp_context * ctx, const struct alrp_graph * g, struct alrp_opt_params params) {
     ALRP_ASSERTM(g->n_params > 0, "alrp_optimizer_new: the graph has no parameters: call alrp_build_backward first");
-    ALRP_ASSERTM(!ctx->no_alloc, "alrp_optimizer_new: the state needs a context with no_alloc = false");
     struct alrp_optimizer * o = (struct alrp_optimizer *) alrp__ctx_alloc(ctx, sizeof(struct alrp_optimizer));
     memset(o, 0, sizeof(*o));
     o->p = params;
     int per = params.type == ALRP_OPT_ADAMW ? 2 : (params.momentum != 0.0f ? 1 : 0);
+    o->per = per;
     o->params = (struct alrp_tensor **) alrp__ctx_alloc(ctx, sizeof(void *) * (size_t) g->n_params);
     o->grads  = (struct alrp_tensor **) alrp__ctx_alloc(ctx, sizeof(void *) * (size_t) g->n_params);
     o->state  = (struct alrp_tensor **) alrp__ctx_alloc(ctx, sizeof(void *) * (size_t) (g->n_params * per + 1));
@@ -2624,75 +3260,114 @@ ALRPDEF struct alrp_optimizer * alrp_optimizer_new(struct alrp_context * ctx, co
         o->n_params++;
         for (int k = 0; k < per; k++) {
             struct alrp_tensor * s = alrp_dup_tensor(ctx, p);
-            memset(s->data, 0, alrp_nbytes(s));
+            if (s->data) memset(s->data, 0, alrp_nbytes(s));
             alrp_format_name(s, "%s.%s", p->name, names[params.type == ALRP_OPT_ADAMW][k]);
             o->state[o->n_state++] = s;
         }
     }
+    o->hp = alrp_set_name(alrp_new_tensor_1d(ctx, ALRP_OPT_HP_COUNT), "optimizer.hparams");
+    alrp_set_input(o->hp);
     return o;
 }
 
-struct alrp__opt_job { struct alrp_optimizer * o; float * p; const float * g; float * s0, * s1; int64_t n; };
-static void alrp__opt_worker(void * arg, int ith, int nth) {
-    struct alrp__opt_job * j = (struct alrp__opt_job *) arg;
-    int64_t d = (j->n + nth - 1) / nth, i0 = ALRP_MIN(j->n, d * ith), i1 = ALRP_MIN(j->n, i0 + d);
-    if (i0 >= i1) return;
-    const struct alrp_opt_params * p = &j->o->p;
-    if (p->type == ALRP_OPT_SGD)
-        alrp_sgd_step_f32(i1 - i0, j->p + i0, j->g + i0, j->s0 ? j->s0 + i0 : NULL, p->lr, p->momentum, p->weight_decay, j->o->step);
-    else
-        alrp_adamw_step_f32(i1 - i0, j->p + i0, j->g + i0, j->s0 + i0, j->s1 + i0, p->lr, p->beta1, p->beta2, p->eps, p->weight_decay, j->o->step);
-}
-
-ALRPDEF void alrp_optimizer_step(struct alrp_optimizer * o, struct alrp_threadpool * tp) {
-    o->step++;
-    int per = o->n_params ? o->n_state / o->n_params : 0;
+ALRPDEF void alrp_optimizer_build(struct alrp_optimizer * o, struct alrp_context * ctx, struct alrp_graph * g, float max_grad_norm) {
+    ALRP_ASSERTM(!o->grad_norm, "alrp_optimizer_build: already built (once per graph)");
+    int n = 0;
+    struct alrp_tensor ** gs = (struct alrp_tensor **) alrp__ctx_alloc(ctx, sizeof(void *) * (size_t) o->n_params);
+    for (int i = 0; i < o->n_params; i++) if (o->grads[i]) gs[n++] = o->grads[i];
+    ALRP_ASSERTM(n > 0, "alrp_optimizer_build: no parameter has a gradient");
+    o->grad_norm = alrp_set_name(alrp_global_norm(ctx, n, gs), "grad_norm");
+    alrp_set_output(o->grad_norm);
+    alrp_build_forward(g, o->grad_norm);
+    struct alrp_tensor * scale = NULL;
+    if (max_grad_norm > 0.0f) {   // torch.nn.utils.clip_grad_norm_: min(1, max / (norm + 1e-6))
+        int64_t s1[1] = { 1 };
+        struct alrp_tensor * den = alrp_add(ctx, o->grad_norm, alrp_fill(ctx, ALRP_TYPE_F32, 1, s1, 1e-6f));
+        scale = alrp_clamp(ctx, alrp_div(ctx, alrp_fill(ctx, ALRP_TYPE_F32, 1, s1, max_grad_norm), den), 0.0f, 1.0f);
+        alrp_set_name(scale, "grad_clip_scale");
+    }
     for (int i = 0; i < o->n_params; i++) {
         if (!o->grads[i]) continue; // a parameter that does not reach the loss
-        struct alrp__opt_job j = { o, alrp_data_f32(o->params[i]), alrp_data_f32(o->grads[i]),
-                                   per > 0 ? alrp_data_f32(o->state[i * per]) : NULL,
-                                   per > 1 ? alrp_data_f32(o->state[i * per + 1]) : NULL, alrp_nelements(o->params[i]) };
-        if (!tp || j.n < 65536) alrp__opt_worker(&j, 0, 1);
-        else alrp_threadpool_run(tp, alrp__opt_worker, &j);
+        struct alrp_tensor * s0 = o->per > 0 ? o->state[i * o->per] : NULL, * s1 = o->per > 1 ? o->state[i * o->per + 1] : NULL;
+        struct alrp_tensor * u = o->p.type == ALRP_OPT_SGD ? alrp_opt_step_sgd(ctx, o->params[i], o->grads[i], s0, o->hp, scale)
+                                                           : alrp_opt_step_adamw(ctx, o->params[i], o->grads[i], s0, s1, o->hp, scale);
+        alrp_build_forward(g, u);
     }
 }
+
+ALRPDEF void alrp_optimizer_reset(struct alrp_optimizer * o, struct alrp_backend * be) {
+    for (int i = 0; i < o->n_state; i++) alrp_backend_tensor_memset(be, o->state[i], 0, 0, alrp_nbytes(o->state[i]));
+    o->step = 0;
+}
+ALRPDEF void alrp_optimizer_prepare(struct alrp_optimizer * o, struct alrp_backend * be) {
+    o->step++;
+    float hp[ALRP_OPT_HP_COUNT];
+    hp[ALRP_OPT_HP_LR] = o->p.lr;
+    hp[ALRP_OPT_HP_MOMENTUM] = o->p.momentum;
+    hp[ALRP_OPT_HP_WEIGHT_DECAY] = o->p.weight_decay;
+    hp[ALRP_OPT_HP_BETA1] = o->p.beta1;
+    hp[ALRP_OPT_HP_BETA2] = o->p.beta2;
+    hp[ALRP_OPT_HP_EPS] = o->p.eps;
+    hp[ALRP_OPT_HP_STEP] = (float) o->step;
+    alrp_backend_tensor_set(be, o->hp, hp, 0, sizeof(hp));
+}
 ALRPDEF void    alrp_optimizer_set_lr(struct alrp_optimizer * o, float lr) { o->p.lr = lr; }
+ALRPDEF float   alrp_optimizer_get_lr(const struct alrp_optimizer * o) { return o->p.lr; }
 ALRPDEF int64_t alrp_optimizer_n_steps(const struct alrp_optimizer * o) { return o->step; }
 ALRPDEF void    alrp_optimizer_set_n_steps(struct alrp_optimizer * o, int64_t n) { o->step = n; }
+ALRPDEF struct alrp_tensor * alrp_optimizer_grad_norm(const struct alrp_optimizer * o) { return o->grad_norm; }
+ALRPDEF struct alrp_tensor * alrp_optimizer_hparams(const struct alrp_optimizer * o) { return o->hp; }
 ALRPDEF int     alrp_optimizer_state(const struct alrp_optimizer * o, struct alrp_tensor *** out) { *out = o->state; return o->n_state; }
 
-ALRPDEF int alrp_save_tensors(const char * path, int n, struct alrp_tensor * const * ts, const char * const * metadata, char * err, size_t err_size) {
+// host copies of n tensors through be (NULL: host tensors are read in place); *owned to free
+static float * alrp__host_copy(struct alrp_backend * be, const struct alrp_tensor * t, float ** owned) {
+    *owned = NULL;
+    if (!be || (be->iface.is_host && alrp__host_data(t))) return (float *) alrp__host_data(t);
+    *owned = (float *) ALRP_MALLOC(alrp_nbytes(t) ? alrp_nbytes(t) : 1);
+    if (*owned) alrp_backend_tensor_get(be, t, *owned, 0, alrp_nbytes(t));
+    return *owned;
+}
+
+ALRPDEF int alrp_save_tensors(struct alrp_backend * be, const char * path, int n, struct alrp_tensor * const * ts, const char * const * metadata, char * err, size_t err_size) {
     struct alrp_st_tensor * st = (struct alrp_st_tensor *) ALRP_MALLOC(sizeof(struct alrp_st_tensor) * (size_t) (n ? n : 1));
-    if (!st) { snprintf(err, err_size, "%s: out of memory", path); return -1; }
+    float ** owned = (float **) ALRP_MALLOC(sizeof(float *) * (size_t) (n ? n : 1));
+    if (!st || !owned) { ALRP_FREE(st); ALRP_FREE(owned); snprintf(err, err_size, "%s: out of memory", path); return -1; }
     memset(st, 0, sizeof(struct alrp_st_tensor) * (size_t) (n ? n : 1));
-    for (int i = 0; i < n; i++) {
+    memset(owned, 0, sizeof(float *) * (size_t) (n ? n : 1));
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
         const struct alrp_tensor * t = ts[i];
-        if (!t->data || !alrp_is_contiguous(t) || t->type != ALRP_TYPE_F32 || !t->name[0]) {
+        if (!alrp__host_data(t) || !alrp_is_contiguous(t) || t->type != ALRP_TYPE_F32 || !t->name[0]) {
             snprintf(err, err_size, "%s: tensor %d ('%s') must be a named, contiguous f32 tensor with data", path, i, t->name);
-            ALRP_FREE(st); return -1;
+            rc = -1; break;
         }
         snprintf(st[i].name, sizeof(st[i].name), "%s", t->name);
         snprintf(st[i].dtype, sizeof(st[i].dtype), "F32");
         st[i].n_dims = t->n_dims;
         for (int d = 0; d < t->n_dims; d++) st[i].shape[d] = alrp_dim(t, d);
-        st[i].data = t->data;
+        st[i].data = alrp__host_copy(be, t, &owned[i]);
+        if (!st[i].data) { snprintf(err, err_size, "%s: out of memory", path); rc = -1; }
     }
-    int rc = alrp_st_save(path, n, st, metadata, err, err_size);
+    if (rc == 0) rc = alrp_st_save(path, n, st, metadata, err, err_size);
+    for (int i = 0; i < n; i++) ALRP_FREE(owned[i]);
+    ALRP_FREE(owned);
     ALRP_FREE(st);
     return rc;
 }
 
-ALRPDEF int alrp_load_tensors(const char * path, int n, struct alrp_tensor * const * ts, bool allow_missing, char * err, size_t err_size) {
+ALRPDEF int alrp_load_tensors(struct alrp_backend * be, const char * path, int n, struct alrp_tensor * const * ts, bool allow_missing, char * err, size_t err_size) {
     struct alrp_st_file * f = alrp_st_load(path, err, err_size);
     if (!f) return -1;
     int loaded = 0;
+    float * tmp = NULL;
+    size_t tmp_size = 0;
     for (int i = 0; i < n; i++) {
         struct alrp_tensor * t = ts[i];
         const struct alrp_st_tensor * s = alrp_st_get(f, t->name);
         if (!s) {
             if (allow_missing) continue;
             snprintf(err, err_size, "%s: no tensor '%s' in the file (is it the right weights file?)", path, t->name);
-            alrp_st_close(f); return -1;
+            ALRP_FREE(tmp); alrp_st_close(f); return -1;
         }
         bool ok = s->numel == alrp_nelements(t) && (s->n_dims == t->n_dims || s->n_dims == 0);
         for (int d = 0; ok && d < s->n_dims; d++) ok = s->shape[d] == alrp_dim(t, d);
@@ -2702,14 +3377,27 @@ ALRPDEF int alrp_load_tensors(const char * path, int n, struct alrp_tensor * con
             for (int d = 0; d < s->n_dims && k < (int) sizeof fs; d++) k += snprintf(fs + k, sizeof fs - (size_t) k, d ? ", %lld" : "%lld", (long long) s->shape[d]);
             if (k < (int) sizeof fs) snprintf(fs + k, sizeof fs - (size_t) k, ")");
             snprintf(err, err_size, "%s: tensor '%s' has shape %s in the file, the model expects %s", path, t->name, fs, alrp__shape_str(t, sh, sizeof sh));
-            alrp_st_close(f); return -1;
+            ALRP_FREE(tmp); alrp_st_close(f); return -1;
         }
-        if (!t->data || !alrp_is_contiguous(t) || alrp_st_to_f32(s, alrp_data_f32(t)) != 0) {
+        if (t->type != ALRP_TYPE_F32 || !alrp_is_contiguous(t) || (!t->data && !t->view_src)) {
+            snprintf(err, err_size, "%s: tensor '%s': the destination must be a placed, contiguous f32 tensor", path, t->name);
+            ALRP_FREE(tmp); alrp_st_close(f); return -1;
+        }
+        if (alrp_nbytes(t) > tmp_size) {
+            ALRP_FREE(tmp);
+            tmp_size = alrp_nbytes(t);
+            tmp = (float *) ALRP_MALLOC(tmp_size);
+            if (!tmp) { snprintf(err, err_size, "%s: out of memory", path); alrp_st_close(f); return -1; }
+        }
+        if (alrp_st_to_f32(s, tmp) != 0) {
             snprintf(err, err_size, "%s: tensor '%s' (dtype %s) cannot be loaded as f32", path, t->name, s->dtype);
-            alrp_st_close(f); return -1;
+            ALRP_FREE(tmp); alrp_st_close(f); return -1;
         }
+        if (be) alrp_backend_tensor_set(be, t, tmp, 0, alrp_nbytes(t));
+        else memcpy(alrp__host_data(t), tmp, alrp_nbytes(t));
         loaded++;
     }
+    ALRP_FREE(tmp);
     alrp_st_close(f);
     return loaded;
 }
@@ -2820,11 +3508,12 @@ static void alrp__scale_f32(float * d, int64_t n, float beta) {
 
 // Micro-kernel. a: packed A micro-panel (kc, MR); b: packed B micro-panel (kc, NR);
 // c: C tile (mr, nr) with row stride ldc, mr <= MR and nr <= NR.
-// c = alpha * a @ b + beta * c + bias[r] (bias: mr values or NULL; beta == 0: c not read).
+// c = alpha * a @ b + beta * c + bias[r] (bias: mr values or NULL; beta == 0: c not read),
+// then, with es != NULL, c = c * es[r] + et[r] and max(c, 0) if relu (the fused epilogue).
 // mr is a compile-time constant in each instance (alrp__ukr_1 ... alrp__ukr_MR below).
 ALRP__FORCE_INLINE void alrp__ukr(const int mr, int64_t kc, const float * restrict a, const float * restrict b,
                                   float * restrict c, int64_t ldc, int nr, float alpha, float beta,
-                                  const float * bias) {
+                                  const float * bias, const float * es, const float * et, int relu) {
     ALRP_F32_VEC acc[ALRP__GEMM_MR][ALRP__GEMM_NRV];
     ALRP__UNROLL for (int r = 0; r < mr; r++) {
         ALRP__UNROLL for (int v = 0; v < ALRP__GEMM_NRV; v++) acc[r][v] = ALRP_F32_VEC_ZERO();
@@ -2849,6 +3538,10 @@ ALRP__FORCE_INLINE void alrp__ukr(const int mr, int64_t kc, const float * restri
                 if (beta == 1.0f)      t = ALRP_F32_VEC_ADD(t, ALRP_F32_VEC_LOAD(cp));
                 else if (beta != 0.0f) t = ALRP_F32_VEC_FMA(ALRP_F32_VEC_LOAD(cp), vb, t);
                 if (bias) t = ALRP_F32_VEC_ADD(t, ALRP_F32_VEC_SET1(bias[r]));
+                if (es) {
+                    t = ALRP_F32_VEC_FMA(t, ALRP_F32_VEC_SET1(es[r]), ALRP_F32_VEC_SET1(et[r]));
+                    if (relu) t = ALRP_F32_VEC_MAX(t, ALRP_F32_VEC_ZERO());
+                }
                 ALRP_F32_VEC_STORE(cp, t);
             }
         }
@@ -2862,16 +3555,22 @@ ALRP__FORCE_INLINE void alrp__ukr(const int mr, int64_t kc, const float * restri
             const float * tp = tmp + r * ALRP__GEMM_NR;
             const float bi = bias ? bias[r] : 0.0f;
             for (int j = 0; j < nr; j++) cp[j] = alpha * tp[j] + (beta == 0.0f ? 0.0f : beta * cp[j]) + bi;
+            if (es) {
+                for (int j = 0; j < nr; j++) {
+                    float v = cp[j] * es[r] + et[r];
+                    cp[j] = relu && v < 0.0f ? 0.0f : v;
+                }
+            }
         }
     }
 }
 
 typedef void (*alrp__ukr_fn)(int64_t kc, const float * a, const float * b, float * c, int64_t ldc, int nr,
-                             float alpha, float beta, const float * bias);
+                             float alpha, float beta, const float * bias, const float * es, const float * et, int relu);
 #define ALRP__UKR_DEF(R) \
     static void alrp__ukr_##R(int64_t kc, const float * a, const float * b, float * c, int64_t ldc, int nr, \
-                              float alpha, float beta, const float * bias) { \
-        alrp__ukr(R, kc, a, b, c, ldc, nr, alpha, beta, bias); \
+                              float alpha, float beta, const float * bias, const float * es, const float * et, int relu) { \
+        alrp__ukr(R, kc, a, b, c, ldc, nr, alpha, beta, bias, es, et, relu); \
     }
 ALRP__UKR_DEF(1) ALRP__UKR_DEF(2) ALRP__UKR_DEF(3) ALRP__UKR_DEF(4)
 #if ALRP__GEMM_MR >= 6
@@ -3374,6 +4073,10 @@ struct alrp__gemm_op {
     int64_t ldc, cs1, cs2;
     const float * bias;
     int64_t bias_s2;
+    // epilogue, applied once the whole K is in (after the bias): c = relu?(c * escale[r] + eshift[r]);
+    // per row like the bias (group stride bias_s2); escale NULL: none
+    const float * escale, * eshift;
+    bool erelu;
 };
 
 // One thread's buffers for an (M, N, K) GEMM: packed A block, packed B block, packing scratch.
@@ -3526,7 +4229,7 @@ static void alrp__pack_a_block(const struct alrp__src * a, int64_t b1, int64_t b
 // `bias`), the others accumulate. buf: one thread's buffers, alrp__gemm_thread_floats(M, N, K).
 static void alrp__gemm_tile(const struct alrp__gemm_op * op, const struct alrp__gemm_plan * pl, int64_t b1, int64_t b2,
                             int64_t pp0, int64_t pp1, int64_t j0, int64_t j1, int64_t kb0, int64_t kb1,
-                            float * C, int64_t ldc, float beta0, const float * bias, float * buf) {
+                            float * C, int64_t ldc, float beta0, const float * bias, bool epi, float * buf) {
     const int64_t M = op->M, npan = pl->npan, mcp = ALRP__GEMM_MC / ALRP__GEMM_MR;
     float * pa = buf;
     float * pb = pa + alrp__gemm_pa_floats(M, op->K);
@@ -3550,10 +4253,12 @@ static void alrp__gemm_tile(const struct alrp__gemm_op * op, const struct alrp__
                     const alrp__ukr_fn ukr = alrp__ukr_table[re - rs];
                     const float * a = ablk + (p - pc0) * ALRP__GEMM_MR * kc;
                     const float * bi = kb == kb0 && bias ? bias + rs : NULL;
+                    const int64_t eo = b2 * op->bias_s2 + rs;
+                    const float * es = epi && kb == kb1 - 1 ? op->escale + eo : NULL, * et = es ? op->eshift + eo : NULL;
                     float * crow = C + rs * ldc + jc;
                     for (int64_t jr = 0; jr < nc; jr += ALRP__GEMM_NR) {
                         const int nr = (int) ALRP_MIN(ALRP__GEMM_NR, nc - jr);
-                        ukr(kc, a, pb + jr * kc, crow + jr, ldc, nr, op->alpha, beta, bi);
+                        ukr(kc, a, pb + jr * kc, crow + jr, ldc, nr, op->alpha, beta, bi, es, et, op->erelu);
                     }
                 }
             }
@@ -3604,10 +4309,10 @@ static void alrp__gemm_worker(void * arg, int ith, int nth) {
         if (pp0 >= pp1 || j0 >= j1 || kb0 >= kb1) continue;
         if (ik == 0) {
             alrp__gemm_tile(op, pl, b1, b2, pp0, pp1, j0, j1, kb0, kb1, op->c + b1 * op->cs1 + b2 * op->cs2, op->ldc,
-                            op->beta, op->bias ? op->bias + b2 * op->bias_s2 : NULL, buf);
+                            op->beta, op->bias ? op->bias + b2 * op->bias_s2 : NULL, op->escale && pl->tk == 1, buf);
         } else {
             float * part = pl->part + ((ik - 1) * nbatch + b) * op->M * op->N;
-            alrp__gemm_tile(op, pl, b1, b2, pp0, pp1, j0, j1, kb0, kb1, part, op->N, 0.0f, NULL, buf);
+            alrp__gemm_tile(op, pl, b1, b2, pp0, pp1, j0, j1, kb0, kb1, part, op->N, 0.0f, NULL, false, buf);
         }
     }
 }
@@ -3628,6 +4333,11 @@ static void alrp__gemm_reduce_worker(void * arg, int ith, int nth) {
             int64_t j = 0;
             for (; j + ALRP_F32_EPR <= N; j += ALRP_F32_EPR) ALRP_F32_VEC_STORE(c + j, ALRP_F32_VEC_ADD(ALRP_F32_VEC_LOAD(c + j), ALRP_F32_VEC_LOAD(p + j)));
             for (; j < N; j++) c[j] += p[j];
+        }
+        if (op->escale) {   // the epilogue, now that every K part is in
+            const int64_t eo = (b % op->nb2) * op->bias_s2 + i;
+            const float s = op->escale[eo], h = op->eshift[eo];
+            for (int64_t j = 0; j < N; j++) { float v = c[j] * s + h; c[j] = op->erelu && v < 0.0f ? 0.0f : v; }
         }
     }
 }
@@ -3924,6 +4634,23 @@ ALRPDEF void alrp_conv2d_f32(struct alrp_threadpool * tp, const struct alrp_conv
     if (owned) ALRP_FREE(owned);
 }
 
+// y (N, O, OH, OW) = relu?(conv(x, w) * scale[o] + shift[o]): the affine and the ReLU in the
+// GEMM's write-back (ALRP_OP_CONV2D_AFFINE)
+static void alrp__conv2d_affine_f32(struct alrp_threadpool * tp, const struct alrp_conv2d_desc * d,
+                                    const float * x, const float * w, const float * scale, const float * shift, bool relu,
+                                    float * y, void * work) {
+    alrp__conv_assert(d, "conv2d_affine");
+    struct alrp__gemm_op op;
+    struct alrp__cgeo geo;
+    alrp__conv_make_op(d, ALRP__CONV_FWD, x, w, NULL, NULL, 0.0f, y, &op, &geo);
+    op.bias_s2 = d->o / d->groups;
+    op.escale = scale; op.eshift = shift; op.erelu = relu;
+    void * owned;
+    float * wk = alrp__conv_work(d, tp, ALRP__CONV_FWD, work, &owned);
+    alrp__gemm_run(tp, &op, wk);
+    if (owned) ALRP_FREE(owned);
+}
+
 // ---- data gradient
 
 struct alrp__col_job {
@@ -3993,7 +4720,7 @@ static void alrp__conv_col_worker(void * arg, int ith, int nth) {
                 op.c = col; op.ldc = qn;
                 pl.npan = ALRP__CEILDIV(rows, ALRP__GEMM_MR);
                 pl.tm = pl.tn = pl.tk = 1;
-                alrp__gemm_tile(&op, &pl, 0, 0, 0, pl.npan, 0, qn, 0, ALRP__CEILDIV(og, ALRP__GEMM_KC), col, qn, 0.0f, NULL, buf);
+                alrp__gemm_tile(&op, &pl, 0, 0, 0, pl.npan, 0, qn, 0, ALRP__CEILDIV(og, ALRP__GEMM_KC), col, qn, 0.0f, NULL, false, buf);
                 // col2im: dx[cs + c, oh sh - ph + ki dh, ow sw - pw + kj dw] += col[(c, ki, kj), q]
                 for (int64_t r = 0; r < rows; r++) {
                     const int64_t c = cs + r / khw, ki = (r % khw) / d->kw, kj = r % d->kw;
@@ -4355,6 +5082,7 @@ struct alrp__rank {
     double  * WT;               // (P + 1,) prefix sums of w (t - ref)
     float   * g_pos;            // (P,) update of the k-th positive (index order)
     float   * grad;             // (n,) output or NULL
+    struct alrp__bump * ws;     // workspace to carve the arrays from, or NULL (malloc)
 };
 
 static inline int alrp__f32_is_finite(float x) {
@@ -4666,6 +5394,12 @@ static int alrp__rank_key_cmp(const void * pa, const void * pb) {
 }
 
 static void * alrp__rank_alloc(struct alrp__rank * r, void ** list, int * n_list, size_t size) {
+    struct alrp__bump * ws = r->ws;
+    if (ws) {   // the caller's workspace first; what it lacks is counted, so that it can grow
+        size_t sz = (size + 63) & ~(size_t) 63;
+        ws->need += sz;
+        if (ws->used + sz <= ws->size) { void * p = ws->base + ws->used; ws->used += sz; return p; }
+    }
     void * p = ALRP_MALLOC(size > 0 ? size : 1);
     if (!p) {
         fprintf(stderr, "%s: out of memory (%zu bytes) for n = %lld, %lld positives\n",
@@ -4681,7 +5415,8 @@ static void * alrp__rank_alloc(struct alrp__rank * r, void ** list, int * n_list
 static int64_t alrp__rank_loss(struct alrp_threadpool * tp, enum alrp__rank_kind kind, const char * fname,
                                int64_t n, const float * logits, const int8_t * labels,
                                const float * loc_err, float delta,
-                               float * out_a, float * out_b, float * grad, float * grad_loc, float * rank_out) {
+                               float * out_a, float * out_b, float * grad, float * grad_loc, float * rank_out,
+                               struct alrp__bump * ws) {
     if (out_a) *out_a = 0.0f;
     if (out_b) *out_b = 0.0f;
     if (n < 0) { fprintf(stderr, "%s: n = %lld is negative: pass the number of entries\n", fname, (long long) n); return -1; }
@@ -4704,6 +5439,7 @@ static int64_t alrp__rank_loss(struct alrp_threadpool * tp, enum alrp__rank_kind
     r->fname = fname; r->n = n; r->logits = logits; r->labels = labels; r->loc_err = loc_err;
     r->delta = (double) delta; r->inv2d = 0.5 / (double) delta;
     r->grad = grad;
+    r->ws = ws;
 
     // blocks for the scan (P not known yet): the scan only needs per-block counts, and the
     // block size chosen below from P is a multiple of this one, so the counts are re-summed
@@ -4955,6 +5691,14 @@ done:
     return ret;
 }
 
+// the graph ops' entry (ALRP_OP_ALRP_LOSS / AP_LOSS): arrays carved from ws first
+static int64_t alrp__rank_loss_ws(struct alrp_threadpool * tp, bool alrp, int64_t n, const float * logits, const int8_t * labels,
+                                  const float * loc_err, float delta, float * out_a, float * out_b, float * grad, float * grad_loc,
+                                  struct alrp__bump * ws) {
+    return alrp__rank_loss(tp, alrp ? ALRP__RANK_KIND_ALRP : ALRP__RANK_KIND_AP, alrp ? "alrp_loss" : "ap_loss", n, logits, labels,
+                           loc_err, delta, out_a, out_b, grad, grad_loc, NULL, ws);
+}
+
 ALRPDEF int64_t alrp_loss_count_positives(int64_t n, const int8_t * labels) {
     if (n < 0 || (n > 0 && !labels)) return -1;
     int64_t c = 0;
@@ -4968,14 +5712,14 @@ ALRPDEF int64_t alrp_loss_alrp_f32_tp(struct alrp_threadpool * tp,
                                       float * loss_cls, float * loss_loc,
                                       float * grad_logits, float * grad_loc, float * rank) {
     return alrp__rank_loss(tp, ALRP__RANK_KIND_ALRP, "alrp_loss_alrp_f32", n, logits, labels, loc_err, delta,
-                           loss_cls, loss_loc, grad_logits, grad_loc, rank);
+                           loss_cls, loss_loc, grad_logits, grad_loc, rank, NULL);
 }
 
 ALRPDEF int64_t alrp_loss_ap_f32_tp(struct alrp_threadpool * tp,
                                     int64_t n, const float * logits, const int8_t * labels,
                                     float delta, float * loss, float * grad_logits, float * rank) {
     return alrp__rank_loss(tp, ALRP__RANK_KIND_AP, "alrp_loss_ap_f32", n, logits, labels, NULL, delta,
-                           loss, NULL, grad_logits, NULL, rank);
+                           loss, NULL, grad_logits, NULL, rank, NULL);
 }
 
 // a pool of alrp_n_cores() threads for this call only, when the input is large enough
