@@ -26,24 +26,46 @@
 //     * Graphs are lazy: op builders record nodes; alrp_build_forward / alrp_build_backward make
 //       the graph, a backend computes it.
 //
-// Usage example, f(x) = a*x^2 + b and its gradient:
+// Usage example, f(x) = a*x^2 + b and its gradient, computed on the CPU backend (a complete
+// program; tests/test-header-example.sh compiles and runs it verbatim):
 //
-//     struct alrp_init_params ip = { .mem_size = 16*1024*1024 };
-//     struct alrp_context * ctx = alrp_init(ip);
-//     struct alrp_tensor * x = alrp_new_tensor_1d(ctx, 1);  alrp_set_param(ctx, x);
-//     struct alrp_tensor * a = alrp_new_tensor_1d(ctx, 1);
-//     struct alrp_tensor * b = alrp_new_tensor_1d(ctx, 1);
-//     struct alrp_tensor * f = alrp_add(ctx, alrp_mul(ctx, a, alrp_mul(ctx, x, x)), b);
-//     alrp_set_loss(ctx, f);
-//     struct alrp_graph * gf = alrp_new_graph(ctx, 64);
-//     alrp_build_forward(gf, f);
-//     alrp_build_backward(ctx, gf);        // appends the backward nodes to the same graph
-//     alrp_set_f32_1d(x, 0, 2.0f); alrp_set_f32_1d(a, 0, 3.0f); alrp_set_f32_1d(b, 0, 4.0f);
-//     alrp_graph_reset_grads(gf);          // zero the gradients, seed d(loss) = 1
-//     alrp_graph_compute(gf, 2);           // 2 threads
-//     printf("f = %f, df/dx = %f\n", alrp_get_f32_1d(f, 0), alrp_get_f32_1d(alrp_graph_grad(gf, x), 0));
-//     // f = 16.0, df/dx = 12.0
-//     alrp_free(ctx);
+// ---- example begin
+//     #define ALRP_IMPLEMENTATION
+//     #include "alrp.h"
+//     #include <stdio.h>
+//
+//     int main(void) {
+//         struct alrp_init_params ip = { 1 << 20, NULL, true };  // no_alloc: data goes in the backend
+//         struct alrp_context * ctx = alrp_init(ip);
+//         struct alrp_tensor * x = alrp_new_tensor_1d(ctx, 1);  alrp_set_param(ctx, x);
+//         struct alrp_tensor * a = alrp_new_tensor_1d(ctx, 1);  alrp_set_input(a);
+//         struct alrp_tensor * b = alrp_new_tensor_1d(ctx, 1);  alrp_set_input(b);
+//         struct alrp_tensor * f = alrp_add(ctx, alrp_mul(ctx, a, alrp_mul(ctx, x, x)), b);
+//         alrp_set_loss(ctx, f);
+//         struct alrp_graph * g = alrp_new_graph(ctx, 64);
+//         alrp_build_forward(g, f);
+//         alrp_build_backward(ctx, g);                         // appends df/dx to the same graph
+//         struct alrp_backend * be = alrp_backend_cpu_init(2);  // 2 threads
+//         struct alrp_gallocr * ga = alrp_gallocr_new(be);
+//         alrp_gallocr_alloc_graph(ga, g);                     // places x, a, b and every node
+//         float vx = 2.0f, va = 3.0f, vb = 4.0f;
+//         alrp_backend_set_f32(be, x, &vx);
+//         alrp_backend_set_f32(be, a, &va);
+//         alrp_backend_set_f32(be, b, &vb);
+//         if (alrp_backend_graph_compute(be, g) != ALRP_STATUS_SUCCESS) return 1;
+//         printf("f = %.1f, df/dx = %.1f\n", alrp_backend_get_f32_1(be, f, 0),
+//                alrp_backend_get_f32_1(be, alrp_graph_grad(g, x), 0));   // f = 16.0, df/dx = 12.0
+//         alrp_gallocr_free(ga);
+//         alrp_backend_free(be);
+//         alrp_free(ctx);
+//         return 0;
+//     }
+// ---- example end
+//
+// Build: link with -lm -lpthread (POSIX threads; Linux, macOS, BSDs). SIMD kernels need the
+// target's vector units enabled at compile time: -march=native, or -mavx2 -mfma (x86), or
+// AArch64 (NEON is always on); otherwise the scalar fallback is used (also with ALRP_NO_SIMD).
+// The header also compiles as C++17.
 //
 // Sections (search for "// ====="):
 //     declarations: threads, core (contexts, tensors), ops, graphs/autograd/allocator/backends,

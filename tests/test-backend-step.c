@@ -288,12 +288,49 @@ static void test_alrp_graph(struct alrp_backend * be) {
     alrp_free(cc); alrp_free(cw);
 }
 
+// ---- 4: a frozen BN folded into the conv weights for inference equals the fused op ---------
+static void test_fold_bn(struct alrp_backend * be) {
+    enum { O = 6, I = 4, KK = 3 };
+    struct alrp_init_params ip = { 1 << 20, NULL, true };
+    struct alrp_context * ctx = alrp_init(ip);
+    struct alrp_tensor * x = alrp_new_tensor_4d(ctx, 2, I, 9, 7), * w = alrp_new_tensor_4d(ctx, O, I, KK, KK);
+    struct alrp_tensor * wf = alrp_new_tensor_4d(ctx, O, I, KK, KK), * bf = alrp_new_tensor_1d(ctx, O);
+    struct alrp_tensor * bn[4];
+    for (int i = 0; i < 4; i++) bn[i] = alrp_new_tensor_1d(ctx, O);
+    struct alrp_tensor * sc, * sh;
+    alrp_frozen_bn_affine(ctx, bn[0], bn[1], bn[2], bn[3], 1e-5f, &sc, &sh);
+    struct alrp_tensor * y1 = alrp_conv2d_affine(ctx, x, w, sc, sh, false, 2, 1, 1, 1);
+    struct alrp_tensor * y2 = alrp_conv2d(ctx, x, wf, bf, 2, 1, 1, 1);
+    alrp_set_output(y1); alrp_set_output(y2);
+    struct alrp_graph * g = alrp_new_graph(ctx, 64);
+    alrp_build_forward(g, y1); alrp_build_forward(g, y2);
+    struct alrp_gallocr * ga = alrp_gallocr_new(be);
+    alrp_gallocr_alloc_graph(ga, g);
+    struct alrp_rng r = { 3 };
+    float vx[2 * I * 9 * 7], vw[O * I * KK * KK], vb[O], p[4][O], o1[2 * O * 5 * 4], o2[2 * O * 5 * 4];
+    fill_rand(vx, 2 * I * 9 * 7, &r, 1.0f); fill_rand(vw, O * I * KK * KK, &r, 0.5f);
+    for (int i = 0; i < 4; i++) { fill_rand(p[i], O, &r, 0.5f); if (i == 3) for (int k = 0; k < O; k++) p[i][k] = 0.2f + fabsf(p[i][k]); }
+    alrp_backend_set_f32(be, x, vx); alrp_backend_set_f32(be, w, vw);
+    for (int i = 0; i < 4; i++) alrp_backend_set_f32(be, bn[i], p[i]);
+    memset(vb, 0, sizeof vb);
+    alrp_fold_bn_f32(O, I * KK * KK, vw, vb, p[0], p[1], p[2], p[3], 1e-5f);
+    alrp_backend_set_f32(be, wf, vw); alrp_backend_set_f32(be, bf, vb);
+    CHECK(alrp_backend_graph_compute(be, g) == ALRP_STATUS_SUCCESS, "fold graph");
+    alrp_backend_get_f32(be, y1, o1); alrp_backend_get_f32(be, y2, o2);
+    double e = max_rel(o2, o1, 2 * O * 5 * 4);
+    printf("frozen BN folded into the conv: max rel diff to the fused op %.2e\n", e);
+    CHECK(e <= 1e-5, "folded BN equals the fused op");
+    alrp_gallocr_free(ga);
+    alrp_free(ctx);
+}
+
 int main(void) {
     alrp_set_alloc_hook(count_malloc, count_free, NULL);
     struct alrp_backend * be = alrp_backend_cpu_init(2);
     printf("backend: %s\n", alrp_backend_name(be));
     test_block(be);
     test_alrp_graph(be);
+    test_fold_bn(be);
     alrp_backend_free(be);
     printf("%s\n", fails ? "FAILED" : "all OK");
     return fails ? 1 : 0;
