@@ -512,7 +512,7 @@ ALRPDEF void alrp__conv2d_backward_weight_f32_naive(const struct alrp_conv2d_des
 //
 // ---- ranking losses (docs/ranking-losses.md sections 1-3, computed per section 5) ----------
 //
-// The plain-array contract (docs/architecture.md). n entries (anchor-major, anchor*C + class);
+// The plain-array contract (docs/library.md). n entries (anchor-major, anchor*C + class);
 // labels: 1 positive, 0 negative, -1 ignored. loc_err[k] is E_loc of the k-th positive in index
 // order (NULL: all zero). Outputs (each may be NULL to skip it):
 //     loss_cls     (1,)     1 - mean precision                              (section 2.2)
