@@ -129,37 +129,41 @@ static int coco__read_dim(struct json_reader * r, int32_t * out) {
     return 0;
 }
 
-static int coco__images(struct coco__loader * L) {
+// Every section is an array of objects, one record per object, read by coco__objects(): set
+// the error context (section[index]), make room for one more zeroed record, hand each key to
+// the section's field(), which reads the keys of interest and returns 1 for any other key (the
+// loop skips its value), then done() checks the required keys and fills in defaults.
+struct coco__section {
+    const char * name;          // error context: "images", "categories", "annotations"
+    const char * too_many;      // message once the count reaches INT32_MAX; NULL: no limit
+    void ** items;              // the records, *n of them, room for *cap (grown here)
+    int64_t * n, * cap;
+    size_t elem;                // bytes per record
+    // the key in r->key of record rec: 0 read, 1 not a key of interest, -1 error
+    int (*field)(struct coco__loader * L, void * rec, unsigned * seen);
+    // after the object's last key; seen has the bits field() set. 0 or -1
+    int (*done)(struct coco__loader * L, void * rec, unsigned seen);
+};
+
+static int coco__objects(struct coco__loader * L, const struct coco__section * s) {
     struct json_reader * r = L->r;
-    struct coco_dataset * ds = L->ds;
     int k;
-    r->ctx_section = "images";
+    r->ctx_section = s->name;
     if (json_begin_array(r)) return -1;
     while ((k = json_next_item(r)) == 1) {
-        r->ctx_index = ds->n_images;
+        r->ctx_index = *s->n;
         r->ctx_field = NULL;
-        if (ds->n_images >= INT32_MAX) return json_reader_fail(r, "too many images");
-        if (coco__grow((void **) &ds->images, &L->cap_images, ds->n_images + 1, sizeof(*ds->images)))
-            return json_reader_fail(r, "out of memory");
-        struct coco_image * im = &ds->images[ds->n_images];
-        memset(im, 0, sizeof(*im));
-        im->file_name_off = (size_t) -1;
+        if (s->too_many && *s->n >= INT32_MAX) return json_reader_fail(r, "%s", s->too_many);
+        if (coco__grow(s->items, s->cap, *s->n + 1, s->elem)) return json_reader_fail(r, "out of memory");
+        void * rec = (char *) *s->items + (size_t) *s->n * s->elem;
+        memset(rec, 0, s->elem);
         unsigned seen = 0;
         int kk;
         if (json_begin_object(r)) return -1;
         while ((kk = json_next_key(r)) == 1) {
-            if (json_key_is(r, "id")) {
-                if (coco__seen(r, &seen, 1, "id") || json_read_int64(r, &im->id)) return -1;
-            } else if (json_key_is(r, "file_name")) {
-                const char * s; size_t n;
-                if (coco__seen(r, &seen, 2, "file_name") || json_read_string(r, &s, &n)) return -1;
-                if (strlen(s) != n) return json_reader_fail(r, "file name contains a NUL character");
-                if (coco__pool_add(ds, r, s, n, &im->file_name_off)) return -1;
-            } else if (json_key_is(r, "width")) {
-                if (coco__seen(r, &seen, 4, "width") || coco__read_dim(r, &im->width)) return -1;
-            } else if (json_key_is(r, "height")) {
-                if (coco__seen(r, &seen, 8, "height") || coco__read_dim(r, &im->height)) return -1;
-            } else {
+            int rc = s->field(L, rec, &seen);
+            if (rc < 0) return -1;
+            if (rc > 0) {
                 r->ctx_field = NULL;
                 if (json_skip_value(r)) return -1;
             }
@@ -167,115 +171,139 @@ static int coco__images(struct coco__loader * L) {
         }
         if (kk < 0) return -1;
         r->ctx_field = NULL;
-        if (!(seen & 1)) return json_reader_fail(r, "image has no \"id\"");
-        ds->n_images++;
+        if (s->done(L, rec, seen)) return -1;
+        (*s->n)++;
     }
     return k < 0 ? -1 : 0;
+}
+
+// ---- images[]
+
+static int coco__image_field(struct coco__loader * L, void * rec, unsigned * seen) {
+    struct json_reader * r = L->r;
+    struct coco_image * im = (struct coco_image *) rec;
+    if (json_key_is(r, "id")) {
+        if (coco__seen(r, seen, 1, "id") || json_read_int64(r, &im->id)) return -1;
+    } else if (json_key_is(r, "file_name")) {
+        const char * s; size_t n;
+        if (coco__seen(r, seen, 2, "file_name") || json_read_string(r, &s, &n)) return -1;
+        if (strlen(s) != n) return json_reader_fail(r, "file name contains a NUL character");
+        if (coco__pool_add(L->ds, r, s, n, &im->file_name_off)) return -1;
+    } else if (json_key_is(r, "width")) {
+        if (coco__seen(r, seen, 4, "width") || coco__read_dim(r, &im->width)) return -1;
+    } else if (json_key_is(r, "height")) {
+        if (coco__seen(r, seen, 8, "height") || coco__read_dim(r, &im->height)) return -1;
+    } else {
+        return 1;
+    }
+    return 0;
+}
+
+static int coco__image_done(struct coco__loader * L, void * rec, unsigned seen) {
+    struct coco_image * im = (struct coco_image *) rec;
+    if (!(seen & 1)) return json_reader_fail(L->r, "image has no \"id\"");
+    if (!(seen & 2)) im->file_name_off = (size_t) -1;   // no file_name: ""
+    return 0;
+}
+
+static int coco__images(struct coco__loader * L) {
+    const struct coco__section s = {
+        "images", "too many images", (void **) &L->ds->images, &L->ds->n_images, &L->cap_images,
+        sizeof(*L->ds->images), coco__image_field, coco__image_done,
+    };
+    return coco__objects(L, &s);
+}
+
+// ---- categories[]
+
+static int coco__category_field(struct coco__loader * L, void * rec, unsigned * seen) {
+    struct json_reader * r = L->r;
+    struct coco_category * c = (struct coco_category *) rec;
+    if (json_key_is(r, "id")) {
+        if (coco__seen(r, seen, 1, "id") || json_read_int64(r, &c->id)) return -1;
+    } else if (json_key_is(r, "name")) {
+        const char * s; size_t n;
+        if (coco__seen(r, seen, 2, "name") || json_read_string(r, &s, &n)) return -1;
+        if (strlen(s) != n) return json_reader_fail(r, "name contains a NUL character");
+        if (coco__pool_add(L->ds, r, s, n, &c->name_off)) return -1;
+    } else {
+        return 1;
+    }
+    return 0;
+}
+
+static int coco__category_done(struct coco__loader * L, void * rec, unsigned seen) {
+    struct coco_category * c = (struct coco_category *) rec;
+    if (!(seen & 1)) return json_reader_fail(L->r, "category has no \"id\"");
+    if (!(seen & 2)) c->name_off = (size_t) -1;         // no name: ""
+    return 0;
 }
 
 static int coco__categories(struct coco__loader * L) {
+    const struct coco__section s = {
+        "categories", "too many categories", (void **) &L->ds->categories, &L->ds->n_categories,
+        &L->cap_categories, sizeof(*L->ds->categories), coco__category_field, coco__category_done,
+    };
+    return coco__objects(L, &s);
+}
+
+// ---- annotations[]
+
+static int coco__ann_field(struct coco__loader * L, void * rec, unsigned * seen) {
     struct json_reader * r = L->r;
-    struct coco_dataset * ds = L->ds;
-    int k;
-    r->ctx_section = "categories";
-    if (json_begin_array(r)) return -1;
-    while ((k = json_next_item(r)) == 1) {
-        r->ctx_index = ds->n_categories;
-        r->ctx_field = NULL;
-        if (ds->n_categories >= INT32_MAX) return json_reader_fail(r, "too many categories");
-        if (coco__grow((void **) &ds->categories, &L->cap_categories, ds->n_categories + 1,
-                       sizeof(*ds->categories)))
-            return json_reader_fail(r, "out of memory");
-        struct coco_category * c = &ds->categories[ds->n_categories];
-        memset(c, 0, sizeof(*c));
-        c->name_off = (size_t) -1;
-        unsigned seen = 0;
-        int kk;
-        if (json_begin_object(r)) return -1;
-        while ((kk = json_next_key(r)) == 1) {
-            if (json_key_is(r, "id")) {
-                if (coco__seen(r, &seen, 1, "id") || json_read_int64(r, &c->id)) return -1;
-            } else if (json_key_is(r, "name")) {
-                const char * s; size_t n;
-                if (coco__seen(r, &seen, 2, "name") || json_read_string(r, &s, &n)) return -1;
-                if (strlen(s) != n) return json_reader_fail(r, "name contains a NUL character");
-                if (coco__pool_add(ds, r, s, n, &c->name_off)) return -1;
-            } else {
-                r->ctx_field = NULL;
-                if (json_skip_value(r)) return -1;
-            }
-            r->ctx_field = NULL;   // an error in the next key is not about this field
+    struct coco_ann * a = (struct coco_ann *) rec;
+    // most frequent first: segmentation is most of a COCO file
+    if (json_key_is(r, "segmentation")) {
+        r->ctx_field = "segmentation";
+        if (json_skip_value(r)) return -1;
+    } else if (json_key_is(r, "bbox")) {
+        if (coco__seen(r, seen, 1, "bbox") || coco_read_bbox(r, a->bbox)) return -1;
+    } else if (json_key_is(r, "area")) {
+        if (coco__seen(r, seen, 2, "area") || json_read_double(r, &a->area)) return -1;
+        if (!isfinite(a->area) || a->area < 0)
+            return json_reader_fail(r, "area %g is not a finite number >= 0", a->area);
+    } else if (json_key_is(r, "iscrowd")) {
+        if (coco__seen(r, seen, 4, "iscrowd")) return -1;
+        enum json_type t = json_peek(r);
+        if (t == JSON_TRUE || t == JSON_FALSE) {
+            int b;
+            if (json_read_bool(r, &b)) return -1;
+            a->iscrowd = b;
+        } else {
+            int64_t v;
+            if (json_read_int64(r, &v)) return -1;
+            if (v != 0 && v != 1) return json_reader_fail(r, "iscrowd must be 0 or 1, got %lld", (long long) v);
+            a->iscrowd = (int32_t) v;
         }
-        if (kk < 0) return -1;
-        r->ctx_field = NULL;
-        if (!(seen & 1)) return json_reader_fail(r, "category has no \"id\"");
-        ds->n_categories++;
+    } else if (json_key_is(r, "id")) {
+        if (coco__seen(r, seen, 8, "id") || json_read_int64(r, &a->id)) return -1;
+    } else if (json_key_is(r, "image_id")) {
+        if (coco__seen(r, seen, 16, "image_id") || json_read_int64(r, &a->image_id)) return -1;
+    } else if (json_key_is(r, "category_id")) {
+        if (coco__seen(r, seen, 32, "category_id") || json_read_int64(r, &a->category_id)) return -1;
+    } else {
+        return 1;
     }
-    return k < 0 ? -1 : 0;
+    return 0;
+}
+
+static int coco__ann_done(struct coco__loader * L, void * rec, unsigned seen) {
+    struct json_reader * r = L->r;
+    struct coco_ann * a = (struct coco_ann *) rec;
+    if (!(seen & 8))  return json_reader_fail(r, "annotation has no \"id\"");
+    if (!(seen & 16)) return json_reader_fail(r, "annotation has no \"image_id\"");
+    if (!(seen & 32)) return json_reader_fail(r, "annotation has no \"category_id\"");
+    if (!(seen & 1))  return json_reader_fail(r, "annotation has no \"bbox\"");
+    if (!(seen & 2))  a->area = a->bbox[2] * a->bbox[3];
+    return 0;
 }
 
 static int coco__annotations(struct coco__loader * L) {
-    struct json_reader * r = L->r;
-    struct coco_dataset * ds = L->ds;
-    int k;
-    r->ctx_section = "annotations";
-    if (json_begin_array(r)) return -1;
-    while ((k = json_next_item(r)) == 1) {
-        r->ctx_index = ds->n_anns;
-        r->ctx_field = NULL;
-        if (coco__grow((void **) &ds->anns, &L->cap_anns, ds->n_anns + 1, sizeof(*ds->anns)))
-            return json_reader_fail(r, "out of memory");
-        struct coco_ann * a = &ds->anns[ds->n_anns];
-        memset(a, 0, sizeof(*a));
-        unsigned seen = 0;
-        int kk;
-        if (json_begin_object(r)) return -1;
-        while ((kk = json_next_key(r)) == 1) {
-            // most frequent first: segmentation is most of a COCO file
-            if (json_key_is(r, "segmentation")) {
-                r->ctx_field = "segmentation";
-                if (json_skip_value(r)) return -1;
-            } else if (json_key_is(r, "bbox")) {
-                if (coco__seen(r, &seen, 1, "bbox") || coco_read_bbox(r, a->bbox)) return -1;
-            } else if (json_key_is(r, "area")) {
-                if (coco__seen(r, &seen, 2, "area") || json_read_double(r, &a->area)) return -1;
-                if (!isfinite(a->area) || a->area < 0)
-                    return json_reader_fail(r, "area %g is not a finite number >= 0", a->area);
-            } else if (json_key_is(r, "iscrowd")) {
-                if (coco__seen(r, &seen, 4, "iscrowd")) return -1;
-                enum json_type t = json_peek(r);
-                if (t == JSON_TRUE || t == JSON_FALSE) {
-                    int b;
-                    if (json_read_bool(r, &b)) return -1;
-                    a->iscrowd = b;
-                } else {
-                    int64_t v;
-                    if (json_read_int64(r, &v)) return -1;
-                    if (v != 0 && v != 1) return json_reader_fail(r, "iscrowd must be 0 or 1, got %lld", (long long) v);
-                    a->iscrowd = (int32_t) v;
-                }
-            } else if (json_key_is(r, "id")) {
-                if (coco__seen(r, &seen, 8, "id") || json_read_int64(r, &a->id)) return -1;
-            } else if (json_key_is(r, "image_id")) {
-                if (coco__seen(r, &seen, 16, "image_id") || json_read_int64(r, &a->image_id)) return -1;
-            } else if (json_key_is(r, "category_id")) {
-                if (coco__seen(r, &seen, 32, "category_id") || json_read_int64(r, &a->category_id)) return -1;
-            } else {
-                r->ctx_field = NULL;
-                if (json_skip_value(r)) return -1;
-            }
-            r->ctx_field = NULL;   // an error in the next key is not about this field
-        }
-        if (kk < 0) return -1;
-        r->ctx_field = NULL;
-        if (!(seen & 8))  return json_reader_fail(r, "annotation has no \"id\"");
-        if (!(seen & 16)) return json_reader_fail(r, "annotation has no \"image_id\"");
-        if (!(seen & 32)) return json_reader_fail(r, "annotation has no \"category_id\"");
-        if (!(seen & 1))  return json_reader_fail(r, "annotation has no \"bbox\"");
-        if (!(seen & 2))  a->area = a->bbox[2] * a->bbox[3];
-        ds->n_anns++;
-    }
-    return k < 0 ? -1 : 0;
+    const struct coco__section s = {
+        "annotations", NULL, (void **) &L->ds->anns, &L->ds->n_anns, &L->cap_anns,
+        sizeof(*L->ds->anns), coco__ann_field, coco__ann_done,
+    };
+    return coco__objects(L, &s);
 }
 
 // After parsing: id tables, annotation -> image/category, per-image lists, string pointers.
