@@ -3,7 +3,8 @@
 // allocator (same results as plain allocation, far less memory, reserve then alloc without
 // reallocating), backend capabilities and status codes, named-tensor files through the
 // backend, and a ResNet-style block that trains. Every tensor is read and written through the
-// backend (alrp_backend_tensor_set/get), never through t->data.
+// backend (alrp_backend_tensor_set/get), never through t->data (the placement checks compare
+// data pointers, never dereference them).
 #define ALRP_IMPLEMENTATION
 #include "alrp.h"
 #include <sys/wait.h>
