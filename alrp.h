@@ -482,7 +482,9 @@ ALRPDEF int                   alrp_ctx_n_unplaced(const struct alrp_context * ct
 // alrp_gallocr_reserve sizes the buffer once for a worst-case graph; alrp_gallocr_alloc_graph
 // places a graph, growing the buffer only when it needs more (stats.n_reallocs counts that).
 // Its planning arrays are kept between calls, so a loop of alloc_graph + compute does not
-// allocate once the largest graph has been seen.
+// allocate once the largest graph has been seen. One allocator may serve several graphs in
+// turn: call alloc_graph for a graph before computing it whenever another graph was placed
+// since (growing the buffer moves every tensor it placed).
 struct alrp_gallocr;
 struct alrp_gallocr_stats { size_t peak_bytes; size_t sum_bytes; int n_allocated; int n_reallocs; };
 ALRPDEF struct alrp_gallocr * alrp_gallocr_new(struct alrp_backend * be);
@@ -1864,6 +1866,7 @@ ALRPDEF struct alrp_rank_loss alrp_alrp_loss(struct alrp_context * ctx, struct a
     int64_t ne[4] = { 1, 1, 1, 3 + n + A };   // loss_cls, loss_loc, P, grad_logits (n), grad_loc (A)
     struct alrp_tensor * t = alrp__op_new(ctx, ALRP_OP_ALRP_LOSS, ALRP_TYPE_F32, 1, ne, alrp__c(ctx, logits), alrp__c(ctx, labels), loc_err ? alrp__c(ctx, loc_err) : NULL);
     alrp__set_op_f32(t, 0, delta);
+    alrp_set_name(t, "alrp_loss");
     struct alrp_rank_loss r = { alrp_slice(ctx, t, 0, 0, 1), alrp_slice(ctx, t, 0, 1, 1), alrp_slice(ctx, t, 0, 2, 1) };
     return r;
 }
@@ -1875,6 +1878,7 @@ ALRPDEF struct alrp_rank_loss alrp_ap_loss(struct alrp_context * ctx, struct alr
     int64_t ne[4] = { 1, 1, 1, 2 + n };       // loss, P, grad_logits (n)
     struct alrp_tensor * t = alrp__op_new(ctx, ALRP_OP_AP_LOSS, ALRP_TYPE_F32, 1, ne, alrp__c(ctx, logits), alrp__c(ctx, labels), NULL);
     alrp__set_op_f32(t, 0, delta);
+    alrp_set_name(t, "ap_loss");
     struct alrp_rank_loss r = { alrp_slice(ctx, t, 0, 0, 1), NULL, alrp_slice(ctx, t, 0, 1, 1) };
     return r;
 }
@@ -2430,13 +2434,20 @@ static size_t alrp__gallocr_plan(struct alrp_gallocr * ga, struct alrp_graph * g
     return end;
 }
 
-// a buffer of at least size bytes (kept if big enough)
+// a buffer of at least size bytes (kept if big enough). Growing keeps the buffer object and
+// swaps its memory, so every tensor that this allocator ever placed (in any graph) still counts
+// as its own and is placed again by the next alloc_graph of its graph.
 static bool alrp__gallocr_ensure(struct alrp_gallocr * ga, size_t size) {
     if (ga->buf && alrp_buffer_size(ga->buf) >= size) return true;
-    if (ga->buf) ga->stats.n_reallocs++;
-    alrp_buffer_free(ga->buf);
-    ga->buf = alrp_backend_alloc_buffer(ga->be, size);
-    return ga->buf != NULL;
+    if (!ga->buf) { ga->buf = alrp_backend_alloc_buffer(ga->be, size); return ga->buf != NULL; }
+    ga->stats.n_reallocs++;
+    void * base = ga->be->iface.buffer_alloc(ga->be, size ? size : 1);
+    if (!base) return false;
+    ga->be->iface.buffer_free(ga->be, ga->buf->base);
+    ga->buf->base = base;
+    ga->buf->size = size;
+    ga->be->n_buffer_allocs++;
+    return true;
 }
 
 ALRPDEF bool alrp_gallocr_reserve(struct alrp_gallocr * ga, struct alrp_graph * g) {
@@ -2448,12 +2459,6 @@ ALRPDEF bool alrp_gallocr_alloc_graph(struct alrp_gallocr * ga, struct alrp_grap
     size_t peak = alrp__gallocr_plan(ga, g);
     if (peak == (size_t) -1) return false;
     int n = g->n_nodes, nl = g->n_leafs;
-    if (ga->buf && alrp_buffer_size(ga->buf) < peak) { // the buffer is replaced: forget what was in it
-        for (int i = 0; i < n + nl; i++) {
-            struct alrp_tensor * t = i < n ? g->nodes[i] : g->leafs[i - n];
-            if (t->buffer == ga->buf) { t->data = NULL; t->buffer = NULL; }
-        }
-    }
     if (!alrp__gallocr_ensure(ga, peak)) return false;
     for (int i = 0; i < n; i++) if (ga->offsets[i] < (size_t) -2) alrp_buffer_place(ga->buf, g->nodes[i], ga->offsets[i]);
     for (int i = 0; i < nl; i++) if (ga->offsets[n + i] != (size_t) -1) alrp_buffer_place(ga->buf, g->leafs[i], ga->offsets[n + i]);
