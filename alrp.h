@@ -589,20 +589,20 @@ enum alrp_loss_reduction {
 // alpha_t when alpha < 0. gamma >= 0. Computed in double, stable for large |x|.
 // logits, targets are (n,) (targets may be soft, in [0, 1]); out as the reduction says.
 // The backward adds dL/dlogits (n,) into grad_logits. Return 0, or -1 on bad arguments.
-ALRPDEF int alrp_sigmoid_focal_loss_f32(int64_t n, const float * logits, const float * targets,
+ALRPDEF int alrp_loss_sigmoid_focal_f32(int64_t n, const float * logits, const float * targets,
                                         float alpha, float gamma, enum alrp_loss_reduction red,
                                         float * out);
-ALRPDEF int alrp_sigmoid_focal_loss_backward_f32(int64_t n, const float * logits,
+ALRPDEF int alrp_loss_sigmoid_focal_backward_f32(int64_t n, const float * logits,
                                                  const float * targets, float alpha, float gamma,
                                                  enum alrp_loss_reduction red,
                                                  const float * grad_out, float * grad_logits);
 // on a pool (NULL: calling thread); sums are taken per fixed block, so results do not depend
 // on the number of threads
-ALRPDEF int alrp_sigmoid_focal_loss_f32_tp(struct alrp_threadpool * tp, int64_t n,
+ALRPDEF int alrp_loss_sigmoid_focal_f32_tp(struct alrp_threadpool * tp, int64_t n,
                                            const float * logits, const float * targets,
                                            float alpha, float gamma,
                                            enum alrp_loss_reduction red, float * out);
-ALRPDEF int alrp_sigmoid_focal_loss_backward_f32_tp(struct alrp_threadpool * tp, int64_t n,
+ALRPDEF int alrp_loss_sigmoid_focal_backward_f32_tp(struct alrp_threadpool * tp, int64_t n,
                                                     const float * logits, const float * targets,
                                                     float alpha, float gamma,
                                                     enum alrp_loss_reduction red,
@@ -612,14 +612,14 @@ ALRPDEF int alrp_sigmoid_focal_loss_backward_f32_tp(struct alrp_threadpool * tp,
 // 0.5 d^2 / beta if |d| < beta, else |d| - 0.5 beta; beta = 0 is L1. beta >= 0.
 // pred, target are (n,) (e.g. (n_pos, 4) flattened); backward adds dL/dpred (n,), using
 // sign(0) = 0. L1 is |d| with gradient sign(d).
-ALRPDEF int alrp_smooth_l1_loss_f32(int64_t n, const float * pred, const float * target,
+ALRPDEF int alrp_loss_smooth_l1_f32(int64_t n, const float * pred, const float * target,
                                     float beta, enum alrp_loss_reduction red, float * out);
-ALRPDEF int alrp_smooth_l1_loss_backward_f32(int64_t n, const float * pred, const float * target,
+ALRPDEF int alrp_loss_smooth_l1_backward_f32(int64_t n, const float * pred, const float * target,
                                              float beta, enum alrp_loss_reduction red,
                                              const float * grad_out, float * grad_pred);
-ALRPDEF int alrp_l1_loss_f32(int64_t n, const float * pred, const float * target,
+ALRPDEF int alrp_loss_l1_f32(int64_t n, const float * pred, const float * target,
                              enum alrp_loss_reduction red, float * out);
-ALRPDEF int alrp_l1_loss_backward_f32(int64_t n, const float * pred, const float * target,
+ALRPDEF int alrp_loss_l1_backward_f32(int64_t n, const float * pred, const float * target,
                                       enum alrp_loss_reduction red,
                                       const float * grad_out, float * grad_pred);
 
@@ -631,9 +631,9 @@ ALRPDEF int alrp_l1_loss_backward_f32(int64_t n, const float * pred, const float
 // dL/dtarget into grad_target. At min/max ties the gradient is split in half between the two
 // sides (torch.minimum/maximum autograd).
 #define ALRP_GIOU_EPS 1e-7f
-ALRPDEF int alrp_giou_loss_f32(int64_t n, const float * pred, const float * target, float eps,
+ALRPDEF int alrp_loss_giou_f32(int64_t n, const float * pred, const float * target, float eps,
                                enum alrp_loss_reduction red, float * out);
-ALRPDEF int alrp_giou_loss_backward_f32(int64_t n, const float * pred, const float * target,
+ALRPDEF int alrp_loss_giou_backward_f32(int64_t n, const float * pred, const float * target,
                                         float eps, enum alrp_loss_reduction red,
                                         const float * grad_out, float * grad_pred,
                                         float * grad_target);
@@ -2441,12 +2441,12 @@ static void alrp__cpu_loss_elementwise(struct alrp_threadpool * tp, const struct
     if (back) memset(y, 0, alrp_nbytes(t)); // the backward kernels accumulate
     int rc = 0;
     switch (t->op) {
-    case ALRP_OP_FOCAL_LOSS:      rc = alrp_sigmoid_focal_loss_f32_tp(tp, n, a, b, p0, p1, ALRP_LOSS_REDUCTION_NONE, y); break;
-    case ALRP_OP_FOCAL_LOSS_BACK: rc = alrp_sigmoid_focal_loss_backward_f32_tp(tp, n, a, b, p0, p1, ALRP_LOSS_REDUCTION_NONE, dy, y); break;
-    case ALRP_OP_SMOOTH_L1:       rc = alrp_smooth_l1_loss_f32(n, a, b, p0, ALRP_LOSS_REDUCTION_NONE, y); break;
-    case ALRP_OP_SMOOTH_L1_BACK:  rc = alrp_smooth_l1_loss_backward_f32(n, a, b, p0, ALRP_LOSS_REDUCTION_NONE, dy, y); break;
-    case ALRP_OP_GIOU_LOSS:       rc = alrp_giou_loss_f32(n / 4, a, b, ALRP_GIOU_EPS, ALRP_LOSS_REDUCTION_NONE, y); break;
-    case ALRP_OP_GIOU_LOSS_BACK:  rc = alrp_giou_loss_backward_f32(n / 4, a, b, ALRP_GIOU_EPS, ALRP_LOSS_REDUCTION_NONE, dy, y, NULL); break;
+    case ALRP_OP_FOCAL_LOSS:      rc = alrp_loss_sigmoid_focal_f32_tp(tp, n, a, b, p0, p1, ALRP_LOSS_REDUCTION_NONE, y); break;
+    case ALRP_OP_FOCAL_LOSS_BACK: rc = alrp_loss_sigmoid_focal_backward_f32_tp(tp, n, a, b, p0, p1, ALRP_LOSS_REDUCTION_NONE, dy, y); break;
+    case ALRP_OP_SMOOTH_L1:       rc = alrp_loss_smooth_l1_f32(n, a, b, p0, ALRP_LOSS_REDUCTION_NONE, y); break;
+    case ALRP_OP_SMOOTH_L1_BACK:  rc = alrp_loss_smooth_l1_backward_f32(n, a, b, p0, ALRP_LOSS_REDUCTION_NONE, dy, y); break;
+    case ALRP_OP_GIOU_LOSS:       rc = alrp_loss_giou_f32(n / 4, a, b, ALRP_GIOU_EPS, ALRP_LOSS_REDUCTION_NONE, y); break;
+    case ALRP_OP_GIOU_LOSS_BACK:  rc = alrp_loss_giou_backward_f32(n / 4, a, b, ALRP_GIOU_EPS, ALRP_LOSS_REDUCTION_NONE, dy, y, NULL); break;
     case ALRP_OP_LOC_ERR_GIOU:      alrp_loc_err_giou_f32(n / 4, a, b, stds, y); break;
     case ALRP_OP_LOC_ERR_GIOU_BACK: alrp_loc_err_giou_backward_f32(n / 4, a, b, stds, dy, y); break;
     default: ALRP_ASSERT(false);
@@ -5128,11 +5128,11 @@ static int alrp__focal_check(const char * fname, float alpha, float gamma) {
     return 0;
 }
 
-ALRPDEF int alrp_sigmoid_focal_loss_f32_tp(struct alrp_threadpool * tp, int64_t n,
+ALRPDEF int alrp_loss_sigmoid_focal_f32_tp(struct alrp_threadpool * tp, int64_t n,
                                            const float * logits, const float * targets,
                                            float alpha, float gamma,
                                            enum alrp_loss_reduction red, float * out) {
-    const char * fn = "alrp_sigmoid_focal_loss_f32";
+    const char * fn = "alrp_loss_sigmoid_focal_f32";
     if (alrp__loss_check(fn, n, logits, "logits", targets, "targets", red, out, "out") || alrp__focal_check(fn, alpha, gamma)) return -1;
     struct alrp__focal_job j;
     memset(&j, 0, sizeof(j));
@@ -5152,12 +5152,12 @@ ALRPDEF int alrp_sigmoid_focal_loss_f32_tp(struct alrp_threadpool * tp, int64_t 
     return 0;
 }
 
-ALRPDEF int alrp_sigmoid_focal_loss_backward_f32_tp(struct alrp_threadpool * tp, int64_t n,
+ALRPDEF int alrp_loss_sigmoid_focal_backward_f32_tp(struct alrp_threadpool * tp, int64_t n,
                                                     const float * logits, const float * targets,
                                                     float alpha, float gamma,
                                                     enum alrp_loss_reduction red,
                                                     const float * grad_out, float * grad_logits) {
-    const char * fn = "alrp_sigmoid_focal_loss_backward_f32";
+    const char * fn = "alrp_loss_sigmoid_focal_backward_f32";
     if (alrp__loss_check(fn, n, logits, "logits", targets, "targets", red, grad_out, "grad_out") || alrp__focal_check(fn, alpha, gamma)) return -1;
     if (n > 0 && !grad_logits) { fprintf(stderr, "%s: grad_logits is NULL\n", fn); return -1; }
     struct alrp__focal_job j;
@@ -5168,17 +5168,17 @@ ALRPDEF int alrp_sigmoid_focal_loss_backward_f32_tp(struct alrp_threadpool * tp,
     return 0;
 }
 
-ALRPDEF int alrp_sigmoid_focal_loss_f32(int64_t n, const float * logits, const float * targets,
+ALRPDEF int alrp_loss_sigmoid_focal_f32(int64_t n, const float * logits, const float * targets,
                                         float alpha, float gamma, enum alrp_loss_reduction red,
                                         float * out) {
-    return alrp_sigmoid_focal_loss_f32_tp(NULL, n, logits, targets, alpha, gamma, red, out);
+    return alrp_loss_sigmoid_focal_f32_tp(NULL, n, logits, targets, alpha, gamma, red, out);
 }
 
-ALRPDEF int alrp_sigmoid_focal_loss_backward_f32(int64_t n, const float * logits,
+ALRPDEF int alrp_loss_sigmoid_focal_backward_f32(int64_t n, const float * logits,
                                                  const float * targets, float alpha, float gamma,
                                                  enum alrp_loss_reduction red,
                                                  const float * grad_out, float * grad_logits) {
-    return alrp_sigmoid_focal_loss_backward_f32_tp(NULL, n, logits, targets, alpha, gamma, red, grad_out, grad_logits);
+    return alrp_loss_sigmoid_focal_backward_f32_tp(NULL, n, logits, targets, alpha, gamma, red, grad_out, grad_logits);
 }
 
 // smooth L1 of one difference d; beta = 0 is L1. *g gets d(loss)/dd (sign(0) = 0)
@@ -5194,9 +5194,9 @@ static void alrp__reduce_out(const double * vals_sum, int64_t n, enum alrp_loss_
     if (red == ALRP_LOSS_REDUCTION_MEAN) out[0] = (float) (n > 0 ? *vals_sum / (double) n : 0.0);
 }
 
-ALRPDEF int alrp_smooth_l1_loss_f32(int64_t n, const float * pred, const float * target,
+ALRPDEF int alrp_loss_smooth_l1_f32(int64_t n, const float * pred, const float * target,
                                     float beta, enum alrp_loss_reduction red, float * out) {
-    const char * fn = "alrp_smooth_l1_loss_f32";
+    const char * fn = "alrp_loss_smooth_l1_f32";
     if (alrp__loss_check(fn, n, pred, "pred", target, "target", red, out, "out")) return -1;
     if (!(beta >= 0.0f) || !alrp__f32_is_finite(beta)) { fprintf(stderr, "%s: beta = %g: must be >= 0\n", fn, (double) beta); return -1; }
     double sum = 0.0, g;
@@ -5208,10 +5208,10 @@ ALRPDEF int alrp_smooth_l1_loss_f32(int64_t n, const float * pred, const float *
     return 0;
 }
 
-ALRPDEF int alrp_smooth_l1_loss_backward_f32(int64_t n, const float * pred, const float * target,
+ALRPDEF int alrp_loss_smooth_l1_backward_f32(int64_t n, const float * pred, const float * target,
                                              float beta, enum alrp_loss_reduction red,
                                              const float * grad_out, float * grad_pred) {
-    const char * fn = "alrp_smooth_l1_loss_backward_f32";
+    const char * fn = "alrp_loss_smooth_l1_backward_f32";
     if (alrp__loss_check(fn, n, pred, "pred", target, "target", red, grad_out, "grad_out")) return -1;
     if (!(beta >= 0.0f) || !alrp__f32_is_finite(beta)) { fprintf(stderr, "%s: beta = %g: must be >= 0\n", fn, (double) beta); return -1; }
     if (n > 0 && !grad_pred) { fprintf(stderr, "%s: grad_pred is NULL\n", fn); return -1; }
@@ -5223,15 +5223,15 @@ ALRPDEF int alrp_smooth_l1_loss_backward_f32(int64_t n, const float * pred, cons
     return 0;
 }
 
-ALRPDEF int alrp_l1_loss_f32(int64_t n, const float * pred, const float * target,
+ALRPDEF int alrp_loss_l1_f32(int64_t n, const float * pred, const float * target,
                              enum alrp_loss_reduction red, float * out) {
-    return alrp_smooth_l1_loss_f32(n, pred, target, 0.0f, red, out);
+    return alrp_loss_smooth_l1_f32(n, pred, target, 0.0f, red, out);
 }
 
-ALRPDEF int alrp_l1_loss_backward_f32(int64_t n, const float * pred, const float * target,
+ALRPDEF int alrp_loss_l1_backward_f32(int64_t n, const float * pred, const float * target,
                                       enum alrp_loss_reduction red,
                                       const float * grad_out, float * grad_pred) {
-    return alrp_smooth_l1_loss_backward_f32(n, pred, target, 0.0f, red, grad_out, grad_pred);
+    return alrp_loss_smooth_l1_backward_f32(n, pred, target, 0.0f, red, grad_out, grad_pred);
 }
 
 // ---- GIoU loss -------------------------------------------------------------------------------
@@ -5279,9 +5279,9 @@ static double alrp__giou_one(const float * bf, const float * gf, double eps, dou
     return loss;
 }
 
-ALRPDEF int alrp_giou_loss_f32(int64_t n, const float * pred, const float * target, float eps,
+ALRPDEF int alrp_loss_giou_f32(int64_t n, const float * pred, const float * target, float eps,
                                enum alrp_loss_reduction red, float * out) {
-    const char * fn = "alrp_giou_loss_f32";
+    const char * fn = "alrp_loss_giou_f32";
     if (alrp__loss_check(fn, n, pred, "pred", target, "target", red, out, "out")) return -1;
     if (!(eps >= 0.0f)) { fprintf(stderr, "%s: eps = %g: must be >= 0 (ALRP_GIOU_EPS)\n", fn, (double) eps); return -1; }
     double sum = 0.0;
@@ -5293,11 +5293,11 @@ ALRPDEF int alrp_giou_loss_f32(int64_t n, const float * pred, const float * targ
     return 0;
 }
 
-ALRPDEF int alrp_giou_loss_backward_f32(int64_t n, const float * pred, const float * target,
+ALRPDEF int alrp_loss_giou_backward_f32(int64_t n, const float * pred, const float * target,
                                         float eps, enum alrp_loss_reduction red,
                                         const float * grad_out, float * grad_pred,
                                         float * grad_target) {
-    const char * fn = "alrp_giou_loss_backward_f32";
+    const char * fn = "alrp_loss_giou_backward_f32";
     if (alrp__loss_check(fn, n, pred, "pred", target, "target", red, grad_out, "grad_out")) return -1;
     if (!(eps >= 0.0f)) { fprintf(stderr, "%s: eps = %g: must be >= 0 (ALRP_GIOU_EPS)\n", fn, (double) eps); return -1; }
     if (n > 0 && !grad_pred) { fprintf(stderr, "%s: grad_pred is NULL\n", fn); return -1; }
