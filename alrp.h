@@ -12,7 +12,7 @@
 //
 // Optional config macros (define before the implementation include):
 //     ALRP_ASSERT(x)          assert used by the library (default: prints and aborts)
-//     ALRP_MALLOC(sz)/ALRP_FREE(p)  allocator for context buffers (default malloc/free)
+//     ALRP_MALLOC(sz)/ALRP_FREE(p)  allocator for context buffers (default malloc/free; both or neither)
 //     ALRP_NO_SIMD            use the scalar fallback instead of AVX-512/AVX2/NEON
 //     ALRP_STATIC             make every function static (private to the including file)
 //
@@ -783,6 +783,9 @@ ALRPDEF void alrp_adamw_step_f32(int64_t n, float * p, const float * g, float * 
 #endif
 // assertion with a message that tells the user what to do
 #define ALRP_ASSERTM(x, ...) do { if (!(x)) { fprintf(stderr, "alrp: %s:%d: ", __FILE__, __LINE__); fprintf(stderr, __VA_ARGS__); fprintf(stderr, "\n"); abort(); } } while (0)
+#if defined(ALRP_MALLOC) != defined(ALRP_FREE)
+#error "define both ALRP_MALLOC and ALRP_FREE, or neither"
+#endif
 #ifndef ALRP_MALLOC
 #define ALRP_MALLOC(sz) malloc(sz)
 #define ALRP_FREE(p)    free(p)
