@@ -15,6 +15,8 @@
 //     ALRP_MALLOC(sz)/ALRP_FREE(p)  allocator for context buffers (default malloc/free; both or neither)
 //     ALRP_NO_SIMD            use the scalar fallback instead of AVX-512/AVX2/NEON
 //     ALRP_STATIC             make every function static (private to the including file)
+//     ALRP_INTERNAL           declares the library's private reference kernels, for its own tests
+//                             (any file: the definitions are always compiled in)
 //
 // Conventions:
 //     * f32 tensors, up to 4 dims, in PyTorch's dimension order: ne[0] is the OUTERMOST
@@ -482,17 +484,6 @@ ALRPDEF void alrp_conv2d_backward_weight_f32(struct alrp_threadpool * tp, const 
                                              const float * x, const float * dy,
                                              float beta, float * dw, float * db, void * work);
 
-// Naive references (direct loops, double accumulators, single thread): what the tests compare
-// the fast kernels with. Same arguments and semantics as the kernels above.
-ALRPDEF void alrp__gemm_f32_naive(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
-                                  float alpha, const float * A, int64_t lda, const float * B, int64_t ldb,
-                                  float beta, float * C, int64_t ldc);
-ALRPDEF void alrp__conv2d_f32_naive(const struct alrp_conv2d_desc * d, const float * x, const float * w,
-                                    const float * b, float beta, float * y);
-ALRPDEF void alrp__conv2d_backward_data_f32_naive(const struct alrp_conv2d_desc * d, const float * dy,
-                                                  const float * w, float beta, float * dx);
-ALRPDEF void alrp__conv2d_backward_weight_f32_naive(const struct alrp_conv2d_desc * d, const float * x,
-                                                    const float * dy, float beta, float * dw, float * db);
 
 // ============================================================================================
 // ===== declarations: ranking losses and box losses (raw arrays)
@@ -756,6 +747,34 @@ ALRPDEF void alrp_sgd_step_f32(int64_t n, float * p, const float * g, float * mo
 ALRPDEF void alrp_adamw_step_f32(int64_t n, float * p, const float * g, float * m, float * v,
                                  float lr, float beta1, float beta2, float eps, float wd,
                                  int64_t step);
+
+#ifdef ALRP_INTERNAL
+// ---- private, for the library's own tests and benchmarks (ALRP_INTERNAL) ------------------
+// Naive references (direct loops, double accumulators, single thread): what the tests compare
+// the fast kernels with. Same arguments and semantics as the kernels above.
+ALRPDEF void alrp__gemm_f32_naive(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
+                                  float alpha, const float * A, int64_t lda, const float * B, int64_t ldb,
+                                  float beta, float * C, int64_t ldc);
+ALRPDEF void alrp__conv2d_f32_naive(const struct alrp_conv2d_desc * d, const float * x, const float * w,
+                                    const float * b, float beta, float * y);
+ALRPDEF void alrp__conv2d_backward_data_f32_naive(const struct alrp_conv2d_desc * d, const float * dy,
+                                                  const float * w, float beta, float * dx);
+ALRPDEF void alrp__conv2d_backward_weight_f32_naive(const struct alrp_conv2d_desc * d, const float * x,
+                                                    const float * dy, float beta, float * dw, float * db);
+// PyTorch's single-tensor optimizer loops, one rounding per tensor op, in its order
+ALRPDEF void alrp__sgd_step_f32_naive(int64_t n, float * p, const float * g, float * mom_buf,
+                                      float lr, float momentum, float wd, int64_t step);
+ALRPDEF void alrp__adamw_step_f32_naive(int64_t n, float * p, const float * g, float * m, float * v,
+                                        float lr, float beta1, float beta2, float eps, float wd,
+                                        int64_t step);
+// the per-element loss kernels, in double (what the raw loss functions call for each element)
+ALRPDEF double alrp__focal_one(double x, double t, double alpha, double gamma, double * dldx);
+ALRPDEF double alrp__smooth_l1_one(double d, double beta, double * g);
+ALRPDEF double alrp__giou_one(const float * bf, const float * gf, double eps, double go, double * gb, double * gg);
+// the SIMD layer compiled into the implementation ("AVX-512", "AVX2+FMA", "NEON", "scalar")
+// and, when gemm is not NULL, its GEMM blocking {MR, NR, KC, MC, NC}: tests and benchmarks print it
+ALRPDEF const char * alrp__kernel_info(int gemm[5]);
+#endif // ALRP_INTERNAL
 
 #ifdef __cplusplus
 }
@@ -2765,6 +2784,11 @@ ALRPDEF int alrp_load_tensors(const char * path, int n, struct alrp_tensor * con
 #ifndef ALRP__GEMM_NC
 #define ALRP__GEMM_NC  (ALRP__GEMM_NR * 2)      // columns of B per block: KC x NC (295 KB) in L2
 #endif
+
+ALRPDEF const char * alrp__kernel_info(int gemm[5]) {
+    if (gemm) { gemm[0] = ALRP__GEMM_MR; gemm[1] = ALRP__GEMM_NR; gemm[2] = ALRP__GEMM_KC; gemm[3] = ALRP__GEMM_MC; gemm[4] = ALRP__GEMM_NC; }
+    return ALRP_SIMD_NAME;
+}
 
 #if defined(__clang__)
 #define ALRP__UNROLL _Pragma("unroll")
@@ -5070,7 +5094,7 @@ static inline double alrp__loss_upstream(const float * grad_out, int64_t i, int6
 }
 
 // sigmoid focal loss of one element, in double; *dldx gets d(loss)/dx when not NULL
-static inline double alrp__focal_one(double x, double t, double alpha, double gamma, double * dldx) {
+ALRPDEF inline double alrp__focal_one(double x, double t, double alpha, double gamma, double * dldx) {
     double ex = exp(-fabs(x));                        // e^-|x| in (0, 1]
     double p  = x >= 0.0 ? 1.0 / (1.0 + ex) : ex / (1.0 + ex);   // sigmoid(x)
     double q  = x >= 0.0 ? ex / (1.0 + ex) : 1.0 / (1.0 + ex);   // 1 - sigmoid(x)
@@ -5185,7 +5209,7 @@ ALRPDEF int alrp_loss_sigmoid_focal_backward_f32(int64_t n, const float * logits
 }
 
 // smooth L1 of one difference d; beta = 0 is L1. *g gets d(loss)/dd (sign(0) = 0)
-static inline double alrp__smooth_l1_one(double d, double beta, double * g) {
+ALRPDEF inline double alrp__smooth_l1_one(double d, double beta, double * g) {
     double ad = fabs(d);
     if (ad < beta) { *g = d / beta; return 0.5 * d * d / beta; }
     *g = (d > 0.0) - (d < 0.0);
@@ -5245,7 +5269,7 @@ static inline double alrp__dmin_a(double a, double b) { return a < b ? 1.0 : (a 
 
 // 1 - GIoU of one box pair; b, g are (4,) boxes (x1, y1, x2, y2). With gb / gg not NULL, adds
 // go * d(loss)/db into gb (4,) and go * d(loss)/dg into gg (4,).
-static double alrp__giou_one(const float * bf, const float * gf, double eps, double go, double * gb, double * gg) {
+ALRPDEF double alrp__giou_one(const float * bf, const float * gf, double eps, double go, double * gb, double * gg) {
     double x1 = bf[0], y1 = bf[1], x2 = bf[2], y2 = bf[3];
     double X1 = gf[0], Y1 = gf[1], X2 = gf[2], Y2 = gf[3];
     double ix1 = x1 > X1 ? x1 : X1, iy1 = y1 > Y1 ? y1 : Y1;
@@ -6365,12 +6389,8 @@ done:
 }
 
 // ---- optimizer kernels -----------------------------------------------------------------------
-// Naive references: PyTorch's single-tensor loops, one rounding per tensor op, in its order.
-ALRPDEF void alrp__sgd_step_f32_naive(int64_t n, float * p, const float * g, float * mom_buf,
-                                      float lr, float momentum, float wd, int64_t step);
-ALRPDEF void alrp__adamw_step_f32_naive(int64_t n, float * p, const float * g, float * m, float * v,
-                                        float lr, float beta1, float beta2, float eps, float wd,
-                                        int64_t step);
+// Naive references (declared under ALRP_INTERNAL): PyTorch's single-tensor loops, one rounding
+// per tensor op, in its order.
 
 // p, g, mom_buf are (n,)
 ALRPDEF void alrp__sgd_step_f32_naive(int64_t n, float * p, const float * g, float * mom_buf,
