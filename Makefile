@@ -1,7 +1,14 @@
 # alrp: make | make test | make bench | make demo | make DEBUG=1 | make SANITIZE=1
-# Programs are discovered by name, one C file each (a file may #include other .c files):
-#   tests/test-*.c -> build/tests/test-*     bench/bench-*.c -> build/bench/bench-*
-#   examples/*.c   -> build/examples/*       tools/*.c       -> tools/<name>
+#
+# The implementation is compiled once per variant: alrp.h itself, as C with -DALRP_IMPLEMENTATION,
+# into $(BUILD)/alrp.o, and again with -DALRP_NO_SIMD into $(BUILD)/alrp-nosimd.o. Programs are
+# discovered by name, one C file each (a file may #include other .c files, e.g. detector/*.c),
+# and link one of the two objects:
+#   tests/test-*.c  -> $(BUILD)/tests/test-*     (tests/*-nosimd.c link alrp-nosimd.o)
+#   bench/bench-*.c -> $(BUILD)/bench/bench-*
+#   examples/*.c    -> $(BUILD)/examples/*
+#   tools/*.c       -> tools/<name>
+# Variants: build/ (default), build-debug/ (DEBUG=1: -O0 -g), build-san/ (SANITIZE=1: ASan + UBSan).
 CC      ?= cc
 CSTD    := -std=c11 -D_GNU_SOURCE
 WARN    := -Wall -Wextra
@@ -29,6 +36,11 @@ BENCHES   := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 EXAMPLES  := $(EX_SRC:examples/%.c=$(BUILD)/examples/%)
 TOOLS     := $(TOOL_SRC:tools/%.c=tools/%)
 
+# the C programs under $(BUILD) that link the implementation object; a program that compiles
+# the implementation itself (e.g. a C++ test) gets its own rule and stays out of this list
+C_PROGRAMS := $(TESTS) $(BENCHES) $(EXAMPLES)
+NOSIMD     := $(filter %-nosimd,$(C_PROGRAMS))
+
 NVCC := $(shell command -v nvcc 2>/dev/null)
 
 .PHONY: all test bench demo clean cuda
@@ -45,15 +57,22 @@ $(BUILD)/alrp-cuda.o: alrp-cuda.cu alrp.h
 	@mkdir -p $(dir $@)
 	$(NVCC) -O2 -std=c++17 -Xcompiler -Wall,-Wextra -I. -c $< -o $@
 
-$(BUILD)/tests/%: tests/%.c
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP $< -o $@ $(LDLIBS)
-$(BUILD)/bench/%: bench/%.c
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP $< -o $@ $(LDLIBS)
-$(BUILD)/examples/%: examples/%.c
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP $< -o $@ $(LDLIBS)
+# the implementation, once per variant (and once more without SIMD)
+IMPL_CC = $(CC) $(CFLAGS) -MMD -MP -x c -DALRP_IMPLEMENTATION -c $< -o $@
+$(BUILD)/alrp.o: alrp.h
+	@mkdir -p $(@D)
+	$(IMPL_CC)
+$(BUILD)/alrp-nosimd.o: alrp.h
+	@mkdir -p $(@D)
+	$(IMPL_CC) -DALRP_NO_SIMD
+
+# a program: its C file compiled and linked with the object it depends on
+$(filter-out $(NOSIMD),$(C_PROGRAMS)): $(BUILD)/alrp.o
+$(NOSIMD): $(BUILD)/alrp-nosimd.o
+$(C_PROGRAMS): $(BUILD)/%: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MMD -MP -MF $@.d $< $(filter %.o,$^) -o $@ $(LDLIBS)
+
 tools/%: tools/%.c
 	@mkdir -p $(BUILD)/tools
 	$(CC) $(CFLAGS) -MMD -MP -MF $(BUILD)/tools/$*.d $< -o $@ $(LDLIBS)
@@ -71,4 +90,4 @@ demo: $(EXAMPLES)
 clean:
 	rm -rf build build-san build-debug $(TOOLS)
 
--include $(wildcard $(BUILD)/*/*.d)
+-include $(wildcard $(BUILD)/*.d $(BUILD)/*/*.d)

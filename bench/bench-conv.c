@@ -5,9 +5,11 @@
 // PyTorch runs each layer right before we do (one python process per layer and thread count),
 // so that both see the same load, and times are the best of several repetitions (the machine
 // is shared: best-of is the stable figure). Usage: bench-conv [n_threads ...]   (default: 1 2)
-#define ALRP_IMPLEMENTATION
 #define ALRP_INTERNAL   // the kernel info
 #include "alrp.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 #ifndef BENCH_PYTHON

@@ -2,9 +2,11 @@
 // FMA-throughput loop with independent accumulator chains per thread), for square, skinny and
 // small shapes and all four transpositions, at 1 and 2 threads (or the counts given).
 // Times are the best of several runs (the machine may be shared). Usage: bench-gemm [n_threads ...]
-#define ALRP_IMPLEMENTATION
 #define ALRP_INTERNAL   // the kernel info
 #include "alrp.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 #include "bench-common.h"

@@ -8,9 +8,11 @@
 // sigmoid-logit-like scores: positives ~ N(-1, 1.5) clipped at -5 (the lowest positive is at -5
 // at both sizes, so the share of relevant negatives, above -5 - delta, is the same), 97% of
 // negatives far below ~ N(-7, 1.2), 3% hard negatives ~ N(-2, 1.5).
-#define ALRP_IMPLEMENTATION
 #define ALRP_INTERNAL   // the kernel info
 #include "alrp.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 #define C 80

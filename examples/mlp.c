@@ -1,8 +1,10 @@
 // An MLP that learns a toy 2-D classification (two interleaved spirals) with alrp.h alone:
 // graph built once, allocated by the graph allocator, trained with AdamW.
 //     make build/examples/mlp && build/examples/mlp
-#define ALRP_IMPLEMENTATION
 #include "alrp.h"
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
 
 #define N_TRAIN 512
 #define N_TEST  512

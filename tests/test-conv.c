@@ -4,9 +4,12 @@
 // kernels 1/3/5/7), beta 0 (with NaN garbage in the output) and 1, with and without bias, 1, 2
 // and 3 threads, with and without a caller workspace. Also checks alrp_conv2d_check on bad
 // descriptors. Prints one line per case; exits non-zero on any mismatch.
-#define ALRP_IMPLEMENTATION
 #define ALRP_INTERNAL   // the naive reference kernels
 #include "alrp.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 

@@ -3,9 +3,11 @@
 // padded leading dimensions, alpha/beta (beta == 0 must ignore NaN garbage in C), K == 0, and
 // 1, 2 and 3 threads, with and without a caller workspace. Also checks that C's row padding
 // (columns N .. ldc) is never written. Exits non-zero on any mismatch.
-#define ALRP_IMPLEMENTATION
 #define ALRP_INTERNAL   // the naive reference GEMM, the kernel info
 #include "alrp.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 

@@ -1,7 +1,10 @@
 // Graph mechanics: the header's usage example, helpful errors, the graph allocator (same results
 // as plain allocation, far less memory), and a ResNet-style block that trains.
-#define ALRP_IMPLEMENTATION
 #include "alrp.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 
 static int fails = 0;

@@ -5,9 +5,12 @@
 //   2. finite differences: central, in double on the per-element kernels, and in float through
 //      the public functions (checks the reductions, the accumulation and the decode backward);
 //   3. that backward kernels accumulate into their output, and bad arguments.
-#define ALRP_IMPLEMENTATION
 #define ALRP_INTERNAL   // the per-element kernels in double
 #include "alrp.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 static struct alrp_st_file * g_ref;
 static int n_checks, n_fail;

@@ -3,8 +3,11 @@
 // ops are not finite-difference checkable: the update is not a derivative), the localisation
 // gradient flows through E_loc into the box deltas, and a toy model trained with
 // L = cls + w_SB * loc improves both parts.
-#define ALRP_IMPLEMENTATION
 #include "alrp.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 static int fails = 0;
 #define CHECK(cond, ...) do { bool ok_ = (cond); printf("%s ", ok_ ? "ok:  " : "FAIL:"); printf(__VA_ARGS__); printf("\n"); fails += !ok_; } while (0)

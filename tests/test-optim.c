@@ -2,9 +2,12 @@
 // written by tools/gen-ref-optim.py), and the SIMD kernels against their naive references on
 // many sizes (every SIMD remainder) and hyper-parameters.
 //     usage: test-optim [tests/data]
-#define ALRP_IMPLEMENTATION
 #define ALRP_INTERNAL   // the naive optimizer steps, the kernel info
 #include "alrp.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #define TOL_TORCH 1e-6f   // max abs error against PyTorch (the issue asks for 1e-4)
 
