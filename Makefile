@@ -7,7 +7,8 @@
 #   tests/test-*.c  -> $(BUILD)/tests/test-*     (tests/*-nosimd.c link alrp-nosimd.o)
 #   bench/bench-*.c -> $(BUILD)/bench/bench-*
 #   examples/*.c    -> $(BUILD)/examples/*
-#   tools/*.c       -> tools/<name>
+#   tools/*.c       -> $(BUILD)/tools/*, and in the normal build tools/<name>, a link to
+#                      ../build/tools/<name> (the documented path)
 # Variants: build/ (default), build-debug/ (DEBUG=1: -O0 -g), build-san/ (SANITIZE=1: ASan + UBSan).
 CC      ?= cc
 CSTD    := -std=c11 -D_GNU_SOURCE
@@ -34,17 +35,23 @@ TOOL_SRC  := $(wildcard tools/*.c)
 TESTS     := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 BENCHES   := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 EXAMPLES  := $(EX_SRC:examples/%.c=$(BUILD)/examples/%)
-TOOLS     := $(TOOL_SRC:tools/%.c=tools/%)
+TOOLS     := $(TOOL_SRC:tools/%.c=$(BUILD)/tools/%)
+TOOL_LINKS := $(TOOL_SRC:%.c=%)
 
 # the C programs under $(BUILD) that link the implementation object; a program that compiles
 # the implementation itself (e.g. a C++ test) gets its own rule and stays out of this list
-C_PROGRAMS := $(TESTS) $(BENCHES) $(EXAMPLES)
+C_PROGRAMS := $(TESTS) $(BENCHES) $(EXAMPLES) $(TOOLS)
 NOSIMD     := $(filter %-nosimd,$(C_PROGRAMS))
 
 NVCC := $(shell command -v nvcc 2>/dev/null)
 
 .PHONY: all test bench demo clean cuda
-all: $(TESTS) $(BENCHES) $(EXAMPLES) $(TOOLS) cuda
+# tools/<name> -> ../build/tools/<name> links: made by the normal build only
+ifeq ($(BUILD),build)
+LINKS := $(TOOL_LINKS)
+endif
+
+all: $(C_PROGRAMS) $(LINKS) cuda
 
 cuda:
 ifeq ($(NVCC),)
@@ -73,12 +80,13 @@ $(C_PROGRAMS): $(BUILD)/%: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -MMD -MP -MF $@.d $< $(filter %.o,$^) -o $@ $(LDLIBS)
 
-tools/%: tools/%.c
-	@mkdir -p $(BUILD)/tools
-	$(CC) $(CFLAGS) -MMD -MP -MF $(BUILD)/tools/$*.d $< -o $@ $(LDLIBS)
+ifeq ($(BUILD),build)
+$(TOOL_LINKS): tools/%: build/tools/%
+	ln -sfn ../build/tools/$* $@
+endif
 
 # every test binary and tests/*.sh script; ends with "N passed, N failed"
-test: $(TESTS) $(TOOLS)
+test: $(TESTS) $(TOOLS) $(LINKS)
 	@BUILD=$(BUILD) sh tests/run.sh
 
 bench: $(BENCHES) $(TOOLS)
@@ -88,6 +96,7 @@ demo: $(EXAMPLES)
 	@for e in $(EXAMPLES); do echo "== $$e"; $$e || exit 1; done
 
 clean:
-	rm -rf build build-san build-debug $(TOOLS)
+	rm -rf build build-san build-debug
+	rm -f $(TOOL_LINKS)
 
 -include $(wildcard $(BUILD)/*.d $(BUILD)/*/*.d)
