@@ -36,22 +36,21 @@ TESTS     := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 BENCHES   := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 EXAMPLES  := $(EX_SRC:examples/%.c=$(BUILD)/examples/%)
 TOOLS     := $(TOOL_SRC:tools/%.c=$(BUILD)/tools/%)
+# tools/<name> -> ../build/tools/<name>: the documented paths, linked by the normal build only
 TOOL_LINKS := $(TOOL_SRC:%.c=%)
+ifeq ($(BUILD),build)
+LINKS     := $(TOOL_LINKS)
+endif
 
-# the C programs under $(BUILD) that link the implementation object; a program that compiles
-# the implementation itself (e.g. a C++ test) gets its own rule and stays out of this list
-C_PROGRAMS := $(TESTS) $(BENCHES) $(EXAMPLES) $(TOOLS)
+# the programs made from the C files above: each links the implementation object. A program in
+# another language (a C++ test that compiles the implementation itself) gets its own rule.
+C_PROGRAMS := $(patsubst %.c,$(BUILD)/%,$(TEST_SRC) $(BENCH_SRC) $(EX_SRC) $(TOOL_SRC))
 NOSIMD     := $(filter %-nosimd,$(C_PROGRAMS))
 
 NVCC := $(shell command -v nvcc 2>/dev/null)
 
 .PHONY: all test bench demo clean cuda
-# tools/<name> -> ../build/tools/<name> links: made by the normal build only
-ifeq ($(BUILD),build)
-LINKS := $(TOOL_LINKS)
-endif
-
-all: $(C_PROGRAMS) $(LINKS) cuda
+all: $(TESTS) $(BENCHES) $(EXAMPLES) $(TOOLS) $(LINKS) cuda
 
 cuda:
 ifeq ($(NVCC),)
@@ -80,8 +79,8 @@ $(C_PROGRAMS): $(BUILD)/%: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -MMD -MP -MF $@.d $< $(filter %.o,$^) -o $@ $(LDLIBS)
 
-ifeq ($(BUILD),build)
-$(TOOL_LINKS): tools/%: build/tools/%
+ifneq ($(LINKS),)
+$(LINKS): tools/%: build/tools/%
 	ln -sfn ../build/tools/$* $@
 endif
 
