@@ -5094,7 +5094,7 @@ static inline double alrp__loss_upstream(const float * grad_out, int64_t i, int6
 }
 
 // sigmoid focal loss of one element, in double; *dldx gets d(loss)/dx when not NULL
-ALRPDEF inline double alrp__focal_one(double x, double t, double alpha, double gamma, double * dldx) {
+ALRPDEF double alrp__focal_one(double x, double t, double alpha, double gamma, double * dldx) {
     double ex = exp(-fabs(x));                        // e^-|x| in (0, 1]
     double p  = x >= 0.0 ? 1.0 / (1.0 + ex) : ex / (1.0 + ex);   // sigmoid(x)
     double q  = x >= 0.0 ? ex / (1.0 + ex) : 1.0 / (1.0 + ex);   // 1 - sigmoid(x)
@@ -5209,7 +5209,7 @@ ALRPDEF int alrp_loss_sigmoid_focal_backward_f32(int64_t n, const float * logits
 }
 
 // smooth L1 of one difference d; beta = 0 is L1. *g gets d(loss)/dd (sign(0) = 0)
-ALRPDEF inline double alrp__smooth_l1_one(double d, double beta, double * g) {
+ALRPDEF double alrp__smooth_l1_one(double d, double beta, double * g) {
     double ad = fabs(d);
     if (ad < beta) { *g = d / beta; return 0.5 * d * d / beta; }
     *g = (d > 0.0) - (d < 0.0);
