@@ -1,7 +1,15 @@
 # alrp: make | make test | make bench | make demo | make DEBUG=1 | make SANITIZE=1
-# Programs are discovered by name, one C file each (a file may #include other .c files):
-#   tests/test-*.c -> build/tests/test-*     bench/bench-*.c -> build/bench/bench-*
-#   examples/*.c   -> build/examples/*       tools/*.c       -> tools/<name>
+#
+# The implementation is compiled once per variant: alrp.h itself, as C with -DALRP_IMPLEMENTATION,
+# into $(BUILD)/alrp.o, and again with -DALRP_NO_SIMD into $(BUILD)/alrp-nosimd.o. Programs are
+# discovered by name, one C file each (a file may #include other .c files, e.g. detector/*.c),
+# and link one of the two objects:
+#   tests/test-*.c  -> $(BUILD)/tests/test-*     (tests/*-nosimd.c link alrp-nosimd.o)
+#   bench/bench-*.c -> $(BUILD)/bench/bench-*
+#   examples/*.c    -> $(BUILD)/examples/*
+#   tools/*.c       -> $(BUILD)/tools/*, and in the normal build tools/<name>, a link to
+#                      ../build/tools/<name> (the documented path)
+# Variants: build/ (default), build-debug/ (DEBUG=1: -O0 -g), build-san/ (SANITIZE=1: ASan + UBSan).
 CC      ?= cc
 CSTD    := -std=c11 -D_GNU_SOURCE
 WARN    := -Wall -Wextra
@@ -27,12 +35,22 @@ TOOL_SRC  := $(wildcard tools/*.c)
 TESTS     := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 BENCHES   := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 EXAMPLES  := $(EX_SRC:examples/%.c=$(BUILD)/examples/%)
-TOOLS     := $(TOOL_SRC:tools/%.c=tools/%)
+TOOLS     := $(TOOL_SRC:tools/%.c=$(BUILD)/tools/%)
+# tools/<name> -> ../build/tools/<name>: the documented paths, linked by the normal build only
+TOOL_LINKS := $(TOOL_SRC:%.c=%)
+ifeq ($(BUILD),build)
+LINKS     := $(TOOL_LINKS)
+endif
+
+# the programs made from the C files above: each links the implementation object. A program in
+# another language (a C++ test that compiles the implementation itself) gets its own rule.
+C_PROGRAMS := $(patsubst %.c,$(BUILD)/%,$(TEST_SRC) $(BENCH_SRC) $(EX_SRC) $(TOOL_SRC))
+NOSIMD     := $(filter %-nosimd,$(C_PROGRAMS))
 
 NVCC := $(shell command -v nvcc 2>/dev/null)
 
 .PHONY: all test bench demo clean cuda
-all: $(TESTS) $(BENCHES) $(EXAMPLES) $(TOOLS) cuda
+all: $(TESTS) $(BENCHES) $(EXAMPLES) $(TOOLS) $(LINKS) cuda
 
 cuda:
 ifeq ($(NVCC),)
@@ -45,21 +63,29 @@ $(BUILD)/alrp-cuda.o: alrp-cuda.cu alrp.h
 	@mkdir -p $(dir $@)
 	$(NVCC) -O2 -std=c++17 -Xcompiler -Wall,-Wextra -I. -c $< -o $@
 
-$(BUILD)/tests/%: tests/%.c
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP $< -o $@ $(LDLIBS)
-$(BUILD)/bench/%: bench/%.c
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP $< -o $@ $(LDLIBS)
-$(BUILD)/examples/%: examples/%.c
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP $< -o $@ $(LDLIBS)
-tools/%: tools/%.c
-	@mkdir -p $(BUILD)/tools
-	$(CC) $(CFLAGS) -MMD -MP -MF $(BUILD)/tools/$*.d $< -o $@ $(LDLIBS)
+# the implementation, once per variant (and once more without SIMD)
+IMPL_CC = $(CC) $(CFLAGS) -MMD -MP -x c -DALRP_IMPLEMENTATION -c $< -o $@
+$(BUILD)/alrp.o: alrp.h
+	@mkdir -p $(@D)
+	$(IMPL_CC)
+$(BUILD)/alrp-nosimd.o: alrp.h
+	@mkdir -p $(@D)
+	$(IMPL_CC) -DALRP_NO_SIMD
+
+# a program: its C file compiled and linked with the object it depends on
+$(filter-out $(NOSIMD),$(C_PROGRAMS)): $(BUILD)/alrp.o
+$(NOSIMD): $(BUILD)/alrp-nosimd.o
+$(C_PROGRAMS): $(BUILD)/%: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MMD -MP -MF $@.d $< $(filter %.o,$^) -o $@ $(LDLIBS)
+
+ifneq ($(LINKS),)
+$(LINKS): tools/%: build/tools/%
+	ln -sfn ../build/tools/$* $@
+endif
 
 # every test binary and tests/*.sh script; ends with "N passed, N failed"
-test: $(TESTS) $(TOOLS)
+test: $(TESTS) $(TOOLS) $(LINKS)
 	@BUILD=$(BUILD) sh tests/run.sh
 
 bench: $(BENCHES) $(TOOLS)
@@ -69,6 +95,7 @@ demo: $(EXAMPLES)
 	@for e in $(EXAMPLES); do echo "== $$e"; $$e || exit 1; done
 
 clean:
-	rm -rf build build-san build-debug $(TOOLS)
+	rm -rf build build-san build-debug
+	rm -f $(TOOL_LINKS)
 
--include $(wildcard $(BUILD)/*/*.d)
+-include $(wildcard $(BUILD)/*.d $(BUILD)/*/*.d)

@@ -12,9 +12,11 @@
 //
 // Optional config macros (define before the implementation include):
 //     ALRP_ASSERT(x)          assert used by the library (default: prints and aborts)
-//     ALRP_MALLOC(sz)/ALRP_FREE(p)  allocator for context buffers (default malloc/free)
+//     ALRP_MALLOC(sz)/ALRP_FREE(p)  allocator for context buffers (default malloc/free; both or neither)
 //     ALRP_NO_SIMD            use the scalar fallback instead of AVX-512/AVX2/NEON
 //     ALRP_STATIC             make every function static (private to the including file)
+//     ALRP_INTERNAL           declares the library's private reference kernels, for its own tests
+//                             (any file: the definitions are always compiled in)
 //
 // Conventions:
 //     * f32 tensors, up to 4 dims, in PyTorch's dimension order: ne[0] is the OUTERMOST
@@ -649,17 +651,6 @@ ALRPDEF void alrp_conv2d_backward_weight_f32(struct alrp_threadpool * tp, const 
                                              const float * x, const float * dy,
                                              float beta, float * dw, float * db, void * work);
 
-// Naive references (direct loops, double accumulators, single thread): what the tests compare
-// the fast kernels with. Same arguments and semantics as the kernels above.
-ALRPDEF void alrp__gemm_f32_naive(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
-                                  float alpha, const float * A, int64_t lda, const float * B, int64_t ldb,
-                                  float beta, float * C, int64_t ldc);
-ALRPDEF void alrp__conv2d_f32_naive(const struct alrp_conv2d_desc * d, const float * x, const float * w,
-                                    const float * b, float beta, float * y);
-ALRPDEF void alrp__conv2d_backward_data_f32_naive(const struct alrp_conv2d_desc * d, const float * dy,
-                                                  const float * w, float beta, float * dx);
-ALRPDEF void alrp__conv2d_backward_weight_f32_naive(const struct alrp_conv2d_desc * d, const float * x,
-                                                    const float * dy, float beta, float * dw, float * db);
 
 // ============================================================================================
 // ===== declarations: ranking losses and box losses (raw arrays)
@@ -756,20 +747,20 @@ enum alrp_loss_reduction {
 // alpha_t when alpha < 0. gamma >= 0. Computed in double, stable for large |x|.
 // logits, targets are (n,) (targets may be soft, in [0, 1]); out as the reduction says.
 // The backward adds dL/dlogits (n,) into grad_logits. Return 0, or -1 on bad arguments.
-ALRPDEF int alrp_sigmoid_focal_loss_f32(int64_t n, const float * logits, const float * targets,
+ALRPDEF int alrp_loss_sigmoid_focal_f32(int64_t n, const float * logits, const float * targets,
                                         float alpha, float gamma, enum alrp_loss_reduction red,
                                         float * out);
-ALRPDEF int alrp_sigmoid_focal_loss_backward_f32(int64_t n, const float * logits,
+ALRPDEF int alrp_loss_sigmoid_focal_backward_f32(int64_t n, const float * logits,
                                                  const float * targets, float alpha, float gamma,
                                                  enum alrp_loss_reduction red,
                                                  const float * grad_out, float * grad_logits);
 // on a pool (NULL: calling thread); sums are taken per fixed block, so results do not depend
 // on the number of threads
-ALRPDEF int alrp_sigmoid_focal_loss_f32_tp(struct alrp_threadpool * tp, int64_t n,
+ALRPDEF int alrp_loss_sigmoid_focal_f32_tp(struct alrp_threadpool * tp, int64_t n,
                                            const float * logits, const float * targets,
                                            float alpha, float gamma,
                                            enum alrp_loss_reduction red, float * out);
-ALRPDEF int alrp_sigmoid_focal_loss_backward_f32_tp(struct alrp_threadpool * tp, int64_t n,
+ALRPDEF int alrp_loss_sigmoid_focal_backward_f32_tp(struct alrp_threadpool * tp, int64_t n,
                                                     const float * logits, const float * targets,
                                                     float alpha, float gamma,
                                                     enum alrp_loss_reduction red,
@@ -779,14 +770,14 @@ ALRPDEF int alrp_sigmoid_focal_loss_backward_f32_tp(struct alrp_threadpool * tp,
 // 0.5 d^2 / beta if |d| < beta, else |d| - 0.5 beta; beta = 0 is L1. beta >= 0.
 // pred, target are (n,) (e.g. (n_pos, 4) flattened); backward adds dL/dpred (n,), using
 // sign(0) = 0. L1 is |d| with gradient sign(d).
-ALRPDEF int alrp_smooth_l1_loss_f32(int64_t n, const float * pred, const float * target,
+ALRPDEF int alrp_loss_smooth_l1_f32(int64_t n, const float * pred, const float * target,
                                     float beta, enum alrp_loss_reduction red, float * out);
-ALRPDEF int alrp_smooth_l1_loss_backward_f32(int64_t n, const float * pred, const float * target,
+ALRPDEF int alrp_loss_smooth_l1_backward_f32(int64_t n, const float * pred, const float * target,
                                              float beta, enum alrp_loss_reduction red,
                                              const float * grad_out, float * grad_pred);
-ALRPDEF int alrp_l1_loss_f32(int64_t n, const float * pred, const float * target,
+ALRPDEF int alrp_loss_l1_f32(int64_t n, const float * pred, const float * target,
                              enum alrp_loss_reduction red, float * out);
-ALRPDEF int alrp_l1_loss_backward_f32(int64_t n, const float * pred, const float * target,
+ALRPDEF int alrp_loss_l1_backward_f32(int64_t n, const float * pred, const float * target,
                                       enum alrp_loss_reduction red,
                                       const float * grad_out, float * grad_pred);
 
@@ -798,9 +789,9 @@ ALRPDEF int alrp_l1_loss_backward_f32(int64_t n, const float * pred, const float
 // dL/dtarget into grad_target. At min/max ties the gradient is split in half between the two
 // sides (torch.minimum/maximum autograd).
 #define ALRP_GIOU_EPS 1e-7f
-ALRPDEF int alrp_giou_loss_f32(int64_t n, const float * pred, const float * target, float eps,
+ALRPDEF int alrp_loss_giou_f32(int64_t n, const float * pred, const float * target, float eps,
                                enum alrp_loss_reduction red, float * out);
-ALRPDEF int alrp_giou_loss_backward_f32(int64_t n, const float * pred, const float * target,
+ALRPDEF int alrp_loss_giou_backward_f32(int64_t n, const float * pred, const float * target,
                                         float eps, enum alrp_loss_reduction red,
                                         const float * grad_out, float * grad_pred,
                                         float * grad_target);
@@ -924,6 +915,34 @@ ALRPDEF void alrp_adamw_step_f32(int64_t n, float * p, const float * g, float * 
                                  float lr, float beta1, float beta2, float eps, float wd,
                                  int64_t step);
 
+#ifdef ALRP_INTERNAL
+// ---- private, for the library's own tests and benchmarks (ALRP_INTERNAL) ------------------
+// Naive references (direct loops, double accumulators, single thread): what the tests compare
+// the fast kernels with. Same arguments and semantics as the kernels above.
+ALRPDEF void alrp__gemm_f32_naive(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
+                                  float alpha, const float * A, int64_t lda, const float * B, int64_t ldb,
+                                  float beta, float * C, int64_t ldc);
+ALRPDEF void alrp__conv2d_f32_naive(const struct alrp_conv2d_desc * d, const float * x, const float * w,
+                                    const float * b, float beta, float * y);
+ALRPDEF void alrp__conv2d_backward_data_f32_naive(const struct alrp_conv2d_desc * d, const float * dy,
+                                                  const float * w, float beta, float * dx);
+ALRPDEF void alrp__conv2d_backward_weight_f32_naive(const struct alrp_conv2d_desc * d, const float * x,
+                                                    const float * dy, float beta, float * dw, float * db);
+// PyTorch's single-tensor optimizer loops, one rounding per tensor op, in its order
+ALRPDEF void alrp__sgd_step_f32_naive(int64_t n, float * p, const float * g, float * mom_buf,
+                                      float lr, float momentum, float wd, int64_t step);
+ALRPDEF void alrp__adamw_step_f32_naive(int64_t n, float * p, const float * g, float * m, float * v,
+                                        float lr, float beta1, float beta2, float eps, float wd,
+                                        int64_t step);
+// the per-element loss kernels, in double (what the raw loss functions call for each element)
+ALRPDEF double alrp__focal_one(double x, double t, double alpha, double gamma, double * dldx);
+ALRPDEF double alrp__smooth_l1_one(double d, double beta, double * g);
+ALRPDEF double alrp__giou_one(const float * bf, const float * gf, double eps, double go, double * gb, double * gg);
+// the SIMD layer compiled into the implementation ("AVX-512", "AVX2+FMA", "NEON", "scalar")
+// and, when gemm is not NULL, its GEMM blocking {MR, NR, KC, MC, NC}: tests and benchmarks print it
+ALRPDEF const char * alrp__kernel_info(int gemm[5]);
+#endif // ALRP_INTERNAL
+
 #ifdef __cplusplus
 }
 #endif
@@ -950,6 +969,9 @@ ALRPDEF void alrp_adamw_step_f32(int64_t n, float * p, const float * g, float * 
 #endif
 // assertion with a message that tells the user what to do
 #define ALRP_ASSERTM(x, ...) do { if (!(x)) { fprintf(stderr, "alrp: %s:%d: ", __FILE__, __LINE__); fprintf(stderr, __VA_ARGS__); fprintf(stderr, "\n"); abort(); } } while (0)
+#if defined(ALRP_MALLOC) != defined(ALRP_FREE)
+#error "define both ALRP_MALLOC and ALRP_FREE, or neither"
+#endif
 #ifndef ALRP_MALLOC
 // the default allocator, which alrp_set_alloc_hook can redirect at run time
 #define ALRP_MALLOC(sz) alrp__hooked_malloc(sz)
@@ -2910,12 +2932,12 @@ static void alrp__cpu_loss_elementwise(struct alrp_threadpool * tp, const struct
     if (back) memset(y, 0, alrp_nbytes(t)); // the backward kernels accumulate
     int rc = 0;
     switch (t->op) {
-    case ALRP_OP_FOCAL_LOSS:      rc = alrp_sigmoid_focal_loss_f32_tp(tp, n, a, b, p0, p1, ALRP_LOSS_REDUCTION_NONE, y); break;
-    case ALRP_OP_FOCAL_LOSS_BACK: rc = alrp_sigmoid_focal_loss_backward_f32_tp(tp, n, a, b, p0, p1, ALRP_LOSS_REDUCTION_NONE, dy, y); break;
-    case ALRP_OP_SMOOTH_L1:       rc = alrp_smooth_l1_loss_f32(n, a, b, p0, ALRP_LOSS_REDUCTION_NONE, y); break;
-    case ALRP_OP_SMOOTH_L1_BACK:  rc = alrp_smooth_l1_loss_backward_f32(n, a, b, p0, ALRP_LOSS_REDUCTION_NONE, dy, y); break;
-    case ALRP_OP_GIOU_LOSS:       rc = alrp_giou_loss_f32(n / 4, a, b, ALRP_GIOU_EPS, ALRP_LOSS_REDUCTION_NONE, y); break;
-    case ALRP_OP_GIOU_LOSS_BACK:  rc = alrp_giou_loss_backward_f32(n / 4, a, b, ALRP_GIOU_EPS, ALRP_LOSS_REDUCTION_NONE, dy, y, NULL); break;
+    case ALRP_OP_FOCAL_LOSS:      rc = alrp_loss_sigmoid_focal_f32_tp(tp, n, a, b, p0, p1, ALRP_LOSS_REDUCTION_NONE, y); break;
+    case ALRP_OP_FOCAL_LOSS_BACK: rc = alrp_loss_sigmoid_focal_backward_f32_tp(tp, n, a, b, p0, p1, ALRP_LOSS_REDUCTION_NONE, dy, y); break;
+    case ALRP_OP_SMOOTH_L1:       rc = alrp_loss_smooth_l1_f32(n, a, b, p0, ALRP_LOSS_REDUCTION_NONE, y); break;
+    case ALRP_OP_SMOOTH_L1_BACK:  rc = alrp_loss_smooth_l1_backward_f32(n, a, b, p0, ALRP_LOSS_REDUCTION_NONE, dy, y); break;
+    case ALRP_OP_GIOU_LOSS:       rc = alrp_loss_giou_f32(n / 4, a, b, ALRP_GIOU_EPS, ALRP_LOSS_REDUCTION_NONE, y); break;
+    case ALRP_OP_GIOU_LOSS_BACK:  rc = alrp_loss_giou_backward_f32(n / 4, a, b, ALRP_GIOU_EPS, ALRP_LOSS_REDUCTION_NONE, dy, y, NULL); break;
     case ALRP_OP_LOC_ERR_GIOU:      alrp_loc_err_giou_f32(n / 4, a, b, stds, y); break;
     case ALRP_OP_LOC_ERR_GIOU_BACK: alrp_loc_err_giou_backward_f32(n / 4, a, b, stds, dy, y); break;
     default: ALRP_ASSERT(false);
@@ -3477,6 +3499,11 @@ ALRPDEF int alrp_load_tensors(struct alrp_backend * be, const char * path, int n
 #ifndef ALRP__GEMM_NC
 #define ALRP__GEMM_NC  (ALRP__GEMM_NR * 2)      // columns of B per block: KC x NC (295 KB) in L2
 #endif
+
+ALRPDEF const char * alrp__kernel_info(int gemm[5]) {
+    if (gemm) { gemm[0] = ALRP__GEMM_MR; gemm[1] = ALRP__GEMM_NR; gemm[2] = ALRP__GEMM_KC; gemm[3] = ALRP__GEMM_MC; gemm[4] = ALRP__GEMM_NC; }
+    return ALRP_SIMD_NAME;
+}
 
 #if defined(__clang__)
 #define ALRP__UNROLL _Pragma("unroll")
@@ -5838,7 +5865,7 @@ static inline double alrp__loss_upstream(const float * grad_out, int64_t i, int6
 }
 
 // sigmoid focal loss of one element, in double; *dldx gets d(loss)/dx when not NULL
-static inline double alrp__focal_one(double x, double t, double alpha, double gamma, double * dldx) {
+ALRPDEF double alrp__focal_one(double x, double t, double alpha, double gamma, double * dldx) {
     double ex = exp(-fabs(x));                        // e^-|x| in (0, 1]
     double p  = x >= 0.0 ? 1.0 / (1.0 + ex) : ex / (1.0 + ex);   // sigmoid(x)
     double q  = x >= 0.0 ? ex / (1.0 + ex) : 1.0 / (1.0 + ex);   // 1 - sigmoid(x)
@@ -5899,11 +5926,11 @@ static int alrp__focal_check(const char * fname, float alpha, float gamma) {
     return 0;
 }
 
-ALRPDEF int alrp_sigmoid_focal_loss_f32_tp(struct alrp_threadpool * tp, int64_t n,
+ALRPDEF int alrp_loss_sigmoid_focal_f32_tp(struct alrp_threadpool * tp, int64_t n,
                                            const float * logits, const float * targets,
                                            float alpha, float gamma,
                                            enum alrp_loss_reduction red, float * out) {
-    const char * fn = "alrp_sigmoid_focal_loss_f32";
+    const char * fn = "alrp_loss_sigmoid_focal_f32";
     if (alrp__loss_check(fn, n, logits, "logits", targets, "targets", red, out, "out") || alrp__focal_check(fn, alpha, gamma)) return -1;
     struct alrp__focal_job j;
     memset(&j, 0, sizeof(j));
@@ -5923,12 +5950,12 @@ ALRPDEF int alrp_sigmoid_focal_loss_f32_tp(struct alrp_threadpool * tp, int64_t 
     return 0;
 }
 
-ALRPDEF int alrp_sigmoid_focal_loss_backward_f32_tp(struct alrp_threadpool * tp, int64_t n,
+ALRPDEF int alrp_loss_sigmoid_focal_backward_f32_tp(struct alrp_threadpool * tp, int64_t n,
                                                     const float * logits, const float * targets,
                                                     float alpha, float gamma,
                                                     enum alrp_loss_reduction red,
                                                     const float * grad_out, float * grad_logits) {
-    const char * fn = "alrp_sigmoid_focal_loss_backward_f32";
+    const char * fn = "alrp_loss_sigmoid_focal_backward_f32";
     if (alrp__loss_check(fn, n, logits, "logits", targets, "targets", red, grad_out, "grad_out") || alrp__focal_check(fn, alpha, gamma)) return -1;
     if (n > 0 && !grad_logits) { fprintf(stderr, "%s: grad_logits is NULL\n", fn); return -1; }
     struct alrp__focal_job j;
@@ -5939,21 +5966,21 @@ ALRPDEF int alrp_sigmoid_focal_loss_backward_f32_tp(struct alrp_threadpool * tp,
     return 0;
 }
 
-ALRPDEF int alrp_sigmoid_focal_loss_f32(int64_t n, const float * logits, const float * targets,
+ALRPDEF int alrp_loss_sigmoid_focal_f32(int64_t n, const float * logits, const float * targets,
                                         float alpha, float gamma, enum alrp_loss_reduction red,
                                         float * out) {
-    return alrp_sigmoid_focal_loss_f32_tp(NULL, n, logits, targets, alpha, gamma, red, out);
+    return alrp_loss_sigmoid_focal_f32_tp(NULL, n, logits, targets, alpha, gamma, red, out);
 }
 
-ALRPDEF int alrp_sigmoid_focal_loss_backward_f32(int64_t n, const float * logits,
+ALRPDEF int alrp_loss_sigmoid_focal_backward_f32(int64_t n, const float * logits,
                                                  const float * targets, float alpha, float gamma,
                                                  enum alrp_loss_reduction red,
                                                  const float * grad_out, float * grad_logits) {
-    return alrp_sigmoid_focal_loss_backward_f32_tp(NULL, n, logits, targets, alpha, gamma, red, grad_out, grad_logits);
+    return alrp_loss_sigmoid_focal_backward_f32_tp(NULL, n, logits, targets, alpha, gamma, red, grad_out, grad_logits);
 }
 
 // smooth L1 of one difference d; beta = 0 is L1. *g gets d(loss)/dd (sign(0) = 0)
-static inline double alrp__smooth_l1_one(double d, double beta, double * g) {
+ALRPDEF double alrp__smooth_l1_one(double d, double beta, double * g) {
     double ad = fabs(d);
     if (ad < beta) { *g = d / beta; return 0.5 * d * d / beta; }
     *g = (d > 0.0) - (d < 0.0);
@@ -5965,9 +5992,9 @@ static void alrp__reduce_out(const double * vals_sum, int64_t n, enum alrp_loss_
     if (red == ALRP_LOSS_REDUCTION_MEAN) out[0] = (float) (n > 0 ? *vals_sum / (double) n : 0.0);
 }
 
-ALRPDEF int alrp_smooth_l1_loss_f32(int64_t n, const float * pred, const float * target,
+ALRPDEF int alrp_loss_smooth_l1_f32(int64_t n, const float * pred, const float * target,
                                     float beta, enum alrp_loss_reduction red, float * out) {
-    const char * fn = "alrp_smooth_l1_loss_f32";
+    const char * fn = "alrp_loss_smooth_l1_f32";
     if (alrp__loss_check(fn, n, pred, "pred", target, "target", red, out, "out")) return -1;
     if (!(beta >= 0.0f) || !alrp__f32_is_finite(beta)) { fprintf(stderr, "%s: beta = %g: must be >= 0\n", fn, (double) beta); return -1; }
     double sum = 0.0, g;
@@ -5979,10 +6006,10 @@ ALRPDEF int alrp_smooth_l1_loss_f32(int64_t n, const float * pred, const float *
     return 0;
 }
 
-ALRPDEF int alrp_smooth_l1_loss_backward_f32(int64_t n, const float * pred, const float * target,
+ALRPDEF int alrp_loss_smooth_l1_backward_f32(int64_t n, const float * pred, const float * target,
                                              float beta, enum alrp_loss_reduction red,
                                              const float * grad_out, float * grad_pred) {
-    const char * fn = "alrp_smooth_l1_loss_backward_f32";
+    const char * fn = "alrp_loss_smooth_l1_backward_f32";
     if (alrp__loss_check(fn, n, pred, "pred", target, "target", red, grad_out, "grad_out")) return -1;
     if (!(beta >= 0.0f) || !alrp__f32_is_finite(beta)) { fprintf(stderr, "%s: beta = %g: must be >= 0\n", fn, (double) beta); return -1; }
     if (n > 0 && !grad_pred) { fprintf(stderr, "%s: grad_pred is NULL\n", fn); return -1; }
@@ -5994,15 +6021,15 @@ ALRPDEF int alrp_smooth_l1_loss_backward_f32(int64_t n, const float * pred, cons
     return 0;
 }
 
-ALRPDEF int alrp_l1_loss_f32(int64_t n, const float * pred, const float * target,
+ALRPDEF int alrp_loss_l1_f32(int64_t n, const float * pred, const float * target,
                              enum alrp_loss_reduction red, float * out) {
-    return alrp_smooth_l1_loss_f32(n, pred, target, 0.0f, red, out);
+    return alrp_loss_smooth_l1_f32(n, pred, target, 0.0f, red, out);
 }
 
-ALRPDEF int alrp_l1_loss_backward_f32(int64_t n, const float * pred, const float * target,
+ALRPDEF int alrp_loss_l1_backward_f32(int64_t n, const float * pred, const float * target,
                                       enum alrp_loss_reduction red,
                                       const float * grad_out, float * grad_pred) {
-    return alrp_smooth_l1_loss_backward_f32(n, pred, target, 0.0f, red, grad_out, grad_pred);
+    return alrp_loss_smooth_l1_backward_f32(n, pred, target, 0.0f, red, grad_out, grad_pred);
 }
 
 // ---- GIoU loss -------------------------------------------------------------------------------
@@ -6013,7 +6040,7 @@ static inline double alrp__dmin_a(double a, double b) { return a < b ? 1.0 : (a 
 
 // 1 - GIoU of one box pair; b, g are (4,) boxes (x1, y1, x2, y2). With gb / gg not NULL, adds
 // go * d(loss)/db into gb (4,) and go * d(loss)/dg into gg (4,).
-static double alrp__giou_one(const float * bf, const float * gf, double eps, double go, double * gb, double * gg) {
+ALRPDEF double alrp__giou_one(const float * bf, const float * gf, double eps, double go, double * gb, double * gg) {
     double x1 = bf[0], y1 = bf[1], x2 = bf[2], y2 = bf[3];
     double X1 = gf[0], Y1 = gf[1], X2 = gf[2], Y2 = gf[3];
     double ix1 = x1 > X1 ? x1 : X1, iy1 = y1 > Y1 ? y1 : Y1;
@@ -6050,9 +6077,9 @@ static double alrp__giou_one(const float * bf, const float * gf, double eps, dou
     return loss;
 }
 
-ALRPDEF int alrp_giou_loss_f32(int64_t n, const float * pred, const float * target, float eps,
+ALRPDEF int alrp_loss_giou_f32(int64_t n, const float * pred, const float * target, float eps,
                                enum alrp_loss_reduction red, float * out) {
-    const char * fn = "alrp_giou_loss_f32";
+    const char * fn = "alrp_loss_giou_f32";
     if (alrp__loss_check(fn, n, pred, "pred", target, "target", red, out, "out")) return -1;
     if (!(eps >= 0.0f)) { fprintf(stderr, "%s: eps = %g: must be >= 0 (ALRP_GIOU_EPS)\n", fn, (double) eps); return -1; }
     double sum = 0.0;
@@ -6064,11 +6091,11 @@ ALRPDEF int alrp_giou_loss_f32(int64_t n, const float * pred, const float * targ
     return 0;
 }
 
-ALRPDEF int alrp_giou_loss_backward_f32(int64_t n, const float * pred, const float * target,
+ALRPDEF int alrp_loss_giou_backward_f32(int64_t n, const float * pred, const float * target,
                                         float eps, enum alrp_loss_reduction red,
                                         const float * grad_out, float * grad_pred,
                                         float * grad_target) {
-    const char * fn = "alrp_giou_loss_backward_f32";
+    const char * fn = "alrp_loss_giou_backward_f32";
     if (alrp__loss_check(fn, n, pred, "pred", target, "target", red, grad_out, "grad_out")) return -1;
     if (!(eps >= 0.0f)) { fprintf(stderr, "%s: eps = %g: must be >= 0 (ALRP_GIOU_EPS)\n", fn, (double) eps); return -1; }
     if (n > 0 && !grad_pred) { fprintf(stderr, "%s: grad_pred is NULL\n", fn); return -1; }
@@ -7133,12 +7160,8 @@ done:
 }
 
 // ---- optimizer kernels -----------------------------------------------------------------------
-// Naive references: PyTorch's single-tensor loops, one rounding per tensor op, in its order.
-ALRPDEF void alrp__sgd_step_f32_naive(int64_t n, float * p, const float * g, float * mom_buf,
-                                      float lr, float momentum, float wd, int64_t step);
-ALRPDEF void alrp__adamw_step_f32_naive(int64_t n, float * p, const float * g, float * m, float * v,
-                                        float lr, float beta1, float beta2, float eps, float wd,
-                                        int64_t step);
+// Naive references (declared under ALRP_INTERNAL): PyTorch's single-tensor loops, one rounding
+// per tensor op, in its order.
 
 // p, g, mom_buf are (n,)
 ALRPDEF void alrp__sgd_step_f32_naive(int64_t n, float * p, const float * g, float * mom_buf,

@@ -5,8 +5,11 @@
 // PyTorch runs each layer right before we do (one python process per layer and thread count),
 // so that both see the same load, and times are the best of several repetitions (the machine
 // is shared: best-of is the stable figure). Usage: bench-conv [n_threads ...]   (default: 1 2)
-#define ALRP_IMPLEMENTATION
+#define ALRP_INTERNAL   // the kernel info
 #include "alrp.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 #ifndef BENCH_PYTHON
@@ -45,7 +48,7 @@ static double time_conv(struct alrp_threadpool * tp, const struct alrp_conv2d_de
             case OP_BWD_WEIGHT: alrp_conv2d_backward_weight_f32(tp, d, x, dy, 0.0f, dw, db, work); break;
         }
         const double t = now_s() - t0;
-        if (rep > 0) best = ALRP_MIN(best, t);   // rep 0 is the warm-up
+        if (rep > 0) best = fmin(best, t);   // rep 0 is the warm-up
         total += t;
     }
     return best;
@@ -122,8 +125,10 @@ int main(int argc, char ** argv) {
     int nts[8], n_nts = 0;
     for (int i = 1; i < argc && n_nts < 8; i++) { const int v = atoi(argv[i]); if (v >= 1 && v < 8) nts[n_nts++] = v; }
     if (n_nts == 0) { nts[0] = 1; nts[1] = 2; n_nts = 2; }
-    printf("bench-conv: SIMD %s, micro-tile %dx%d, KC %d MC %d NC %d, %d cores online\n", ALRP_SIMD_NAME,
-           ALRP__GEMM_MR, ALRP__GEMM_NR, ALRP__GEMM_KC, ALRP__GEMM_MC, ALRP__GEMM_NC, alrp_n_cores());
+    int gemm[5];
+    const char * simd = alrp__kernel_info(gemm);
+    printf("bench-conv: SIMD %s, micro-tile %dx%d, KC %d MC %d NC %d, %d cores online\n", simd,
+           gemm[0], gemm[1], gemm[2], gemm[3], gemm[4], alrp_n_cores());
     printf("times are the best of up to 11 runs; FLOPs = 2 N O OH OW (C/g) kH kW per op; speed ratio = PyTorch time / our time\n");
 
     // the PyTorch side: a script file, and a first run that tells whether torch is there
@@ -153,7 +158,7 @@ int main(int argc, char ** argv) {
         // the peak is measured before the layers and again after them (a check on the load)
         const double peak = measure_peak(tp);
         printf("\n== %d thread%s: measured FP32 FMA peak %.1f GFLOP/s (%d chains of %d-wide FMAs per thread)\n",
-               nt, nt > 1 ? "s" : "", peak, PEAK_CHAINS, ALRP_F32_EPR);
+               nt, nt > 1 ? "s" : "", peak, PEAK_CHAINS, PEAK_EPR);
         for (int i = 0; i < N_LAYERS; i++) {
             const struct alrp_conv2d_desc d = layer_desc(&layers[i]);
             const int64_t OH = alrp_conv2d_out_h(&d), OW = alrp_conv2d_out_w(&d);
@@ -183,7 +188,7 @@ int main(int argc, char ** argv) {
                 const double t0 = now_s();
                 alrp_gemm_f32(tp, false, false, n, n, n, 1.0f, A, n, B, n, 0.0f, C, n, work);
                 const double t = now_s() - t0;
-                if (rep > 0) best = ALRP_MIN(best, t);
+                if (rep > 0) best = fmin(best, t);
                 total += t;
             }
             char name[64];

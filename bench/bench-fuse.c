@@ -5,8 +5,9 @@
 // BN affine is trainable, as [A]'s norm_eval backbone), as times and ratios measured side by
 // side in one run (each pair alternates, best of several repetitions).
 //     bench-fuse [n_threads]
-#define ALRP_IMPLEMENTATION
 #include "alrp.h"
+#include <stdio.h>
+#include <stdlib.h>
 #include "bench-common.h"
 
 struct layer { const char * name; int64_t c, h, o, k, s; bool relu; };

@@ -2,8 +2,11 @@
 // FMA-throughput loop with independent accumulator chains per thread), for square, skinny and
 // small shapes and all four transpositions, at 1 and 2 threads (or the counts given).
 // Times are the best of several runs (the machine may be shared). Usage: bench-gemm [n_threads ...]
-#define ALRP_IMPLEMENTATION
+#define ALRP_INTERNAL   // the kernel info
 #include "alrp.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 #include "bench-common.h"
@@ -30,8 +33,10 @@ int main(int argc, char ** argv) {
     int nts[8], n_nts = 0;
     for (int i = 1; i < argc && n_nts < 8; i++) { const int v = atoi(argv[i]); if (v >= 1 && v < 64) nts[n_nts++] = v; }
     if (n_nts == 0) { nts[0] = 1; nts[1] = 2; n_nts = 2; }
+    int gemm[5];
+    const char * simd = alrp__kernel_info(gemm);
     printf("bench-gemm: SIMD %s, micro-tile %dx%d, KC %d MC %d NC %d; best of up to 10 runs\n",
-           ALRP_SIMD_NAME, ALRP__GEMM_MR, ALRP__GEMM_NR, ALRP__GEMM_KC, ALRP__GEMM_MC, ALRP__GEMM_NC);
+           simd, gemm[0], gemm[1], gemm[2], gemm[3], gemm[4]);
     for (int t = 0; t < n_nts; t++) {
         struct alrp_threadpool * tp = alrp_threadpool_new(nts[t]);
         const double peak = measure_peak(tp);
@@ -49,7 +54,7 @@ int main(int argc, char ** argv) {
                     alrp_gemm_f32(tp, ta, tb, sh->M, sh->N, sh->K, 1.0f, A, ta ? sh->M : sh->K, B, tb ? sh->K : sh->N,
                                   0.0f, C, sh->N, work);
                     const double el = now_s() - t0;
-                    if (rep > 0) best = ALRP_MIN(best, el);
+                    if (rep > 0) best = fmin(best, el);
                     total += el;
                 }
                 printf("  %-22s M=%-5lld N=%-5lld K=%-5lld %s%s  %8.3f ms %7.1f GFLOP/s %5.1f%% of peak\n", sh->what,

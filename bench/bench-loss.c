@@ -8,8 +8,11 @@
 // sigmoid-logit-like scores: positives ~ N(-1, 1.5) clipped at -5 (the lowest positive is at -5
 // at both sizes, so the share of relevant negatives, above -5 - delta, is the same), 97% of
 // negatives far below ~ N(-7, 1.2), 3% hard negatives ~ N(-2, 1.5).
-#define ALRP_IMPLEMENTATION
+#define ALRP_INTERNAL   // the kernel info
 #include "alrp.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 #define C 80
@@ -142,7 +145,7 @@ int main(void) {
     const int64_t sizes[NS][2] = { { 50, 1000000 }, { 500, 1000000 }, { 500, 7000000 } };
     printf("SIMD %s, %d cores. Fast kernels: best of 7 rounds, each round timing every size and thread\n"
            "count in turn (the cores are shared with other jobs), caches evicted before each call. Naive:\n"
-           "the reference loop on a sample of positives, scaled to all of them.\n", ALRP_SIMD_NAME, alrp_n_cores());
+           "the reference loop on a sample of positives, scaled to all of them.\n", alrp__kernel_info(NULL), alrp_n_cores());
     printf("machine check: a pure compute loop runs x%.2f faster on 2 threads right now\n", machine_check(tp2));
     float  * s[NS], * e[NS], * g[NS], * gl[NS];
     int8_t * y[NS];

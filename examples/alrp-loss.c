@@ -4,8 +4,10 @@
 // iterations. Runs in a few milliseconds.
 //
 //     make demo        (or: build/examples/alrp-loss)
-#define ALRP_IMPLEMENTATION
 #include "alrp.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 #define N_CLASSES 80

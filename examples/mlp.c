@@ -7,8 +7,10 @@
 //   * data in and results out only through alrp_backend_tensor_set / _get (alrp_backend_set_f32,
 //     alrp_backend_get_f32), never through t->data, so the same code runs on any backend.
 //     make build/examples/mlp && build/examples/mlp
-#define ALRP_IMPLEMENTATION
 #include "alrp.h"
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
 
 #define N_TRAIN 512
 #define N_TEST  512

@@ -2,9 +2,10 @@
 # tools/coco-eval: normal runs (table, --json keys, --per-class, --olrp-grid) and bad input: a
 # missing file, malformed or truncated JSON, unknown image or category ids, non-finite numbers,
 # negative sizes, bad options. Each failure must be exactly one line on stderr naming the file
-# (and the entry), exit status 2, never a crash.
+# (and the entry), exit status 2, never a crash. Runs the build variant's binary
+# ($BUILD/tools/coco-eval, BUILD from tests/run.sh), so make SANITIZE=1 test sanitizes it too.
 cd "$(dirname "$0")/.." || exit 1
-BIN=tools/coco-eval
+BIN=${BUILD:-build}/tools/coco-eval
 [ -x "$BIN" ] || { echo "FAIL $BIN not built (run make)"; exit 1; }
 T=$(mktemp -d /tmp/test-coco-eval-cli.XXXXXX) || exit 1
 trap 'rm -rf "$T"' EXIT

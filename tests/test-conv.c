@@ -4,8 +4,14 @@
 // kernels 1/3/5/7), beta 0 (with NaN garbage in the output) and 1, with and without bias, 1, 2
 // and 3 threads, with and without a caller workspace. Also checks alrp_conv2d_check on bad
 // descriptors. Prints one line per case; exits non-zero on any mismatch.
-#define ALRP_IMPLEMENTATION
+#define ALRP_INTERNAL   // the naive reference kernels
 #include "alrp.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
 
 static uint64_t rng_state = 0x2545F4914F6CDD1Dull;
 static uint64_t rnd(void) {
@@ -18,7 +24,7 @@ static int64_t irand(int64_t lo, int64_t hi) { return lo + (int64_t) (rnd() % (u
 static int n_fail = 0, n_ok = 0;
 
 static float * rand_buf(int64_t n, bool nan_fill) {
-    float * p = malloc(sizeof(float) * (size_t) ALRP_MAX(n, 1));
+    float * p = malloc(sizeof(float) * (size_t) MAX(n, 1));
     for (int64_t i = 0; i < n; i++) p[i] = nan_fill ? NAN : frand();
     return p;
 }
@@ -28,10 +34,10 @@ static double rel_err(const float * a, const float * b, int64_t n) {
     double err = 0.0, mag = 0.0;
     for (int64_t i = 0; i < n; i++) {
         const double e = fabs((double) a[i] - (double) b[i]);
-        err = isnan(e) ? INFINITY : ALRP_MAX(err, e);
-        mag = ALRP_MAX(mag, fabs((double) b[i]));
+        err = isnan(e) ? INFINITY : MAX(err, e);
+        mag = MAX(mag, fabs((double) b[i]));
     }
-    return err / ALRP_MAX(mag, 1.0);
+    return err / MAX(mag, 1.0);
 }
 
 static void report(const char * what, const struct alrp_conv2d_desc * d, int nt, float beta, double rel) {
@@ -152,8 +158,8 @@ int main(void) {
         d.sh = irand(1, 2); d.sw = irand(0, 3) ? d.sh : irand(1, 3);
         d.dh = irand(0, 3) ? 1 : 2; d.dw = irand(0, 3) ? d.dh : irand(1, 2);
         d.ph = irand(0, d.kh / 2 + 1); d.pw = irand(0, 3) ? d.ph : irand(0, d.kw / 2 + 1);
-        d.h = irand(1, 14) + ALRP_MAX(0, d.dh * (d.kh - 1) + 1 - 2 * d.ph);
-        d.w = irand(1, 14) + ALRP_MAX(0, d.dw * (d.kw - 1) + 1 - 2 * d.pw);
+        d.h = irand(1, 14) + MAX(0, d.dh * (d.kh - 1) + 1 - 2 * d.ph);
+        d.w = irand(1, 14) + MAX(0, d.dw * (d.kw - 1) + 1 - 2 * d.pw);
         run_case(pools[i % 3], &d, (int) irand(0, 7));
     }
 

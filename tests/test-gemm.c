@@ -3,8 +3,13 @@
 // padded leading dimensions, alpha/beta (beta == 0 must ignore NaN garbage in C), K == 0, and
 // 1, 2 and 3 threads, with and without a caller workspace. Also checks that C's row padding
 // (columns N .. ldc) is never written. Exits non-zero on any mismatch.
-#define ALRP_IMPLEMENTATION
+#define ALRP_INTERNAL   // the naive reference GEMM, the kernel info
 #include "alrp.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
 
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
 static float frand(void) {   // uniform in [-1, 1)
@@ -18,8 +23,8 @@ static void run_case(struct alrp_threadpool * tp, bool ta, bool tb, int64_t M, i
                      float alpha, float beta, int64_t pad, bool give_work) {
     const int64_t lda = (ta ? M : K) + pad, ldb = (tb ? K : N) + pad, ldc = N + pad;
     const int64_t na = (ta ? K : M) * lda, nb = (tb ? N : K) * ldb, nc = M * ldc;
-    float * A = malloc(sizeof(float) * (size_t) ALRP_MAX(na, 1));
-    float * B = malloc(sizeof(float) * (size_t) ALRP_MAX(nb, 1));
+    float * A = malloc(sizeof(float) * (size_t) MAX(na, 1));
+    float * B = malloc(sizeof(float) * (size_t) MAX(nb, 1));
     float * C = malloc(sizeof(float) * (size_t) nc);
     float * R = malloc(sizeof(float) * (size_t) nc);
     for (int64_t i = 0; i < na; i++) A[i] = frand();
@@ -35,12 +40,12 @@ static void run_case(struct alrp_threadpool * tp, bool ta, bool tb, int64_t M, i
     for (int64_t i = 0; i < M; i++) {
         for (int64_t j = 0; j < N; j++) {
             const double e = fabs((double) C[i * ldc + j] - (double) R[i * ldc + j]);
-            err = isnan(e) ? INFINITY : ALRP_MAX(err, e);
-            mag = ALRP_MAX(mag, fabs((double) R[i * ldc + j]));
+            err = isnan(e) ? INFINITY : MAX(err, e);
+            mag = MAX(mag, fabs((double) R[i * ldc + j]));
         }
         for (int64_t j = N; j < ldc; j++) pad_ok = pad_ok && C[i * ldc + j] == 1234.5f;
     }
-    const double rel = err / ALRP_MAX(mag, 1.0);
+    const double rel = err / MAX(mag, 1.0);
     const bool ok = rel <= 1e-5 && pad_ok;
     if (!ok || getenv("VERBOSE"))
         printf("%s gemm nt=%d ta=%d tb=%d M=%lld N=%lld K=%lld alpha=%g beta=%g pad=%lld work=%d: max err %.3g (rel %.3g)%s\n",
@@ -90,6 +95,8 @@ int main(void) {
     run_case(pools[1], false, false, 256, 256, 256, 1.0f, 0.0f, 0, true);
     run_case(pools[2], true, false, 200, 300, 260, 1.0f, 1.0f, 0, false);
     for (int p = 1; p < 3; p++) alrp_threadpool_free(pools[p]);
-    printf("gemm: %d OK, %d FAIL (SIMD: %s, micro-tile %dx%d)\n", n_ok, n_fail, ALRP_SIMD_NAME, ALRP__GEMM_MR, ALRP__GEMM_NR);
+    int gemm[5];
+    const char * simd = alrp__kernel_info(gemm);
+    printf("gemm: %d OK, %d FAIL (SIMD: %s, micro-tile %dx%d)\n", n_ok, n_fail, simd, gemm[0], gemm[1]);
     return n_fail ? 1 : 0;
 }

@@ -1,3 +1,3 @@
-// test-grad with the scalar fallback of the SIMD layer (ALRP_NO_SIMD): the same checks.
-#define ALRP_NO_SIMD
+// test-grad with the scalar fallback of the SIMD layer: the same checks, linked with the
+// implementation compiled with -DALRP_NO_SIMD (the Makefile does that for every tests/*-nosimd.c).
 #include "test-grad.c"

@@ -2,8 +2,11 @@
 // For each case: loss = sum(op(inputs) * R) with a fixed random R; every input is a parameter;
 // the analytic gradient (alrp_build_backward) is compared with central differences.
 // Run: build/tests/test-grad [filter]. Exits non-zero on any mismatch.
-#define ALRP_IMPLEMENTATION
 #include "alrp.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 struct rng { uint64_t s; };
 static float rnd(struct rng * r) { // uniform [-1, 1)

@@ -5,8 +5,11 @@
 // backend, and a ResNet-style block that trains. Every tensor is read and written through the
 // backend (alrp_backend_tensor_set/get), never through t->data (the placement checks compare
 // data pointers, never dereference them).
-#define ALRP_IMPLEMENTATION
 #include "alrp.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 

@@ -5,8 +5,12 @@
 //   2. finite differences: central, in double on the per-element kernels, and in float through
 //      the public functions (checks the reductions, the accumulation and the decode backward);
 //   3. that backward kernels accumulate into their output, and bad arguments.
-#define ALRP_IMPLEMENTATION
+#define ALRP_INTERNAL   // the per-element kernels in double
 #include "alrp.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 static struct alrp_st_file * g_ref;
 static int n_checks, n_fail;
@@ -68,14 +72,14 @@ static void parity_focal(void) {
         float alpha = prm[2 * c], gamma = prm[2 * c + 1];
         snprintf(name, sizeof(name), "focal.c%d.none", c);
         float * want = ref(name, n);
-        alrp_sigmoid_focal_loss_f32(n, x, t, alpha, gamma, ALRP_LOSS_REDUCTION_NONE, out);
+        alrp_loss_sigmoid_focal_f32(n, x, t, alpha, gamma, ALRP_LOSS_REDUCTION_NONE, out);
         snprintf(name, sizeof(name), "focal a=%g g=%g none: value", (double) alpha, (double) gamma);
         check(name, out, want, n, RT, AT);
         free(want);
         snprintf(name, sizeof(name), "focal.c%d.none.grad", c);
         want = ref(name, n);
         memset(g, 0, sizeof(g));
-        alrp_sigmoid_focal_loss_backward_f32(n, x, t, alpha, gamma, ALRP_LOSS_REDUCTION_NONE, go, g);
+        alrp_loss_sigmoid_focal_backward_f32(n, x, t, alpha, gamma, ALRP_LOSS_REDUCTION_NONE, go, g);
         snprintf(name, sizeof(name), "focal a=%g g=%g none: dL/dlogits", (double) alpha, (double) gamma);
         check(name, g, want, n, RT, AT);
         free(want);
@@ -89,8 +93,8 @@ static void parity_focal(void) {
         // threaded version: the same result on 2 threads
         struct alrp_threadpool * tp = alrp_threadpool_new(2);
         float o2;
-        alrp_sigmoid_focal_loss_f32(n, x, t, 0.25f, 2.0f, red, out);
-        alrp_sigmoid_focal_loss_f32_tp(tp, n, x, t, 0.25f, 2.0f, red, &o2);
+        alrp_loss_sigmoid_focal_f32(n, x, t, 0.25f, 2.0f, red, out);
+        alrp_loss_sigmoid_focal_f32_tp(tp, n, x, t, 0.25f, 2.0f, red, &o2);
         snprintf(name, sizeof(name), "focal %s: value", reds[r]);
         check(name, out, want, 1, RT, AT);
         check_true("focal: pool of 2 threads gives the same value", o2 == out[0]);
@@ -98,7 +102,7 @@ static void parity_focal(void) {
         snprintf(name, sizeof(name), "focal.c0.%s.grad", reds[r]);
         want = ref(name, n);
         memset(g, 0, sizeof(g));
-        alrp_sigmoid_focal_loss_backward_f32_tp(tp, n, x, t, 0.25f, 2.0f, red, &ups[r], g);
+        alrp_loss_sigmoid_focal_backward_f32_tp(tp, n, x, t, 0.25f, 2.0f, red, &ups[r], g);
         snprintf(name, sizeof(name), "focal %s: dL/dlogits (2 threads)", reds[r]);
         check(name, g, want, n, RT, AT);
         free(want);
@@ -117,26 +121,26 @@ static void parity_smooth_l1(void) {
     for (int c = 0; c < 3; c++) {
         snprintf(name, sizeof(name), "sl1.%s", names[c]);
         float * want = ref(name, n);
-        if (c < 2) alrp_smooth_l1_loss_f32(n, p, t, betas[c], ALRP_LOSS_REDUCTION_NONE, out);
-        else       alrp_l1_loss_f32(n, p, t, ALRP_LOSS_REDUCTION_NONE, out);
+        if (c < 2) alrp_loss_smooth_l1_f32(n, p, t, betas[c], ALRP_LOSS_REDUCTION_NONE, out);
+        else       alrp_loss_l1_f32(n, p, t, ALRP_LOSS_REDUCTION_NONE, out);
         snprintf(name, sizeof(name), "%s %s: value", c < 2 ? "smooth L1" : "L1", names[c]);
         check(name, out, want, n, RT, AT);
         free(want);
         snprintf(name, sizeof(name), "sl1.%s.grad", names[c]);
         want = ref(name, n);
         memset(g, 0, sizeof(g));
-        if (c < 2) alrp_smooth_l1_loss_backward_f32(n, p, t, betas[c], ALRP_LOSS_REDUCTION_NONE, go, g);
-        else       alrp_l1_loss_backward_f32(n, p, t, ALRP_LOSS_REDUCTION_NONE, go, g);
+        if (c < 2) alrp_loss_smooth_l1_backward_f32(n, p, t, betas[c], ALRP_LOSS_REDUCTION_NONE, go, g);
+        else       alrp_loss_l1_backward_f32(n, p, t, ALRP_LOSS_REDUCTION_NONE, go, g);
         snprintf(name, sizeof(name), "%s %s: dL/dpred", c < 2 ? "smooth L1" : "L1", names[c]);
         check(name, g, want, n, RT, AT);
         free(want);
     }
     float * want = ref("sl1.beta011.mean", 1), * wantg = ref("sl1.beta011.mean.grad", n);
     float one = 1.0f;
-    alrp_smooth_l1_loss_f32(n, p, t, 0.11f, ALRP_LOSS_REDUCTION_MEAN, out);
+    alrp_loss_smooth_l1_f32(n, p, t, 0.11f, ALRP_LOSS_REDUCTION_MEAN, out);
     check("smooth L1 beta 0.11 mean: value", out, want, 1, RT, AT);
     memset(g, 0, sizeof(g));
-    alrp_smooth_l1_loss_backward_f32(n, p, t, 0.11f, ALRP_LOSS_REDUCTION_MEAN, &one, g);
+    alrp_loss_smooth_l1_backward_f32(n, p, t, 0.11f, ALRP_LOSS_REDUCTION_MEAN, &one, g);
     check("smooth L1 beta 0.11 mean: dL/dpred", g, wantg, n, RT, AT);
     free(want); free(wantg); free(p); free(t); free(go);
 }
@@ -146,11 +150,11 @@ static void parity_giou(void) {
     float * bp = ref("giou.pred", 4 * n), * bt = ref("giou.target", 4 * n), * go = ref("giou.go", n);
     float out[24], gp[96], gt[96];
     float * want = ref("giou.none", n);
-    alrp_giou_loss_f32(n, bp, bt, ALRP_GIOU_EPS, ALRP_LOSS_REDUCTION_NONE, out);
+    alrp_loss_giou_f32(n, bp, bt, ALRP_GIOU_EPS, ALRP_LOSS_REDUCTION_NONE, out);
     check("GIoU none: value", out, want, n, RT, AT);
     free(want);
     memset(gp, 0, sizeof(gp)); memset(gt, 0, sizeof(gt));
-    alrp_giou_loss_backward_f32(n, bp, bt, ALRP_GIOU_EPS, ALRP_LOSS_REDUCTION_NONE, go, gp, gt);
+    alrp_loss_giou_backward_f32(n, bp, bt, ALRP_GIOU_EPS, ALRP_LOSS_REDUCTION_NONE, go, gp, gt);
     want = ref("giou.none.grad_pred", 4 * n);
     check("GIoU none: dL/dpred (ties, disjoint, touching)", gp, want, 4 * n, RT, AT);
     free(want);
@@ -159,11 +163,11 @@ static void parity_giou(void) {
     free(want);
     float one = 1.0f;
     want = ref("giou.mean", 1);
-    alrp_giou_loss_f32(n, bp, bt, ALRP_GIOU_EPS, ALRP_LOSS_REDUCTION_MEAN, out);
+    alrp_loss_giou_f32(n, bp, bt, ALRP_GIOU_EPS, ALRP_LOSS_REDUCTION_MEAN, out);
     check("GIoU mean: value", out, want, 1, RT, AT);
     free(want);
     memset(gp, 0, sizeof(gp));
-    alrp_giou_loss_backward_f32(n, bp, bt, ALRP_GIOU_EPS, ALRP_LOSS_REDUCTION_MEAN, &one, gp, NULL);
+    alrp_loss_giou_backward_f32(n, bp, bt, ALRP_GIOU_EPS, ALRP_LOSS_REDUCTION_MEAN, &one, gp, NULL);
     want = ref("giou.mean.grad_pred", 4 * n);
     check("GIoU mean: dL/dpred", gp, want, 4 * n, RT, AT);
     free(want); free(bp); free(bt); free(go);
@@ -278,7 +282,7 @@ static void fd_double(void) {
         n_giou++;
     }
     fd_report("FD double: GIoU, both boxes (h = 2^-10)");
-    ALRP_UNUSED(n_giou);
+    (void) n_giou;
 }
 
 // in float through the public functions; reduction NONE so each input touches one output
@@ -288,13 +292,13 @@ static void fd_float(void) {
     for (int i = 0; i < N; i++) { x[i] = (float) rng_range(-6, 6); t[i] = (float) (i % 3 == 0); go[i] = (float) rng_range(-1, 1); }
     const float hf = 1e-2f;
     memset(g, 0, sizeof(g));
-    alrp_sigmoid_focal_loss_backward_f32(N, x, t, 0.25f, 2.0f, ALRP_LOSS_REDUCTION_NONE, go, g);
+    alrp_loss_sigmoid_focal_backward_f32(N, x, t, 0.25f, 2.0f, ALRP_LOSS_REDUCTION_NONE, go, g);
     for (int i = 0; i < N; i++) {
         float xp[N], xm[N];
         memcpy(xp, x, sizeof(x)); memcpy(xm, x, sizeof(x));
         xp[i] += hf; xm[i] -= hf;
-        alrp_sigmoid_focal_loss_f32(N, xp, t, 0.25f, 2.0f, ALRP_LOSS_REDUCTION_NONE, lp);
-        alrp_sigmoid_focal_loss_f32(N, xm, t, 0.25f, 2.0f, ALRP_LOSS_REDUCTION_NONE, lm);
+        alrp_loss_sigmoid_focal_f32(N, xp, t, 0.25f, 2.0f, ALRP_LOSS_REDUCTION_NONE, lp);
+        alrp_loss_sigmoid_focal_f32(N, xm, t, 0.25f, 2.0f, ALRP_LOSS_REDUCTION_NONE, lm);
         fd_cmp(g[i], go[i] * ((double) lp[i] - (double) lm[i]) / ((double) xp[i] - (double) xm[i]), 2e-3, 2e-5);
     }
     fd_report("FD float: focal via the public API");
@@ -302,15 +306,15 @@ static void fd_float(void) {
     float p[N], tg[N], one = 1.0f, l0p, l0m;
     for (int i = 0; i < N; i++) { p[i] = (float) rng_range(-2, 2); tg[i] = (float) rng_range(-2, 2); }
     memset(g, 0, sizeof(g));
-    alrp_smooth_l1_loss_backward_f32(N, p, tg, 0.5f, ALRP_LOSS_REDUCTION_MEAN, &one, g);
+    alrp_loss_smooth_l1_backward_f32(N, p, tg, 0.5f, ALRP_LOSS_REDUCTION_MEAN, &one, g);
     for (int i = 0; i < N; i++) {
         double dd = (double) p[i] - (double) tg[i];
         if (fabs(fabs(dd) - 0.5) < 0.02 || fabs(dd) < 0.02) continue;
         float pp[N], pm[N];
         memcpy(pp, p, sizeof(p)); memcpy(pm, p, sizeof(p));
         pp[i] += hf; pm[i] -= hf;
-        alrp_smooth_l1_loss_f32(N, pp, tg, 0.5f, ALRP_LOSS_REDUCTION_MEAN, &l0p);
-        alrp_smooth_l1_loss_f32(N, pm, tg, 0.5f, ALRP_LOSS_REDUCTION_MEAN, &l0m);
+        alrp_loss_smooth_l1_f32(N, pp, tg, 0.5f, ALRP_LOSS_REDUCTION_MEAN, &l0p);
+        alrp_loss_smooth_l1_f32(N, pm, tg, 0.5f, ALRP_LOSS_REDUCTION_MEAN, &l0m);
         fd_cmp(g[i], ((double) l0p - (double) l0m) / ((double) pp[i] - (double) pm[i]), 5e-3, 5e-5);
     }
     fd_report("FD float: smooth L1 mean via the public API");
@@ -353,24 +357,24 @@ static void fd_float(void) {
 
 static void accumulate_and_args(void) {
     float x[3] = { 0.5f, -1.0f, 2.0f }, t[3] = { 1, 0, 1 }, go[3] = { 1, 1, 1 }, g0[3] = { 0, 0, 0 }, g1[3] = { 10, 10, 10 };
-    alrp_sigmoid_focal_loss_backward_f32(3, x, t, 0.25f, 2.0f, ALRP_LOSS_REDUCTION_NONE, go, g0);
-    alrp_sigmoid_focal_loss_backward_f32(3, x, t, 0.25f, 2.0f, ALRP_LOSS_REDUCTION_NONE, go, g1);
+    alrp_loss_sigmoid_focal_backward_f32(3, x, t, 0.25f, 2.0f, ALRP_LOSS_REDUCTION_NONE, go, g0);
+    alrp_loss_sigmoid_focal_backward_f32(3, x, t, 0.25f, 2.0f, ALRP_LOSS_REDUCTION_NONE, go, g1);
     int ok = 1;
     for (int i = 0; i < 3; i++) ok &= fabsf(g1[i] - 10.0f - g0[i]) < 1e-5f;
     float b[8] = { 0, 0, 1, 1, 0.5f, 0.5f, 2, 2 }, gb0[8] = { 0 }, gb1[8] = { 1, 1, 1, 1, 1, 1, 1, 1 }, one = 1.0f;
-    alrp_giou_loss_backward_f32(1, b, b + 4, ALRP_GIOU_EPS, ALRP_LOSS_REDUCTION_SUM, &one, gb0, NULL);
-    alrp_giou_loss_backward_f32(1, b, b + 4, ALRP_GIOU_EPS, ALRP_LOSS_REDUCTION_SUM, &one, gb1, NULL);
+    alrp_loss_giou_backward_f32(1, b, b + 4, ALRP_GIOU_EPS, ALRP_LOSS_REDUCTION_SUM, &one, gb0, NULL);
+    alrp_loss_giou_backward_f32(1, b, b + 4, ALRP_GIOU_EPS, ALRP_LOSS_REDUCTION_SUM, &one, gb1, NULL);
     for (int i = 0; i < 4; i++) ok &= fabsf(gb1[i] - 1.0f - gb0[i]) < 1e-6f;
     check_true("backward kernels accumulate (+=) into dL/dinput", ok);
     float out[3];
     printf("(the next lines on stderr are expected error messages)\n");
     int bad = 1;
-    bad &= alrp_sigmoid_focal_loss_f32(-1, x, t, 0.25f, 2.0f, ALRP_LOSS_REDUCTION_NONE, out) == -1;
-    bad &= alrp_sigmoid_focal_loss_f32(3, x, t, 0.25f, -1.0f, ALRP_LOSS_REDUCTION_NONE, out) == -1;
-    bad &= alrp_sigmoid_focal_loss_f32(3, NULL, t, 0.25f, 2.0f, ALRP_LOSS_REDUCTION_NONE, out) == -1;
-    bad &= alrp_smooth_l1_loss_f32(3, x, t, -0.5f, ALRP_LOSS_REDUCTION_SUM, out) == -1;
-    bad &= alrp_giou_loss_f32(1, b, b + 4, ALRP_GIOU_EPS, (enum alrp_loss_reduction) 7, out) == -1;
-    bad &= alrp_giou_loss_f32(0, NULL, NULL, ALRP_GIOU_EPS, ALRP_LOSS_REDUCTION_MEAN, out) == 0 && out[0] == 0.0f;
+    bad &= alrp_loss_sigmoid_focal_f32(-1, x, t, 0.25f, 2.0f, ALRP_LOSS_REDUCTION_NONE, out) == -1;
+    bad &= alrp_loss_sigmoid_focal_f32(3, x, t, 0.25f, -1.0f, ALRP_LOSS_REDUCTION_NONE, out) == -1;
+    bad &= alrp_loss_sigmoid_focal_f32(3, NULL, t, 0.25f, 2.0f, ALRP_LOSS_REDUCTION_NONE, out) == -1;
+    bad &= alrp_loss_smooth_l1_f32(3, x, t, -0.5f, ALRP_LOSS_REDUCTION_SUM, out) == -1;
+    bad &= alrp_loss_giou_f32(1, b, b + 4, ALRP_GIOU_EPS, (enum alrp_loss_reduction) 7, out) == -1;
+    bad &= alrp_loss_giou_f32(0, NULL, NULL, ALRP_GIOU_EPS, ALRP_LOSS_REDUCTION_MEAN, out) == 0 && out[0] == 0.0f;
     check_true("bad arguments return -1; n = 0 mean is 0", bad);
 }
 

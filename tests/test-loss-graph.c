@@ -5,8 +5,11 @@
 // are read, bad input makes the compute return ALRP_STATUS_FAILED instead of aborting, and a
 // toy head trained with L = cls + w_SB * loc (optimizer and w_SB in the graph) improves both
 // parts. Inputs, outputs and gradients go through the backend (alrp_backend_tensor_set/get).
-#define ALRP_IMPLEMENTATION
 #include "alrp.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 static int fails = 0;

@@ -4,8 +4,11 @@
 // section 6. Checks values, logit updates, localisation gradients, ranks (rel 1e-5 / abs 1e-7),
 // the balance property (sum over positives of |g| = sum over negatives), 1 vs 2 threads
 // (bit-identical), the contract functions, and bad arguments.
-#define ALRP_IMPLEMENTATION
 #include "alrp.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 // ---------------------------------------------------------------------------------------------
 // naive reference, all in double, literally as the document writes it

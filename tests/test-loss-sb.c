@@ -1,8 +1,9 @@
 // Self-balance weight of aLRP (docs/ranking-losses.md 2.5, [A]): starts at 50, counts only
 // iterations with a positive, recomputes (mean cls + mean loc) / mean loc every `period` counted
 // iterations from the values of that period only; the period helper (one epoch).
-#define ALRP_IMPLEMENTATION
 #include "alrp.h"
+#include <math.h>
+#include <stdio.h>
 
 static int n_checks, n_fail;
 static void check(const char * what, int ok) {

@@ -2,8 +2,12 @@
 // written by tools/gen-ref-optim.py), and the SIMD kernels against their naive references on
 // many sizes (every SIMD remainder) and hyper-parameters.
 //     usage: test-optim [tests/data]
-#define ALRP_IMPLEMENTATION
+#define ALRP_INTERNAL   // the naive optimizer steps, the kernel info
 #include "alrp.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #define TOL_TORCH 1e-6f   // max abs error against PyTorch (the issue asks for 1e-4)
 
@@ -175,7 +179,7 @@ static void test_fast_vs_naive(void) {
 
 int main(int argc, char ** argv) {
     const char * data_dir = argc > 1 ? argv[1] : "tests/data";
-    printf("SIMD: %s\n", ALRP_SIMD_NAME);
+    printf("SIMD: %s\n", alrp__kernel_info(NULL));
     test_torch(data_dir);
     test_fast_vs_naive();
     printf("%d OK, %d FAIL\n", n_ok, n_fail);

@@ -2,8 +2,10 @@
 // upsample (values and gradients), and 3 SGD-momentum steps of a conv-BN-ReLU residual block,
 // against tests/data/ops.safetensors (written by tools/gen-ref-ops.py). Max abs error <= 1e-4.
 //     build/tests/test-parity [tests/data/ops.safetensors]
-#define ALRP_IMPLEMENTATION
 #include "alrp.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 static const struct alrp_st_file * ref;
 static int fails = 0;

@@ -3,8 +3,11 @@
 // op (conv2d forward + backward, batch norm train/eval, max-pool, nearest upsample) reproduce
 // PyTorch's numbers, which also pins down the conventions the parity tests rely on.
 //     usage: test-ref-data [tests/data]
-#define ALRP_IMPLEMENTATION
 #include "alrp.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 static int n_fail = 0, n_ok = 0;
 static const struct alrp_st_file * F;

@@ -2,8 +2,11 @@
 // file (each must give its own one-line error, never a crash: run under make SANITIZE=1 too),
 // random byte flips and truncations, and byte-identical output with tools/ref_safetensors.py.
 //     usage: test-safetensors [tests/data]
-#define ALRP_IMPLEMENTATION
 #include "alrp.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 static int n_fail = 0, n_ok = 0;
 

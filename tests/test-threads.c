@@ -1,7 +1,9 @@
 // Thread pool: every thread runs the job once, barriers order phases, repeated runs work,
 // both back to back (spinning workers) and after idle periods (sleeping workers).
-#define ALRP_IMPLEMENTATION
 #include "alrp.h"
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
 struct job { int n; int64_t * slots; int64_t * phase2; };
 
