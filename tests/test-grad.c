@@ -8,7 +8,9 @@
 
 static float rnd(struct alrp_rng * r) { return (float) (2.0 * alrp_rng_uniform(r) - 1.0); } // uniform [-1, 1)
 
-enum init { INIT_UNIFORM, INIT_POSITIVE, INIT_DISTINCT, INIT_AWAY0, INIT_BOXES, INIT_01 };
+// INIT_QUARTER, INIT_HALF64, INIT_HALF128: values on dyadic lattices that keep a ReLU's input off
+// its kink (see the conv affine + ReLU cases)
+enum init { INIT_UNIFORM, INIT_POSITIVE, INIT_DISTINCT, INIT_AWAY0, INIT_BOXES, INIT_01, INIT_QUARTER, INIT_HALF64, INIT_HALF128 };
 
 struct tcase {
     const char * name;
@@ -49,6 +51,9 @@ static void init_values(float * d, int64_t n, enum init how, struct alrp_rng * r
         case INIT_DISTINCT: d[i] = 0; break;
         case INIT_01:       d[i] = 0.5f * (u + 1.0f); break;                    // soft targets in [0, 1]
         case INIT_BOXES:    d[i] = (i % 4 < 2) ? 0.3f * u : 0.9f + 0.4f * u; break; // x1,y1 near 0; x2,y2 near 0.9
+        case INIT_QUARTER:  d[i] = (u < 0 ? -0.25f : 0.25f) * (fabsf(u) < 0.5f ? 1.0f : 2.0f); break; // +-1/4, +-1/2
+        case INIT_HALF64:   d[i] = ((float) floor(48.0 * u) + 0.5f) / 64.0f; break;   // odd multiples of 1/128 in (-0.75, 0.75)
+        case INIT_HALF128:  d[i] = ((float) floor(96.0 * u) + 0.5f) / 128.0f; break;  // odd multiples of 1/256 in (-0.75, 0.75)
         }
     }
     if (how == INIT_DISTINCT) { // a shuffled ramp: values differ by >= 0.05, far from kinks
@@ -234,6 +239,26 @@ static struct alrp_tensor * b_chain(struct alrp_context * c, struct alrp_tensor 
     return alrp_add(c, alrp_mul(c, a, in[0]), alrp_exp(c, alrp_scale(c, in[0], 0.5f)));
 }
 
+static struct alrp_tensor * b_sum_sq(struct alrp_context * c, struct alrp_tensor ** in, const int * p) { (void) p; return alrp_sum_sq(c, in[0]); }
+static struct alrp_tensor * b_global_norm(struct alrp_context * c, struct alrp_tensor ** in, const int * p) { return alrp_global_norm(c, p[0], in); }
+// p: stride, pad, dilation, groups, relu
+static struct alrp_tensor * b_conv_affine(struct alrp_context * c, struct alrp_tensor ** in, const int * p) {
+    return alrp_conv2d_affine(c, in[0], in[1], in[2], in[3], p[4] != 0, p[0], p[1], p[2], p[3]);
+}
+// the frozen BN's scale and shift from its weight (in[2]), bias (in[3]) and constant running
+// statistics, then the fused conv; p as b_conv_affine
+static struct alrp_tensor * b_frozen_bn_conv(struct alrp_context * c, struct alrp_tensor ** in, const int * p) {
+    int64_t O = alrp_dim(in[1], 0);
+    float rm[16], rv[16];
+    for (int o = 0; o < O; o++) {
+        if (p[4]) { rm[o] = 0.0625f * (float) (o % 5 - 2); rv[o] = 4.0f; }  // on the lattice: see the cases
+        else      { rm[o] = 0.15f * (float) (o % 3) - 0.1f; rv[o] = 0.6f + 0.35f * (float) o; }
+    }
+    struct alrp_tensor * sc, * sh;
+    alrp_frozen_bn_affine(c, in[2], in[3], konst(alrp_new_tensor_1d(c, O), rm), konst(alrp_new_tensor_1d(c, O), rv), 1e-5f, &sc, &sh);
+    return alrp_conv2d_affine(c, in[0], in[1], sc, sh, p[4] != 0, p[0], p[1], p[2], p[3]);
+}
+
 #define S1(a) {a}
 #define S2(a, b) {a, b}
 #define S3(a, b, c) {a, b, c}
@@ -296,6 +321,29 @@ static const struct tcase cases[] = {
     { "GIoU loss", 2, {2, 2}, {S2(7, 4), S2(7, 4)}, {INIT_BOXES, INIT_BOXES}, 1e-3f, 5e-3f, b_giou, {0}, 1 },
     { "E_loc GIoU of deltas", 2, {2, 2}, {S2(6, 4), S2(6, 4)}, {0, 0}, 1e-3f, 5e-3f, b_loc_err, {0}, 1 },
     { "shared input, 3 paths", 1, {2}, {S2(3, 5)}, {0}, 1e-2f, 2e-3f, b_chain, {0}, 0 },
+    { "sum_sq", 1, {3}, {S3(2, 3, 5)}, {0}, 1e-2f, 2e-3f, b_sum_sq, {0}, 0 },
+    { "global norm of 3 tensors", 3, {2, 1, 3}, {S2(3, 4), S1(5), S3(2, 1, 3)}, {0, 0, 0}, 1e-2f, 2e-3f, b_global_norm, {3}, 0 },
+    // The fused conv + affine (+ ReLU): x, w, scale, shift all differentiated. For the ReLU
+    // cases the values sit on lattices that keep every pre-activation z off the kink by more than
+    // a finite-difference step (eps 1e-3) can move it: x, w, scale in {+-1/4, +-1/2}, so the conv
+    // c (at most 27 products) is an exact multiple of 1/16 with |c| <= 27/4, c * scale one of
+    // 1/64, and the shift an odd multiple of 1/128: |z| >= 1/128, while one step moves z by at
+    // most eps * max(|w s|, |x s|, |c|, 1) <= 6.75e-3.
+    { "conv affine 3x3 pad1", 4, {4, 4, 1, 1}, {S4(2, 3, 5, 6), S4(4, 3, 3, 3), S1(4), S1(4)}, {0, 0, 0, 0}, 1e-2f, 2e-3f, b_conv_affine, {1, 1, 1, 1, 0}, 0 },
+    { "conv affine 3x3 pad1 relu", 4, {4, 4, 1, 1}, {S4(2, 3, 5, 6), S4(4, 3, 3, 3), S1(4), S1(4)}, {INIT_QUARTER, INIT_QUARTER, INIT_QUARTER, INIT_HALF64}, 1e-3f, 2e-3f, b_conv_affine, {1, 1, 1, 1, 1}, 0 },
+    { "conv affine stride2", 4, {4, 4, 1, 1}, {S4(1, 2, 7, 7), S4(3, 2, 3, 3), S1(3), S1(3)}, {0, 0, 0, 0}, 1e-2f, 2e-3f, b_conv_affine, {2, 0, 1, 1, 0}, 0 },
+    { "conv affine stride2 pad1 relu", 4, {4, 4, 1, 1}, {S4(1, 2, 7, 7), S4(3, 2, 3, 3), S1(3), S1(3)}, {INIT_QUARTER, INIT_QUARTER, INIT_QUARTER, INIT_HALF64}, 1e-3f, 2e-3f, b_conv_affine, {2, 1, 1, 1, 1}, 0 },
+    { "conv affine groups 2 stride2", 4, {4, 4, 1, 1}, {S4(2, 4, 5, 5), S4(6, 2, 3, 3), S1(6), S1(6)}, {0, 0, 0, 0}, 1e-2f, 2e-3f, b_conv_affine, {2, 1, 1, 2, 0}, 0 },
+    { "conv affine groups 2 stride2 relu", 4, {4, 4, 1, 1}, {S4(2, 4, 5, 5), S4(6, 2, 3, 3), S1(6), S1(6)}, {INIT_QUARTER, INIT_QUARTER, INIT_QUARTER, INIT_HALF64}, 1e-3f, 2e-3f, b_conv_affine, {2, 1, 1, 2, 1}, 0 },
+    { "conv affine groups 2 relu", 4, {4, 4, 1, 1}, {S4(1, 4, 4, 5), S4(4, 2, 3, 3), S1(4), S1(4)}, {INIT_QUARTER, INIT_QUARTER, INIT_QUARTER, INIT_HALF64}, 1e-3f, 2e-3f, b_conv_affine, {1, 1, 1, 2, 1}, 0 },
+    // Frozen BN (weight in[2], bias in[3], constant running statistics) then the fused conv. With
+    // ReLU: running_var 4 (scale = weight / 2, weight in {+-1/4, +-1/2}), running_mean a multiple
+    // of 1/16 with |mean| <= 1/8, bias an odd multiple of 1/256: z = (c - mean) * scale + bias is
+    // at least 1/256 from 0 (up to the 1e-6 of eps in the variance), and one step moves it by at
+    // most eps * (|c| + 1/8) / 2 <= 3.44e-3.
+    { "frozen BN + conv affine", 4, {4, 4, 1, 1}, {S4(2, 3, 5, 6), S4(4, 3, 3, 3), S1(4), S1(4)}, {0, 0, INIT_POSITIVE, 0}, 1e-2f, 2e-3f, b_frozen_bn_conv, {1, 1, 1, 1, 0}, 0 },
+    { "frozen BN + conv affine relu", 4, {4, 4, 1, 1}, {S4(2, 3, 5, 6), S4(4, 3, 3, 3), S1(4), S1(4)}, {INIT_QUARTER, INIT_QUARTER, INIT_QUARTER, INIT_HALF128}, 1e-3f, 2e-3f, b_frozen_bn_conv, {1, 1, 1, 1, 1}, 0 },
+    { "frozen BN + conv affine g2 s2 relu", 4, {4, 4, 1, 1}, {S4(2, 4, 5, 5), S4(6, 2, 3, 3), S1(6), S1(6)}, {INIT_QUARTER, INIT_QUARTER, INIT_QUARTER, INIT_HALF128}, 1e-3f, 2e-3f, b_frozen_bn_conv, {2, 1, 1, 2, 1}, 0 },
 };
 
 int main(int argc, char ** argv) {
