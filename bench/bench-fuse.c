@@ -86,7 +86,8 @@ static void time_pair(struct alrp_backend * be, struct net * a, struct net * b, 
     for (int rep = 0; rep < 20 && (rep < 4 || total < 1.0); rep++) {
         double t0 = now_s(); alrp_backend_graph_compute(be, a->g); double t1 = now_s();
         alrp_backend_graph_compute(be, b->g); double t2 = now_s();
-        *ta = ALRP_MIN(*ta, t1 - t0); *tb = ALRP_MIN(*tb, t2 - t1);
+        if (t1 - t0 < *ta) *ta = t1 - t0;
+        if (t2 - t1 < *tb) *tb = t2 - t1;
         total += t2 - t0;
     }
 }
