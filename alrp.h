@@ -406,9 +406,12 @@ ALRPDEF int     alrp_optimizer_state(const struct alrp_optimizer * opt, struct a
 // Saves n f32 tensors by name to a safetensors file, atomically (temp file + rename); metadata is
 // a NULL-terminated list of key, value pairs or NULL. Returns 0, or -1 with a message in err.
 ALRPDEF int alrp_save_tensors(const char * path, int n, struct alrp_tensor * const * ts, const char * const * metadata, char * err, size_t err_size);
-// Loads the tensors of that name from a safetensors file into ts (shapes must match; F32, F16,
-// BF16 are converted). Missing names are an error unless allow_missing. Returns the number
-// loaded, or -1 with a one-line message in err naming the file and the tensor.
+// Loads the tensors of that name from a safetensors file into ts (shapes must match). An F32
+// tensor takes any dtype but BOOL (F16, BF16, F64 and the integers are converted to f32); an I32
+// or I8 tensor takes the integer dtypes and BOOL, converted exactly: a float dtype, or a value
+// outside the tensor type's range, is an error (and that tensor is left unchanged). Missing
+// names are an error unless allow_missing. Returns the number loaded, or -1 with a one-line
+// message in err naming the file and the tensor (and both dtypes if they do not go together).
 ALRPDEF int alrp_load_tensors(const char * path, int n, struct alrp_tensor * const * ts, bool allow_missing, char * err, size_t err_size);
 
 // ============================================================================================
@@ -2682,6 +2685,69 @@ ALRPDEF int alrp_save_tensors(const char * path, int n, struct alrp_tensor * con
     return rc;
 }
 
+// the dtypes alrp_load_tensors converts into I32 and I8 tensors (exactly, or not at all)
+enum alrp__st_int_kind { ALRP__ST_NOT_INT, ALRP__ST_I64, ALRP__ST_U64, ALRP__ST_I32, ALRP__ST_U32, ALRP__ST_I16,
+                         ALRP__ST_U16, ALRP__ST_I8, ALRP__ST_U8, ALRP__ST_BOOL };
+
+static enum alrp__st_int_kind alrp__st_int_kind(const char * dtype) {
+    static const char * const names[] = { "I64", "U64", "I32", "U32", "I16", "U16", "I8", "U8", "BOOL" };
+    for (int k = 0; k < (int) (sizeof(names) / sizeof(names[0])); k++) {
+        if (strcmp(dtype, names[k]) == 0) return (enum alrp__st_int_kind) (k + 1);
+    }
+    return ALRP__ST_NOT_INT;
+}
+
+// element k of s (an integer dtype of that kind); *big is set, and 0 returned, for a U64 value
+// above INT64_MAX
+static int64_t alrp__st_int_at(const struct alrp_st_tensor * s, enum alrp__st_int_kind kind, int64_t k, int * big) {
+    const uint8_t * p = (const uint8_t *) s->data;
+    *big = 0;
+    switch (kind) {   // memcpy: the data may be unaligned in files from other writers
+        case ALRP__ST_I64: { int64_t  x; memcpy(&x, p + 8 * k, 8); return x; }
+        case ALRP__ST_U64: { uint64_t x; memcpy(&x, p + 8 * k, 8); if (x > (uint64_t) INT64_MAX) { *big = 1; return 0; } return (int64_t) x; }
+        case ALRP__ST_I32: { int32_t  x; memcpy(&x, p + 4 * k, 4); return x; }
+        case ALRP__ST_U32: { uint32_t x; memcpy(&x, p + 4 * k, 4); return x; }
+        case ALRP__ST_I16: { int16_t  x; memcpy(&x, p + 2 * k, 2); return x; }
+        case ALRP__ST_U16: { uint16_t x; memcpy(&x, p + 2 * k, 2); return x; }
+        case ALRP__ST_I8:  { int8_t   x; memcpy(&x, p + k, 1); return x; }
+        default:           return p[k];   // U8, BOOL
+    }
+}
+
+// s (of t's shape) into the I32 or I8 tensor t, exactly: every value is checked before t is
+// written, so on an error t is unchanged. 0, or -1 with a message.
+static int alrp__st_load_int(const char * path, const struct alrp_st_tensor * s, struct alrp_tensor * t,
+                             char * err, size_t err_size) {
+    const int i32 = t->type == ALRP_TYPE_I32;
+    const char * tt = i32 ? "I32" : "I8";
+    const enum alrp__st_int_kind kind = alrp__st_int_kind(s->dtype);
+    if (kind == ALRP__ST_NOT_INT) {
+        snprintf(err, err_size, "%s: tensor '%s' is %s in the file, but an %s tensor takes only the integer dtypes "
+                 "(I64 U64 I32 U32 I16 U16 I8 U8 BOOL)", path, t->name, s->dtype, tt);
+        return -1;
+    }
+    int64_t lo = i32 ? INT32_MIN : INT8_MIN, hi = i32 ? INT32_MAX : INT8_MAX;
+    if (kind == ALRP__ST_BOOL) { lo = 0; hi = 1; }   // a BOOL byte is 0 or 1
+    int big;
+    for (int64_t k = 0; k < s->numel; k++) {
+        int64_t v = alrp__st_int_at(s, kind, k, &big);
+        if (big || v < lo || v > hi) {
+            char vs[32];
+            if (big) { uint64_t x; memcpy(&x, (const uint8_t *) s->data + 8 * k, 8); snprintf(vs, sizeof vs, "%llu", (unsigned long long) x); }
+            else snprintf(vs, sizeof vs, "%lld", (long long) v);
+            snprintf(err, err_size, "%s: tensor '%s' (%s in the file) does not fit an %s tensor: element %lld is %s, "
+                     "outside [%lld, %lld]", path, t->name, s->dtype, tt, (long long) k, vs, (long long) lo, (long long) hi);
+            return -1;
+        }
+    }
+    for (int64_t k = 0; k < s->numel; k++) {
+        int64_t v = alrp__st_int_at(s, kind, k, &big);
+        if (i32) ((int32_t *) t->data)[k] = (int32_t) v;
+        else     ((int8_t *) t->data)[k] = (int8_t) v;
+    }
+    return 0;
+}
+
 ALRPDEF int alrp_load_tensors(const char * path, int n, struct alrp_tensor * const * ts, bool allow_missing, char * err, size_t err_size) {
     struct alrp_st_file * f = alrp_st_load(path, err, err_size);
     if (!f) return -1;
@@ -2704,7 +2770,16 @@ ALRPDEF int alrp_load_tensors(const char * path, int n, struct alrp_tensor * con
             snprintf(err, err_size, "%s: tensor '%s' has shape %s in the file, the model expects %s", path, t->name, fs, alrp__shape_str(t, sh, sizeof sh));
             alrp_st_close(f); return -1;
         }
-        if (!t->data || !alrp_is_contiguous(t) || alrp_st_to_f32(s, alrp_data_f32(t)) != 0) {
+        if (!t->data || !alrp_is_contiguous(t)) {
+            snprintf(err, err_size, "%s: tensor '%s': the destination has no data or is not contiguous", path, t->name);
+            alrp_st_close(f); return -1;
+        }
+        if (t->type == ALRP_TYPE_I32 || t->type == ALRP_TYPE_I8) {
+            if (alrp__st_load_int(path, s, t, err, err_size)) { alrp_st_close(f); return -1; }
+        } else if (t->type != ALRP_TYPE_F32) {
+            snprintf(err, err_size, "%s: tensor '%s': the destination's type %d is not F32, I32 or I8", path, t->name, (int) t->type);
+            alrp_st_close(f); return -1;
+        } else if (alrp_st_to_f32(s, alrp_data_f32(t)) != 0) {
             snprintf(err, err_size, "%s: tensor '%s' (dtype %s) cannot be loaded as f32", path, t->name, s->dtype);
             alrp_st_close(f); return -1;
         }

@@ -447,11 +447,162 @@ static void test_python(const char * data_dir) {
     unlink(out);
 }
 
+// header + data bytes to a file on disk
+static int write_st(const char * path, const char * header, const void * data, size_t data_size) {
+    size_t size;
+    uint8_t * p = make_file(header, strlen(header), data_size, &size);
+    if (data_size) memcpy(p + 8 + strlen(header), data, data_size);
+    int rc = write_file(path, p, size);
+    free(p);
+    return rc;
+}
+
+// a message is one line: no control character (bytes < 0x20 and DEL)
+static int one_line(const char * s) {
+    for (const unsigned char * c = (const unsigned char *) s; *c; c++) if (*c < 0x20 || *c == 0x7f) return 0;
+    return 1;
+}
+
+// a destination tensor of its own malloc'ed block of exactly its size (so that ASan sees any
+// write past it), in a no_alloc context
+static struct alrp_tensor * dest(struct alrp_context * ctx, enum alrp_type type, const char * name, int64_t n) {
+    int64_t s[1] = { n };
+    struct alrp_tensor * t = alrp_set_name(alrp_new_tensor(ctx, type, 1, s), name);
+    t->data = malloc(alrp_nbytes(t));
+    memset(t->data, 0x5A, alrp_nbytes(t));
+    return t;
+}
+
+// alrp_load_tensors into I8 and I32 tensors: integer dtypes convert exactly, anything that would
+// not is an error naming the file, the tensor and both dtypes; nothing is written past the data
+static void test_load_int(const char * dir) {
+    char path[512], err[512];
+    snprintf(path, sizeof(path), "%s/alrp-test-st-int-%d.safetensors", dir, (int) getpid());
+    struct alrp_init_params ip = { 1 << 16, NULL, true };
+    struct alrp_context * ctx = alrp_init(ip);
+
+    // the 68-byte file of one U8 tensor [5] with bytes 0..4, into an I8 tensor of 5 bytes
+    const char * hdr_u8 = "{\"lab\":{\"dtype\":\"U8\",\"shape\":[5],\"data_offsets\":[0,5]}}";
+    const uint8_t u8[5] = { 0, 1, 2, 3, 127 };
+    write_st(path, hdr_u8, u8, 5);
+    struct alrp_tensor * lab = dest(ctx, ALRP_TYPE_I8, "lab", 5);
+    int n = alrp_load_tensors(path, 1, &lab, false, err, sizeof(err));
+    const int8_t * l8 = (const int8_t *) lab->data;
+    check(n == 1 && l8[0] == 0 && l8[1] == 1 && l8[2] == 2 && l8[3] == 3 && l8[4] == 127,
+          "U8 [5] into an I8 tensor: exact values, no write past its 5 bytes", n == 1 ? NULL : err);
+    struct alrp_tensor * lab32 = dest(ctx, ALRP_TYPE_I32, "lab", 5);
+    n = alrp_load_tensors(path, 1, &lab32, false, err, sizeof(err));
+    const int32_t * l32 = (const int32_t *) lab32->data;
+    check(n == 1 && l32[0] == 0 && l32[3] == 3 && l32[4] == 127, "U8 [5] into an I32 tensor", n == 1 ? NULL : err);
+
+    // U8 200 does not fit I8: an error, and the destination is left as it was
+    const uint8_t big8[5] = { 0, 1, 200, 3, 4 };
+    write_st(path, hdr_u8, big8, 5);
+    memset(lab->data, 0x5A, 5);
+    n = alrp_load_tensors(path, 1, &lab, false, err, sizeof(err));
+    check(n == -1 && strstr(err, path) && strstr(err, "'lab'") && strstr(err, "U8") && strstr(err, "I8") &&
+          strstr(err, "200") && one_line(err) && ((uint8_t *) lab->data)[0] == 0x5A,
+          "U8 value 200 into I8: out of range, destination untouched", err);
+
+    // I64 into I32: exact (2^30 + 1 is not a float), and 2^31 is out of range
+    const int64_t i64[4] = { -5, (1 << 30) + 1, INT32_MIN, INT32_MAX };
+    const char * hdr_i64 = "{\"idx\":{\"dtype\":\"I64\",\"shape\":[4],\"data_offsets\":[0,32]}}";
+    write_st(path, hdr_i64, i64, sizeof(i64));
+    struct alrp_tensor * idx = dest(ctx, ALRP_TYPE_I32, "idx", 4);
+    n = alrp_load_tensors(path, 1, &idx, false, err, sizeof(err));
+    const int32_t * v32 = (const int32_t *) idx->data;
+    check(n == 1 && v32[0] == -5 && v32[1] == (1 << 30) + 1 && v32[2] == INT32_MIN && v32[3] == INT32_MAX,
+          "I64 into an I32 tensor: exact, INT32_MIN and INT32_MAX included", n == 1 ? NULL : err);
+    const int64_t i64big[4] = { 0, 1, (int64_t) INT32_MAX + 1, 2 };
+    write_st(path, hdr_i64, i64big, sizeof(i64big));
+    n = alrp_load_tensors(path, 1, &idx, false, err, sizeof(err));
+    check(n == -1 && strstr(err, "'idx'") && strstr(err, "I64") && strstr(err, "I32") && strstr(err, "2147483648") &&
+          one_line(err), "I64 value 2^31 into I32: out of range", err);
+    struct alrp_tensor * idx8 = dest(ctx, ALRP_TYPE_I8, "idx", 4);
+    write_st(path, hdr_i64, i64, sizeof(i64));
+    n = alrp_load_tensors(path, 1, &idx8, false, err, sizeof(err));
+    check(n == -1 && strstr(err, "I64") && strstr(err, "I8") && strstr(err, "element 1 is 1073741825"),
+          "I64 value 2^30 + 1 into I8: out of range (the first bad value is named)", err);
+
+    // float dtypes never go into integer tensors
+    const float f[4] = { 1.0f, 2.0f, 3.0f, 4.0f };
+    const char * hdr_f32 = "{\"idx\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}";
+    write_st(path, hdr_f32, f, sizeof(f));
+    memset(idx->data, 0x5A, 16);
+    n = alrp_load_tensors(path, 1, &idx, false, err, sizeof(err));
+    check(n == -1 && strstr(err, path) && strstr(err, "'idx'") && strstr(err, "F32") && strstr(err, "I32") &&
+          one_line(err) && ((uint8_t *) idx->data)[0] == 0x5A, "F32 into an I32 tensor is refused", err);
+    n = alrp_load_tensors(path, 1, &idx8, false, err, sizeof(err));
+    check(n == -1 && strstr(err, "F32") && strstr(err, "I8") && one_line(err), "F32 into an I8 tensor is refused", err);
+    const char * hdr_bf = "{\"idx\":{\"dtype\":\"BF16\",\"shape\":[4],\"data_offsets\":[0,8]}}";
+    write_st(path, hdr_bf, f, 8);
+    n = alrp_load_tensors(path, 1, &idx, false, err, sizeof(err));
+    check(n == -1 && strstr(err, "BF16") && strstr(err, "I32"), "BF16 into an I32 tensor is refused", err);
+
+    // BOOL: 0 and 1 into integer tensors; another byte is not a BOOL
+    const uint8_t b[4] = { 1, 0, 0, 1 };
+    const char * hdr_bool = "{\"m\":{\"dtype\":\"BOOL\",\"shape\":[4],\"data_offsets\":[0,4]}}";
+    write_st(path, hdr_bool, b, 4);
+    struct alrp_tensor * m = dest(ctx, ALRP_TYPE_I8, "m", 4);
+    n = alrp_load_tensors(path, 1, &m, false, err, sizeof(err));
+    check(n == 1 && memcmp(m->data, b, 4) == 0, "BOOL into an I8 tensor", n == 1 ? NULL : err);
+    const uint8_t b2[4] = { 1, 0, 2, 1 };
+    write_st(path, hdr_bool, b2, 4);
+    n = alrp_load_tensors(path, 1, &m, false, err, sizeof(err));
+    check(n == -1 && strstr(err, "BOOL") && strstr(err, "'m'") && one_line(err), "BOOL byte 2 is refused", err);
+
+    // every integer dtype into I32 and I8, and into F32 as before
+    const char * hdr_all = "{\"a\":{\"dtype\":\"I64\",\"shape\":[2],\"data_offsets\":[0,16]},"
+                           "\"b\":{\"dtype\":\"U64\",\"shape\":[2],\"data_offsets\":[16,32]},"
+                           "\"c\":{\"dtype\":\"I32\",\"shape\":[2],\"data_offsets\":[32,40]},"
+                           "\"d\":{\"dtype\":\"U32\",\"shape\":[2],\"data_offsets\":[40,48]},"
+                           "\"e\":{\"dtype\":\"I16\",\"shape\":[2],\"data_offsets\":[48,52]},"
+                           "\"f\":{\"dtype\":\"U16\",\"shape\":[2],\"data_offsets\":[52,56]},"
+                           "\"g\":{\"dtype\":\"I8\",\"shape\":[2],\"data_offsets\":[56,58]},"
+                           "\"h\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[58,60]}}";
+    uint8_t all[60];
+    const int64_t a_[2] = { -128, 127 }; const uint64_t b_[2] = { 0, 127 }; const int32_t c_[2] = { -100, 100 };
+    const uint32_t d_[2] = { 7, 9 }; const int16_t e_[2] = { -1, 1 }; const uint16_t f_[2] = { 3, 4 };
+    const int8_t g_[2] = { -128, 127 }; const uint8_t h_[2] = { 0, 127 };
+    memcpy(all, a_, 16); memcpy(all + 16, b_, 16); memcpy(all + 32, c_, 8); memcpy(all + 40, d_, 8);
+    memcpy(all + 48, e_, 4); memcpy(all + 52, f_, 4); memcpy(all + 56, g_, 2); memcpy(all + 58, h_, 2);
+    write_st(path, hdr_all, all, sizeof(all));
+    const int want[8][2] = { { -128, 127 }, { 0, 127 }, { -100, 100 }, { 7, 9 }, { -1, 1 }, { 3, 4 }, { -128, 127 }, { 0, 127 } };
+    const char * names[8] = { "a", "b", "c", "d", "e", "f", "g", "h" };
+    int all_ok = 1;
+    for (int k = 0; k < 8; k++) {
+        struct alrp_tensor * t[3] = { dest(ctx, ALRP_TYPE_I32, names[k], 2), dest(ctx, ALRP_TYPE_I8, names[k], 2),
+                                      dest(ctx, ALRP_TYPE_F32, names[k], 2) };
+        for (int j = 0; j < 3; j++) {
+            n = alrp_load_tensors(path, 1, &t[j], false, err, sizeof(err));
+            for (int q = 0; q < 2; q++) {
+                int got = j == 0 ? ((int32_t *) t[j]->data)[q] : j == 1 ? ((int8_t *) t[j]->data)[q]
+                        : (int) ((float *) t[j]->data)[q];
+                if (n != 1 || got != want[k][q]) { all_ok = 0; printf("     '%s' into type %d: %s\n", names[k], j, n == 1 ? "wrong value" : err); }
+            }
+            free(t[j]->data);
+        }
+    }
+    check(all_ok, "I64 U64 I32 U32 I16 U16 I8 U8 into I32, I8 and F32 tensors", NULL);
+    const uint64_t huge[2] = { 1, UINT64_MAX };
+    memcpy(all + 16, huge, 16);
+    write_st(path, hdr_all, all, sizeof(all));
+    struct alrp_tensor * bt = dest(ctx, ALRP_TYPE_I32, "b", 2);
+    n = alrp_load_tensors(path, 1, &bt, false, err, sizeof(err));
+    check(n == -1 && strstr(err, "U64") && strstr(err, "18446744073709551615"), "U64 2^64-1 into I32: out of range", err);
+    free(bt->data);
+
+    unlink(path);
+    free(lab->data); free(lab32->data); free(idx->data); free(idx8->data); free(m->data);
+    alrp_free(ctx);
+}
+
 int main(int argc, char ** argv) {
     const char * data_dir = argc > 1 ? argv[1] : "tests/data";
     const char * tmp_dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
     test_round_trip(tmp_dir);
     test_corrupt();
+    test_load_int(tmp_dir);
     test_python(data_dir);
     printf("%d OK, %d FAIL\n", n_ok, n_fail);
     return n_fail ? 1 : 0;
