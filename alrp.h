@@ -2685,6 +2685,12 @@ ALRPDEF int alrp_save_tensors(const char * path, int n, struct alrp_tensor * con
     return rc;
 }
 
+// from the safetensors code below: a name quoted escaped (control characters as \n, \xNN, ...)
+// and cut, and a message that is always one line
+struct alrp__st_quoted { char s[160]; };
+static struct alrp__st_quoted alrp__st_q(const char * s);
+static void alrp__st_errf(char * err, size_t err_size, const char * fmt, ...);
+
 // the dtypes alrp_load_tensors converts into I32 and I8 tensors (exactly, or not at all)
 enum alrp__st_int_kind { ALRP__ST_NOT_INT, ALRP__ST_I64, ALRP__ST_U64, ALRP__ST_I32, ALRP__ST_U32, ALRP__ST_I16,
                          ALRP__ST_U16, ALRP__ST_I8, ALRP__ST_U8, ALRP__ST_BOOL };
@@ -2722,8 +2728,8 @@ static int alrp__st_load_int(const char * path, const struct alrp_st_tensor * s,
     const char * tt = i32 ? "I32" : "I8";
     const enum alrp__st_int_kind kind = alrp__st_int_kind(s->dtype);
     if (kind == ALRP__ST_NOT_INT) {
-        snprintf(err, err_size, "%s: tensor '%s' is %s in the file, but an %s tensor takes only the integer dtypes "
-                 "(I64 U64 I32 U32 I16 U16 I8 U8 BOOL)", path, t->name, s->dtype, tt);
+        alrp__st_errf(err, err_size, "%s: tensor '%s' is %s in the file, but an %s tensor takes only the integer dtypes "
+                      "(I64 U64 I32 U32 I16 U16 I8 U8 BOOL)", path, alrp__st_q(t->name).s, s->dtype, tt);
         return -1;
     }
     int64_t lo = i32 ? INT32_MIN : INT8_MIN, hi = i32 ? INT32_MAX : INT8_MAX;
@@ -2735,8 +2741,8 @@ static int alrp__st_load_int(const char * path, const struct alrp_st_tensor * s,
             char vs[32];
             if (big) { uint64_t x; memcpy(&x, (const uint8_t *) s->data + 8 * k, 8); snprintf(vs, sizeof vs, "%llu", (unsigned long long) x); }
             else snprintf(vs, sizeof vs, "%lld", (long long) v);
-            snprintf(err, err_size, "%s: tensor '%s' (%s in the file) does not fit an %s tensor: element %lld is %s, "
-                     "outside [%lld, %lld]", path, t->name, s->dtype, tt, (long long) k, vs, (long long) lo, (long long) hi);
+            alrp__st_errf(err, err_size, "%s: tensor '%s' (%s in the file) does not fit an %s tensor: element %lld is %s, "
+                          "outside [%lld, %lld]", path, alrp__st_q(t->name).s, s->dtype, tt, (long long) k, vs, (long long) lo, (long long) hi);
             return -1;
         }
     }
@@ -2757,7 +2763,7 @@ ALRPDEF int alrp_load_tensors(const char * path, int n, struct alrp_tensor * con
         const struct alrp_st_tensor * s = alrp_st_get(f, t->name);
         if (!s) {
             if (allow_missing) continue;
-            snprintf(err, err_size, "%s: no tensor '%s' in the file (is it the right weights file?)", path, t->name);
+            alrp__st_errf(err, err_size, "%s: no tensor '%s' in the file (is it the right weights file?)", path, alrp__st_q(t->name).s);
             alrp_st_close(f); return -1;
         }
         bool ok = s->numel == alrp_nelements(t) && (s->n_dims == t->n_dims || s->n_dims == 0);
@@ -2767,20 +2773,20 @@ ALRPDEF int alrp_load_tensors(const char * path, int n, struct alrp_tensor * con
             int k = snprintf(fs, sizeof fs, "(");
             for (int d = 0; d < s->n_dims && k < (int) sizeof fs; d++) k += snprintf(fs + k, sizeof fs - (size_t) k, d ? ", %lld" : "%lld", (long long) s->shape[d]);
             if (k < (int) sizeof fs) snprintf(fs + k, sizeof fs - (size_t) k, ")");
-            snprintf(err, err_size, "%s: tensor '%s' has shape %s in the file, the model expects %s", path, t->name, fs, alrp__shape_str(t, sh, sizeof sh));
+            alrp__st_errf(err, err_size, "%s: tensor '%s' has shape %s in the file, the model expects %s", path, alrp__st_q(t->name).s, fs, alrp__shape_str(t, sh, sizeof sh));
             alrp_st_close(f); return -1;
         }
         if (!t->data || !alrp_is_contiguous(t)) {
-            snprintf(err, err_size, "%s: tensor '%s': the destination has no data or is not contiguous", path, t->name);
+            alrp__st_errf(err, err_size, "%s: tensor '%s': the destination has no data or is not contiguous", path, alrp__st_q(t->name).s);
             alrp_st_close(f); return -1;
         }
         if (t->type == ALRP_TYPE_I32 || t->type == ALRP_TYPE_I8) {
             if (alrp__st_load_int(path, s, t, err, err_size)) { alrp_st_close(f); return -1; }
         } else if (t->type != ALRP_TYPE_F32) {
-            snprintf(err, err_size, "%s: tensor '%s': the destination's type %d is not F32, I32 or I8", path, t->name, (int) t->type);
+            alrp__st_errf(err, err_size, "%s: tensor '%s': the destination's type %d is not F32, I32 or I8", path, alrp__st_q(t->name).s, (int) t->type);
             alrp_st_close(f); return -1;
         } else if (alrp_st_to_f32(s, alrp_data_f32(t)) != 0) {
-            snprintf(err, err_size, "%s: tensor '%s' (dtype %s) cannot be loaded as f32", path, t->name, s->dtype);
+            alrp__st_errf(err, err_size, "%s: tensor '%s' (dtype %s) cannot be loaded as f32", path, alrp__st_q(t->name).s, s->dtype);
             alrp_st_close(f); return -1;
         }
         loaded++;
@@ -5525,14 +5531,6 @@ ALRPDEF int64_t alrp_st_dtype_size(const char * dtype) {
     return 0;
 }
 
-static void alrp__st_errf(char * err, size_t err_size, const char * fmt, ...) {
-    if (!err || err_size == 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_size, fmt, ap);
-    va_end(ap);
-}
-
 static int alrp__st_little_endian(void) {
     const uint16_t one = 1;
     uint8_t b;
@@ -5571,6 +5569,86 @@ static size_t alrp__utf8_len(const uint8_t * s, size_t n) {
     if (s[1] < lo || s[1] > hi) return 0;
     for (size_t k = 2; k < len; k++) if (s[k] < 0x80 || s[k] > 0xBF) return 0;
     return len;
+}
+
+// One piece of s escaped for a message (at most 7 bytes into piece, *adv bytes of s consumed):
+// control characters (C0, DEL, the C1 range U+0080..U+009F, U+2028, U+2029) as \n \t \r \b \f,
+// \xNN or \uNNNN, a byte of invalid UTF-8 as \xNN, and (if backslash) '\' as \\. s is
+// NUL-terminated and not at its end.
+static size_t alrp__st_esc_piece(const char * s, int backslash, char * piece, size_t * adv) {
+    const uint8_t c = (uint8_t) s[0];
+    *adv = 1;
+    if (c < 0x20 || c == 0x7f) {
+        const char * named = c == '\n' ? "\\n" : c == '\t' ? "\\t" : c == '\r' ? "\\r" : c == '\b' ? "\\b" : c == '\f' ? "\\f" : NULL;
+        if (named) { memcpy(piece, named, 2); return 2; }
+        snprintf(piece, 8, "\\x%02x", c);
+        return 4;
+    }
+    if (c == '\\' && backslash) { memcpy(piece, "\\\\", 2); return 2; }
+    if (c < 0x80) { piece[0] = (char) c; return 1; }
+    size_t l = alrp__utf8_len((const uint8_t *) s, 4);   // stops at the NUL: it is no continuation byte
+    if (l == 0) { snprintf(piece, 8, "\\x%02x", c); return 4; }
+    uint32_t u = l == 2 ? ((uint32_t) (c & 0x1F) << 6) | ((uint8_t) s[1] & 0x3F)
+               : l == 3 ? ((uint32_t) (c & 0x0F) << 12) | ((uint32_t) ((uint8_t) s[1] & 0x3F) << 6) | ((uint8_t) s[2] & 0x3F)
+               : 0x10000;   // 4 bytes: never a control character
+    *adv = l;
+    if (u <= 0x9F || u == 0x2028 || u == 0x2029) { snprintf(piece, 8, "\\u%04x", (unsigned) u); return 6; }
+    memcpy(piece, s, l);
+    return l;
+}
+
+// s escaped (as above) into out (cap bytes, NUL-terminated); if the escaped form does not fit,
+// its start (cut between pieces) and "...".
+static void alrp__st_esc(char * out, size_t cap, const char * s, int backslash) {
+    char piece[8];
+    size_t adv, need = 0;
+    if (cap == 0) return;
+    for (const char * q = s; *q && need < cap; q += adv) need += alrp__st_esc_piece(q, backslash, piece, &adv);
+    const size_t room = need < cap ? cap - 1 : (cap > 4 ? cap - 4 : 0);   // leaves room for "..."
+    size_t o = 0;
+    for (const char * q = s; *q; q += adv) {
+        size_t l = alrp__st_esc_piece(q, backslash, piece, &adv);
+        if (o + l > room) break;
+        memcpy(out + o, piece, l);
+        o += l;
+    }
+    if (need >= cap && cap > 4) { memcpy(out + o, "...", 3); o += 3; }
+    out[o] = '\0';
+}
+
+// A name, dtype or key from a file (or a caller) as it is quoted in a message: escaped (a
+// backslash too) and cut to fit. The result is a temporary whose .s lives until the end of the
+// full expression, so alrp__st_errf(err, n, "'%s'", alrp__st_q(name).s) is fine (C11 6.2.4p8).
+static struct alrp__st_quoted alrp__st_q(const char * s) {
+    struct alrp__st_quoted q;
+    alrp__st_esc(q.s, sizeof(q.s), s ? s : "(null)", 1);
+    return q;
+}
+
+// a one-line message into err: whatever the arguments hold (a path with a newline, say), any
+// control character left is escaped
+static void alrp__st_errf(char * err, size_t err_size, const char * fmt, ...) {
+    if (!err || err_size == 0) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, err_size, fmt, ap);
+    va_end(ap);
+    char piece[8];
+    size_t adv, k = 0;
+    while (err[k]) {
+        if (alrp__st_esc_piece(err + k, 0, piece, &adv) != adv || memcmp(piece, err + k, adv) != 0) break;
+        k += adv;
+    }
+    if (!err[k]) return;
+    size_t n = strlen(err);
+    char * copy = (char *) ALRP_MALLOC(n + 1);
+    if (!copy) {   // out of memory: blank them out
+        for (; err[k]; k++) if ((uint8_t) err[k] < 0x20 || (uint8_t) err[k] == 0x7f) err[k] = '?';
+        return;
+    }
+    memcpy(copy, err, n + 1);
+    alrp__st_esc(err, err_size, copy, 0);
+    ALRP_FREE(copy);
 }
 
 // ---- safetensors: a strict JSON parser for the header ---------------------------------------
@@ -5844,7 +5922,7 @@ static int alrp__st_parse(struct alrp_st_file * f, const char * hdr, size_t hdr_
                 if (alrp__jp_string(&jp, &mv, NULL)) return -1;
                 for (int k = 0; k < f->n_meta; k++) {
                     if (strcmp(f->meta[2 * k], mk) == 0) {
-                        alrp__st_errf(err, err_size, "%s: \"__metadata__\" key '%s' appears twice", label, mk);
+                        alrp__st_errf(err, err_size, "%s: \"__metadata__\" key '%s' appears twice", label, alrp__st_q(mk).s);
                         return -1;
                     }
                 }
@@ -5856,8 +5934,8 @@ static int alrp__st_parse(struct alrp_st_file * f, const char * hdr, size_t hdr_
             }
         } else {
             if (key_len >= ALRP_ST_MAX_NAME) {
-                alrp__st_errf(err, err_size, "%s: tensor name '%.40s...' is %zu bytes long, at most %d are supported",
-                              label, key, key_len, ALRP_ST_MAX_NAME - 1);
+                alrp__st_errf(err, err_size, "%s: tensor name '%s' is %zu bytes long, at most %d are supported",
+                              label, alrp__st_q(key).s, key_len, ALRP_ST_MAX_NAME - 1);
                 return -1;
             }
             if (alrp__st_grow((void **) &f->tensors, &cap_t, f->n_tensors + 1, sizeof(struct alrp_st_tensor)) ||
@@ -5883,8 +5961,8 @@ static int alrp__st_parse(struct alrp_st_file * f, const char * hdr, size_t hdr_
                     if (jp.i >= jp.n || jp.s[jp.i] != '"') return alrp__jp_fail(&jp, "\"dtype\" is not a string");
                     if (alrp__jp_string(&jp, &dt, &dt_len)) return -1;
                     if (dt_len >= sizeof(t->dtype) || alrp_st_dtype_size(dt) == 0) {
-                        alrp__st_errf(err, err_size, "%s: tensor '%s': unknown dtype '%.16s' (known: F64 F32 F16 BF16 "
-                                      "I64 I32 I16 I8 U64 U32 U16 U8 BOOL)", label, t->name, dt);
+                        alrp__st_errf(err, err_size, "%s: tensor '%s': unknown dtype '%s' (known: F64 F32 F16 BF16 "
+                                      "I64 I32 I16 I8 U64 U32 U16 U8 BOOL)", label, alrp__st_q(t->name).s, alrp__st_q(dt).s);
                         return -1;
                     }
                     memcpy(t->dtype, dt, dt_len + 1);
@@ -5894,7 +5972,7 @@ static int alrp__st_parse(struct alrp_st_file * f, const char * hdr, size_t hdr_
                     int nd, rc = alrp__jp_uint_array(&jp, dims, ALRP_ST_MAX_DIMS, &nd);
                     if (rc == -2) {
                         alrp__st_errf(err, err_size, "%s: tensor '%s': shape has more than %d dims (at most %d are "
-                                      "supported)", label, t->name, ALRP_ST_MAX_DIMS, ALRP_ST_MAX_DIMS);
+                                      "supported)", label, alrp__st_q(t->name).s, ALRP_ST_MAX_DIMS, ALRP_ST_MAX_DIMS);
                     }
                     if (rc) return -1;
                     t->n_dims = nd;
@@ -5904,30 +5982,30 @@ static int alrp__st_parse(struct alrp_st_file * f, const char * hdr, size_t hdr_
                     int no, rc = alrp__jp_uint_array(&jp, offs, 2, &no);
                     if (rc == -2 || (rc == 0 && no != 2)) {
                         alrp__st_errf(err, err_size, "%s: tensor '%s': data_offsets must hold exactly 2 integers",
-                                      label, t->name);
+                                      label, alrp__st_q(t->name).s);
                         return -1;
                     }
                     if (rc) return -1;
                     has_offs = 1;
                 } else if (strcmp(fk, "dtype") == 0 || strcmp(fk, "shape") == 0 || strcmp(fk, "data_offsets") == 0) {
-                    alrp__st_errf(err, err_size, "%s: tensor '%s': field \"%s\" appears twice", label, t->name, fk);
+                    alrp__st_errf(err, err_size, "%s: tensor '%s': field \"%s\" appears twice", label, alrp__st_q(t->name).s, fk);
                     return -1;
                 } else {
-                    alrp__st_errf(err, err_size, "%s: tensor '%s': unknown field \"%.40s\" (expected dtype, shape, "
-                                  "data_offsets)", label, t->name, fk);
+                    alrp__st_errf(err, err_size, "%s: tensor '%s': unknown field \"%s\" (expected dtype, shape, "
+                                  "data_offsets)", label, alrp__st_q(t->name).s, alrp__st_q(fk).s);
                     return -1;
                 }
                 if ((tmore = alrp__jp_next_member(&jp)) < 0) return -1;
             }
             if (!has_dtype || !has_shape || !has_offs) {
-                alrp__st_errf(err, err_size, "%s: tensor '%s': missing \"%s\"", label, t->name,
+                alrp__st_errf(err, err_size, "%s: tensor '%s': missing \"%s\"", label, alrp__st_q(t->name).s,
                               !has_dtype ? "dtype" : !has_shape ? "shape" : "data_offsets");
                 return -1;
             }
             t->numel = alrp__st_numel(t->n_dims, t->shape);
             int64_t es = alrp_st_dtype_size(t->dtype);
             if (t->numel < 0 || t->numel > INT64_MAX / es) {
-                alrp__st_errf(err, err_size, "%s: tensor '%s': shape overflows 64-bit sizes", label, t->name);
+                alrp__st_errf(err, err_size, "%s: tensor '%s': shape overflows 64-bit sizes", label, alrp__st_q(t->name).s);
                 return -1;
             }
             t->nbytes = (size_t) (t->numel * es);
@@ -5952,19 +6030,19 @@ static int alrp__st_validate(struct alrp_st_file * f, const char * label, char *
         uint64_t b = f->offs[2 * k], e = f->offs[2 * k + 1];
         if (e < b) {
             alrp__st_errf(err, err_size, "%s: tensor '%s': data_offsets [%llu, %llu] end before they begin", label,
-                          t->name, (unsigned long long) b, (unsigned long long) e);
+                          alrp__st_q(t->name).s, (unsigned long long) b, (unsigned long long) e);
             return -1;
         }
         if (e > f->data_size) {
             alrp__st_errf(err, err_size, "%s: tensor '%s': data_offsets [%llu, %llu] exceed the data section (%llu bytes)"
-                          "; the file is truncated or corrupt", label, t->name, (unsigned long long) b,
+                          "; the file is truncated or corrupt", label, alrp__st_q(t->name).s, (unsigned long long) b,
                           (unsigned long long) e, (unsigned long long) f->data_size);
             return -1;
         }
         if (e - b != (uint64_t) t->nbytes) {
             alrp__st_fmt_shape(sh, sizeof(sh), t);
             alrp__st_errf(err, err_size, "%s: tensor '%s': data_offsets [%llu, %llu] hold %llu bytes but shape %s of %s "
-                          "needs %llu", label, t->name, (unsigned long long) b, (unsigned long long) e,
+                          "needs %llu", label, alrp__st_q(t->name).s, (unsigned long long) b, (unsigned long long) e,
                           (unsigned long long) (e - b), sh, t->dtype, (unsigned long long) t->nbytes);
             return -1;
         }
@@ -5980,12 +6058,12 @@ static int alrp__st_validate(struct alrp_st_file * f, const char * label, char *
         if (sp[k].begin < pos) {
             const struct alrp__st_span * p = &sp[k - 1];
             alrp__st_errf(err, err_size, "%s: tensors '%s' [%llu, %llu] and '%s' [%llu, %llu] overlap", label,
-                          f->tensors[p->idx].name, (unsigned long long) p->begin, (unsigned long long) p->end,
-                          f->tensors[sp[k].idx].name, (unsigned long long) sp[k].begin, (unsigned long long) sp[k].end);
+                          alrp__st_q(f->tensors[p->idx].name).s, (unsigned long long) p->begin, (unsigned long long) p->end,
+                          alrp__st_q(f->tensors[sp[k].idx].name).s, (unsigned long long) sp[k].begin, (unsigned long long) sp[k].end);
             bad = 1;
         } else if (sp[k].begin > pos) {
             alrp__st_errf(err, err_size, "%s: data section bytes [%llu, %llu) belong to no tensor (before '%s')", label,
-                          (unsigned long long) pos, (unsigned long long) sp[k].begin, f->tensors[sp[k].idx].name);
+                          (unsigned long long) pos, (unsigned long long) sp[k].begin, alrp__st_q(f->tensors[sp[k].idx].name).s);
             bad = 1;
         }
         pos = sp[k].end;
@@ -6017,7 +6095,7 @@ static int alrp__st_validate(struct alrp_st_file * f, const char * label, char *
     qsort(f->by_name, (size_t) n, sizeof(*f->by_name), alrp__st_cmp_name);
     for (int k = 1; k < n; k++) {
         if (strcmp(f->by_name[k - 1]->name, f->by_name[k]->name) == 0) {
-            alrp__st_errf(err, err_size, "%s: tensor '%s' appears twice in the header", label, f->by_name[k]->name);
+            alrp__st_errf(err, err_size, "%s: tensor '%s' appears twice in the header", label, alrp__st_q(f->by_name[k]->name).s);
             return -1;
         }
     }
@@ -6299,40 +6377,42 @@ ALRPDEF int alrp_st_save(const char * path, int n, const struct alrp_st_tensor *
             return -1;
         }
         if (strcmp(t->name, "__metadata__") == 0 || !alrp__utf8_valid(t->name)) {
-            alrp__st_errf(err, err_size, "%s: tensor %d: name '%s' is reserved or not valid UTF-8", path, k, t->name);
+            alrp__st_errf(err, err_size, "%s: tensor %d: name '%s' is reserved or not valid UTF-8", path, k, alrp__st_q(t->name).s);
             return -1;
         }
         if (!memchr(t->dtype, '\0', sizeof(t->dtype)) || alrp_st_dtype_size(t->dtype) == 0) {
-            alrp__st_errf(err, err_size, "%s: tensor '%s': unknown dtype '%.8s'", path, t->name, t->dtype);
+            char dt[sizeof(t->dtype) + 1];
+            memcpy(dt, t->dtype, sizeof(t->dtype)); dt[sizeof(t->dtype)] = '\0';
+            alrp__st_errf(err, err_size, "%s: tensor '%s': unknown dtype '%s'", path, alrp__st_q(t->name).s, alrp__st_q(dt).s);
             return -1;
         }
         if (t->n_dims < 0 || t->n_dims > ALRP_ST_MAX_DIMS) {
-            alrp__st_errf(err, err_size, "%s: tensor '%s': n_dims %d is outside 0..%d", path, t->name, t->n_dims, ALRP_ST_MAX_DIMS);
+            alrp__st_errf(err, err_size, "%s: tensor '%s': n_dims %d is outside 0..%d", path, alrp__st_q(t->name).s, t->n_dims, ALRP_ST_MAX_DIMS);
             return -1;
         }
         int64_t numel = alrp__st_numel(t->n_dims, t->shape);
         if (numel < 0 || numel > INT64_MAX / alrp_st_dtype_size(t->dtype)) {
-            alrp__st_errf(err, err_size, "%s: tensor '%s': negative or overflowing shape", path, t->name);
+            alrp__st_errf(err, err_size, "%s: tensor '%s': negative or overflowing shape", path, alrp__st_q(t->name).s);
             return -1;
         }
         if (numel > 0 && !t->data) {
-            alrp__st_errf(err, err_size, "%s: tensor '%s': NULL data for %lld elements", path, t->name, (long long) numel);
+            alrp__st_errf(err, err_size, "%s: tensor '%s': NULL data for %lld elements", path, alrp__st_q(t->name).s, (long long) numel);
             return -1;
         }
         for (int j = 0; j < k; j++) {
             if (strcmp(tensors[j].name, t->name) == 0) {
-                alrp__st_errf(err, err_size, "%s: tensor name '%s' is used twice", path, t->name);
+                alrp__st_errf(err, err_size, "%s: tensor name '%s' is used twice", path, alrp__st_q(t->name).s);
                 return -1;
             }
         }
     }
     for (int k = 0; metadata && metadata[k]; k += 2) {
         if (!metadata[k + 1]) {
-            alrp__st_errf(err, err_size, "%s: metadata key '%s' has a NULL value (the list is key, value, ..., NULL)", path, metadata[k]);
+            alrp__st_errf(err, err_size, "%s: metadata key '%s' has a NULL value (the list is key, value, ..., NULL)", path, alrp__st_q(metadata[k]).s);
             return -1;
         }
         if (!alrp__utf8_valid(metadata[k]) || !alrp__utf8_valid(metadata[k + 1])) {
-            alrp__st_errf(err, err_size, "%s: metadata '%s' is not valid UTF-8", path, metadata[k]);
+            alrp__st_errf(err, err_size, "%s: metadata '%s' is not valid UTF-8", path, alrp__st_q(metadata[k]).s);
             return -1;
         }
     }

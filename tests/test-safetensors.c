@@ -50,6 +50,17 @@ static int write_file(const char * path, const void * p, size_t n) {
     return w == n ? 0 : -1;
 }
 
+// a message is one line: no control character (bytes < 0x20 and DEL, the C1 controls U+0080..
+// U+009F, and U+2028, U+2029: line and paragraph separators)
+static int one_line(const char * s) {
+    for (const unsigned char * c = (const unsigned char *) s; *c; c++) {
+        if (*c < 0x20 || *c == 0x7f) return 0;
+        if (c[0] == 0xC2 && c[1] >= 0x80 && c[1] <= 0x9F) return 0;
+        if (c[0] == 0xE2 && c[1] == 0x80 && (c[2] == 0xA8 || c[2] == 0xA9)) return 0;
+    }
+    return 1;
+}
+
 // a file in memory: 8-byte length, header (as given, not padded), data_size bytes of data
 static uint8_t * make_file(const char * header, uint64_t len_field, size_t data_size, size_t * size) {
     size_t hl = strlen(header);
@@ -67,7 +78,7 @@ static void expect_bad(const char * what, const char * header, size_t data_size,
     uint8_t * p = make_file(header, strlen(header), data_size, &size);
     char err[512] = "";
     struct alrp_st_file * f = alrp_st_load_buffer(p, size, "bad.safetensors", err, sizeof(err));
-    int ok = f == NULL && strstr(err, want) != NULL && strncmp(err, "bad.safetensors: ", 17) == 0 && !strchr(err, '\n');
+    int ok = f == NULL && strstr(err, want) != NULL && strncmp(err, "bad.safetensors: ", 17) == 0 && one_line(err);
     char detail[700];
     snprintf(detail, sizeof(detail), "%s", f ? "loaded, but should have failed" : err);
     check(ok, what, detail);
@@ -447,6 +458,105 @@ static void test_python(const char * data_dir) {
     unlink(out);
 }
 
+// Names, dtypes and keys from the header are quoted escaped in messages (control characters as
+// \n, \t, \xNN, \uNNNN; a backslash as \\), long ones cut with "...": a message is one line.
+static void test_escaped(const char * dir) {
+    expect_bad("dtype with a newline",     "{\"w\":{\"dtype\":\"F\\n32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4, "unknown dtype 'F\\n32'");
+    expect_bad("name with a newline, offsets past the end", "{\"a\\nb\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,8]}}", 4,
+               "tensor 'a\\nb': data_offsets [0, 8] exceed");
+    expect_bad("name with \\t \\r \\u0001 DEL \\\\", "{\"\\t\\r\\u0001\\u007f\\\\x\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,4]}}", 4,
+               "tensor '\\t\\r\\x01\\x7f\\\\x': data_offsets [0, 4] hold 4 bytes");
+    expect_bad("names with U+0085, U+2028, U+2029", "{\"a\\u0085\\u2028\\u2029\xc3\xa9\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,0]}}", 4,
+               "tensor 'a\\u0085\\u2028\\u2029\xc3\xa9': data_offsets [4, 0] end before");
+    expect_bad("unknown field with a newline", "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4],\"\\n\":1}}", 4,
+               "unknown field \"\\n\"");
+    expect_bad("missing dtype, name with \\r", "{\"\\r\":{\"shape\":[1],\"data_offsets\":[0,4]}}", 4, "tensor '\\r': missing \"dtype\"");
+    expect_bad("field twice, name with \\b", "{\"\\b\":{\"shape\":[1],\"shape\":[1],\"data_offsets\":[0,4]}}", 4, "tensor '\\b': field \"shape\" appears twice");
+    expect_bad("9 dims, name with \\f", "{\"\\f\":{\"dtype\":\"F32\",\"shape\":[1,1,1,1,1,1,1,1,1],\"data_offsets\":[0,4]}}", 4, "tensor '\\f': shape has");
+    expect_bad("3 offsets, name with \\n", "{\"\\n\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4,8]}}", 8, "tensor '\\n': data_offsets must");
+    expect_bad("overflow, name with \\n", "{\"\\n\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296],\"data_offsets\":[0,4]}}", 4, "tensor '\\n': shape overflows");
+    expect_bad("overlap of names with newlines", "{\"a\\n\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+               "\"b\\n\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", 12, "'a\\n' [0, 8] and 'b\\n' [4, 12] overlap");
+    expect_bad("hole before a name with a newline", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+               "\"b\\n\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}", 12, "(before 'b\\n')");
+    expect_bad("tensor twice, name with a newline", "{\"x\\ny\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+               "\"x\\ny\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", 8, "tensor 'x\\ny' appears twice");
+    expect_bad("metadata key twice, with a newline", "{\"__metadata__\":{\"k\\n\":\"1\",\"k\\n\":\"2\"}}", 0, "key 'k\\n' appears twice");
+    char longname[400] = "{\"";
+    for (int k = 0; k < 130; k++) strcat(longname, "\\n");
+    strcat(longname, "\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}");
+    expect_bad("name of 130 newlines", longname, 4, "130 bytes long, at most 127");
+    char name127[300] = "{\"";
+    for (int k = 0; k < 127; k++) strcat(name127, "n");
+    strcat(name127, "\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,8]}}");
+    expect_bad("a 127-byte name is quoted whole", name127, 4, "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"
+               "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn': data_offsets");
+
+    // a 20000-byte key, twice: the message quotes its start, not all of it
+    size_t kl = 20000, hl = 2 * kl + 64;
+    char * hdr = (char *) malloc(hl);
+    char * key = (char *) malloc(kl + 1);
+    for (size_t k = 0; k < kl; k++) key[k] = (char) ('a' + k % 26);
+    key[kl] = '\0';
+    snprintf(hdr, hl, "{\"__metadata__\":{\"%s\":\"1\",\"%s\":\"2\"}}", key, key);
+    size_t size;
+    uint8_t * p = make_file(hdr, strlen(hdr), 0, &size);
+    char err[4096] = "";
+    struct alrp_st_file * f = alrp_st_load_buffer(p, size, "long.safetensors", err, sizeof(err));
+    check(!f && strstr(err, "key 'abcdefghijklmnopqrstuvwxyzabcdef") && strstr(err, "...' appears twice") && strlen(err) < 300,
+          "a 20000-byte duplicate key is quoted cut short", err);
+    alrp_st_close(f);
+    free(p); free(hdr); free(key);
+
+    // the label (a path) is escaped too
+    f = alrp_st_load_buffer("{}", 2, "dir\n/x.safetensors", err, sizeof(err));
+    check(!f && one_line(err) && strstr(err, "dir\\n/x.safetensors: "), "a label with a newline", err);
+
+    // the writer's messages
+    char path[512];
+    snprintf(path, sizeof(path), "%s/alrp-test-st-esc-%d.safetensors", dir, (int) getpid());
+    float v = 1.0f;
+    struct alrp_st_tensor two[2] = { mk("a\nb", "F32", 0, NULL, &v), mk("a\nb", "F32", 0, NULL, &v) };
+    int rc = alrp_st_save(path, 2, two, NULL, err, sizeof(err));
+    check(rc != 0 && one_line(err) && strstr(err, "'a\\nb' is used twice"), "save: duplicate name with a newline", err);
+    two[0] = mk("bad\xff\n", "F32", 0, NULL, &v);
+    rc = alrp_st_save(path, 1, two, NULL, err, sizeof(err));
+    check(rc != 0 && one_line(err) && strstr(err, "'bad\\xff\\n'"), "save: invalid UTF-8 name with a newline", err);
+    snprintf(two[0].dtype, sizeof(two[0].dtype), "F\n32");
+    snprintf(two[0].name, sizeof(two[0].name), "w");
+    rc = alrp_st_save(path, 1, two, NULL, err, sizeof(err));
+    check(rc != 0 && one_line(err) && strstr(err, "unknown dtype 'F\\n32'"), "save: dtype with a newline", err);
+    two[0] = mk("w", "F32", 0, NULL, &v);
+    const char * meta[] = { "k\n", NULL };
+    rc = alrp_st_save(path, 1, two, meta, err, sizeof(err));
+    check(rc != 0 && one_line(err) && strstr(err, "key 'k\\n'"), "save: metadata key with a newline, no value", err);
+    const char * meta2[] = { "k\x01", "\xff", NULL };
+    rc = alrp_st_save(path, 1, two, meta2, err, sizeof(err));
+    check(rc != 0 && one_line(err) && strstr(err, "'k\\x01'"), "save: metadata not UTF-8, key with \\x01", err);
+    char bad_path[600];
+    snprintf(bad_path, sizeof(bad_path), "%s/no\nsuch-%d/x.safetensors", dir, (int) getpid());
+    rc = alrp_st_save(bad_path, 1, two, NULL, err, sizeof(err));
+    check(rc != 0 && one_line(err) && strstr(err, "no\\nsuch"), "save: path with a newline", err);
+
+    // alrp_load_tensors: the destination's name (the file's) escaped
+    struct alrp_st_tensor in = mk("a\nb", "F32", 0, NULL, &v);
+    rc = alrp_st_save(path, 1, &in, NULL, err, sizeof(err));
+    struct alrp_init_params ip = { 1 << 16, NULL, false };
+    struct alrp_context * ctx = alrp_init(ip);
+    struct alrp_tensor * t2 = alrp_set_name(alrp_new_tensor_1d(ctx, 2), "a\nb");
+    int n = alrp_load_tensors(path, 1, &t2, false, err, sizeof(err));
+    check(rc == 0 && n == -1 && one_line(err) && strstr(err, "tensor 'a\\nb' has shape ()"), "load_tensors: shape mismatch, name with a newline", err);
+    int64_t s1[1] = { 1 };
+    struct alrp_tensor * ti = alrp_set_name(alrp_new_tensor(ctx, ALRP_TYPE_I32, 1, s1), "a\nb");
+    n = alrp_load_tensors(path, 1, &ti, false, err, sizeof(err));
+    check(n == -1 && one_line(err) && strstr(err, "tensor 'a\\nb' is F32"), "load_tensors: F32 into I32, name with a newline", err);
+    struct alrp_tensor * tm = alrp_set_name(alrp_new_tensor_1d(ctx, 1), "c\td");
+    n = alrp_load_tensors(path, 1, &tm, false, err, sizeof(err));
+    check(n == -1 && one_line(err) && strstr(err, "no tensor 'c\\td'"), "load_tensors: missing name with a tab", err);
+    alrp_free(ctx);
+    unlink(path);
+}
+
 // header + data bytes to a file on disk
 static int write_st(const char * path, const char * header, const void * data, size_t data_size) {
     size_t size;
@@ -455,12 +565,6 @@ static int write_st(const char * path, const char * header, const void * data, s
     int rc = write_file(path, p, size);
     free(p);
     return rc;
-}
-
-// a message is one line: no control character (bytes < 0x20 and DEL)
-static int one_line(const char * s) {
-    for (const unsigned char * c = (const unsigned char *) s; *c; c++) if (*c < 0x20 || *c == 0x7f) return 0;
-    return 1;
 }
 
 // a destination tensor of its own malloc'ed block of exactly its size (so that ASan sees any
@@ -603,6 +707,7 @@ int main(int argc, char ** argv) {
     test_round_trip(tmp_dir);
     test_corrupt();
     test_load_int(tmp_dir);
+    test_escaped(tmp_dir);
     test_python(data_dir);
     printf("%d OK, %d FAIL\n", n_ok, n_fail);
     return n_fail ? 1 : 0;
