@@ -721,7 +721,8 @@ ALRPDEF const struct alrp_st_tensor * alrp_st_get(const struct alrp_st_file * f,
 // tensors in the order of their data offsets (for files from alrp_st_save: the written order)
 ALRPDEF int  alrp_st_count(const struct alrp_st_file * f);
 ALRPDEF const struct alrp_st_tensor * alrp_st_at(const struct alrp_st_file * f, int i);
-// the "__metadata__" map (string -> string): value of key or NULL; and iteration by index
+// the "__metadata__" map (string -> string): value of key or NULL (binary search); and
+// iteration by index, in the file's order
 ALRPDEF const char * alrp_st_metadata(const struct alrp_st_file * f, const char * key);
 ALRPDEF int  alrp_st_metadata_count(const struct alrp_st_file * f);
 ALRPDEF void alrp_st_metadata_at(const struct alrp_st_file * f, int i, const char ** key, const char ** value);
@@ -738,7 +739,8 @@ ALRPDEF int alrp_st_to_f32(const struct alrp_st_tensor * t, float * dst);
 // tensors of one dtype size keep the given order. The header keys follow the same order,
 // after "__metadata__"; the header is padded with spaces to a multiple of 8 bytes. The file
 // is written to "<path>.tmp", fsync'ed, then renamed over path, so a crash never leaves a
-// half-written path. Returns 0, or -1 with a one-line message in err (and no file written).
+// half-written path. Tensor names and metadata keys must be unique (as the reader requires).
+// Returns 0, or -1 with a one-line message in err (and no file written).
 ALRPDEF int alrp_st_save(const char * path, int n, const struct alrp_st_tensor * tensors,
                          const char * const * metadata, char * err, size_t err_size);
 
@@ -5829,6 +5831,15 @@ static int alrp__jp_next_member(struct alrp__jp * jp) {
 
 // ---- safetensors: reader ---------------------------------------------------------------------
 
+// Internal: what the checks for duplicate names and keys cost (the tests check that it grows as
+// n log n, not n^2). Filled for a loaded file and by alrp__st_save_ex.
+struct alrp__st_stats {
+    uint64_t key_cmps;   // comparisons of two tensor names or two metadata keys
+};
+ALRPDEF void alrp__st_file_stats(const struct alrp_st_file * f, struct alrp__st_stats * out);
+ALRPDEF int  alrp__st_save_ex(const char * path, int n, const struct alrp_st_tensor * tensors, const char * const * metadata,
+                              char * err, size_t err_size, struct alrp__st_stats * stats);
+
 struct alrp_st_file {
     uint8_t               * block;      // owns the file bytes and everything below
     const uint8_t         * data;       // the data section (64-byte aligned)
@@ -5839,8 +5850,12 @@ struct alrp_st_file {
     const struct alrp_st_tensor ** by_name;
     int                     n_meta;
     const char           ** meta;       // 2 per entry: key, value (in the scratch buffer)
+    int                   * meta_order; // the entries in key order (for alrp_st_metadata)
     char                  * scratch;    // decoded JSON strings
+    struct alrp__st_stats   stats;
 };
+
+ALRPDEF void alrp__st_file_stats(const struct alrp_st_file * f, struct alrp__st_stats * out) { *out = f->stats; }
 
 ALRPDEF void alrp_st_close(struct alrp_st_file * f) {
     if (!f) return;
@@ -5849,6 +5864,7 @@ ALRPDEF void alrp_st_close(struct alrp_st_file * f) {
     ALRP_FREE(f->offs);
     ALRP_FREE(f->by_name);
     ALRP_FREE(f->meta);
+    ALRP_FREE(f->meta_order);
     ALRP_FREE(f->scratch);
     ALRP_FREE(f);
 }
@@ -5865,10 +5881,36 @@ static int alrp__st_grow(void ** arr, int * cap, int need, size_t elem) {
     return 0;
 }
 
-static int alrp__st_cmp_name(const void * a, const void * b) {
-    const struct alrp_st_tensor * ta = *(const struct alrp_st_tensor * const *) a;
-    const struct alrp_st_tensor * tb = *(const struct alrp_st_tensor * const *) b;
-    return strcmp(ta->name, tb->name);
+// Sorts the n keys keys[0], keys[stride], keys[2 * stride], ...: order[0..n) gets their
+// indices in strcmp order (a bottom-up merge sort: n log2 n comparisons at most, each counted in
+// *cmps). Then looks for two equal keys, which are neighbours in that order. Returns the index
+// of a key that appears twice (the smallest such key), -1 if all differ, -2 out of memory.
+static int alrp__st_sort_keys(const char * const * keys, size_t stride, int n, int * order, uint64_t * cmps) {
+    int * tmp = (int *) ALRP_MALLOC(sizeof(int) * (n > 0 ? (size_t) n : 1));
+    if (!tmp) return -2;
+    for (int k = 0; k < n; k++) order[k] = k;
+    int * src = order, * dst = tmp;
+    const size_t m = n > 0 ? (size_t) n : 0;
+    for (size_t w = 1; w < m; w *= 2) {   // merge runs of w into runs of 2 w
+        for (size_t lo = 0; lo < m; lo += 2 * w) {
+            size_t mid = lo + w < m ? lo + w : m, hi = lo + 2 * w < m ? lo + 2 * w : m;
+            size_t i = lo, j = mid, o = lo;
+            while (i < mid && j < hi) {
+                ++*cmps;
+                dst[o++] = strcmp(keys[(size_t) src[j] * stride], keys[(size_t) src[i] * stride]) < 0 ? src[j++] : src[i++];
+            }
+            while (i < mid) dst[o++] = src[i++];
+            while (j < hi)  dst[o++] = src[j++];
+        }
+        int * t = src; src = dst; dst = t;
+    }
+    if (src != order) memcpy(order, src, sizeof(int) * (size_t) n);
+    ALRP_FREE(tmp);
+    for (int k = 1; k < n; k++) {
+        ++*cmps;
+        if (strcmp(keys[(size_t) order[k - 1] * stride], keys[(size_t) order[k] * stride]) == 0) return order[k];
+    }
+    return -1;
 }
 
 struct alrp__st_span { uint64_t begin, end; int idx; };
@@ -5920,17 +5962,18 @@ static int alrp__st_parse(struct alrp_st_file * f, const char * hdr, size_t hdr_
                 alrp__jp_ws(&jp);
                 if (jp.i >= jp.n || jp.s[jp.i] != '"') return alrp__jp_fail(&jp, "a \"__metadata__\" value is not a string");
                 if (alrp__jp_string(&jp, &mv, NULL)) return -1;
-                for (int k = 0; k < f->n_meta; k++) {
-                    if (strcmp(f->meta[2 * k], mk) == 0) {
-                        alrp__st_errf(err, err_size, "%s: \"__metadata__\" key '%s' appears twice", label, alrp__st_q(mk).s);
-                        return -1;
-                    }
-                }
                 if (alrp__st_grow((void **) &f->meta, &cap_m, 2 * (f->n_meta + 1), sizeof(const char *))) {
                     alrp__st_errf(err, err_size, "%s: out of memory", label); return -1;
                 }
                 f->meta[2 * f->n_meta] = mk; f->meta[2 * f->n_meta + 1] = mv; f->n_meta++;
                 if ((mmore = alrp__jp_next_member(&jp)) < 0) return -1;
+            }
+            f->meta_order = (int *) ALRP_MALLOC(sizeof(int) * (f->n_meta > 0 ? (size_t) f->n_meta : 1));
+            int dup = f->meta_order ? alrp__st_sort_keys(f->meta, 2, f->n_meta, f->meta_order, &f->stats.key_cmps) : -2;
+            if (dup == -2) { alrp__st_errf(err, err_size, "%s: out of memory", label); return -1; }
+            if (dup >= 0) {
+                alrp__st_errf(err, err_size, "%s: \"__metadata__\" key '%s' appears twice", label, alrp__st_q(f->meta[2 * dup]).s);
+                return -1;
             }
         } else {
             if (key_len >= ALRP_ST_MAX_NAME) {
@@ -6087,17 +6130,27 @@ static int alrp__st_validate(struct alrp_st_file * f, const char * label, char *
         ts[k] = f->tensors[sp[k].idx];
         os[2 * k] = sp[k].begin; os[2 * k + 1] = sp[k].end;
         ts[k].data = f->data + sp[k].begin;
-        f->by_name[k] = &ts[k];
     }
     ALRP_FREE(sp);
     ALRP_FREE(f->tensors); f->tensors = ts;
     ALRP_FREE(f->offs);    f->offs = os;
-    qsort(f->by_name, (size_t) n, sizeof(*f->by_name), alrp__st_cmp_name);
-    for (int k = 1; k < n; k++) {
-        if (strcmp(f->by_name[k - 1]->name, f->by_name[k]->name) == 0) {
-            alrp__st_errf(err, err_size, "%s: tensor '%s' appears twice in the header", label, alrp__st_q(f->by_name[k]->name).s);
-            return -1;
-        }
+    // index the names: sorted, so that alrp_st_get is a binary search and a name twice is found
+    const char ** names = (const char **) ALRP_MALLOC(sizeof(*names) * cnt);
+    int * order = (int *) ALRP_MALLOC(sizeof(int) * cnt);
+    if (!names || !order) {
+        ALRP_FREE(names); ALRP_FREE(order);
+        alrp__st_errf(err, err_size, "%s: out of memory", label);
+        return -1;
+    }
+    names[0] = NULL;   // for n == 0 (GCC's -Wmaybe-uninitialized)
+    for (int k = 0; k < n; k++) names[k] = ts[k].name;
+    int dup = alrp__st_sort_keys(names, 1, n, order, &f->stats.key_cmps);
+    for (int k = 0; k < n && dup == -1; k++) f->by_name[k] = &ts[order[k]];
+    ALRP_FREE(names); ALRP_FREE(order);
+    if (dup == -2) { alrp__st_errf(err, err_size, "%s: out of memory", label); return -1; }
+    if (dup >= 0) {
+        alrp__st_errf(err, err_size, "%s: tensor '%s' appears twice in the header", label, alrp__st_q(ts[dup].name).s);
+        return -1;
     }
     return 0;
 }
@@ -6241,7 +6294,13 @@ ALRPDEF const struct alrp_st_tensor * alrp_st_at(const struct alrp_st_file * f, 
 
 ALRPDEF const char * alrp_st_metadata(const struct alrp_st_file * f, const char * key) {
     if (!f || !key) return NULL;
-    for (int k = 0; k < f->n_meta; k++) if (strcmp(f->meta[2 * k], key) == 0) return f->meta[2 * k + 1];
+    int lo = 0, hi = f->n_meta - 1;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2, k = f->meta_order[mid];
+        int c = strcmp(f->meta[2 * k], key);
+        if (c == 0) return f->meta[2 * k + 1];
+        if (c < 0) lo = mid + 1; else hi = mid - 1;
+    }
     return NULL;
 }
 
@@ -6363,6 +6422,14 @@ static int alrp__write_all(int fd, const void * p, size_t n) {
 
 ALRPDEF int alrp_st_save(const char * path, int n, const struct alrp_st_tensor * tensors,
                          const char * const * metadata, char * err, size_t err_size) {
+    return alrp__st_save_ex(path, n, tensors, metadata, err, err_size, NULL);
+}
+
+ALRPDEF int alrp__st_save_ex(const char * path, int n, const struct alrp_st_tensor * tensors, const char * const * metadata,
+                             char * err, size_t err_size, struct alrp__st_stats * stats) {
+    struct alrp__st_stats dummy;
+    if (!stats) stats = &dummy;
+    memset(stats, 0, sizeof(*stats));
     if (!path) { alrp__st_errf(err, err_size, "alrp_st_save: NULL path"); return -1; }
     if (n < 0 || (n > 0 && !tensors)) { alrp__st_errf(err, err_size, "%s: bad tensor list (n = %d)", path, n); return -1; }
     if (!alrp__st_little_endian()) {
@@ -6399,12 +6466,6 @@ ALRPDEF int alrp_st_save(const char * path, int n, const struct alrp_st_tensor *
             alrp__st_errf(err, err_size, "%s: tensor '%s': NULL data for %lld elements", path, alrp__st_q(t->name).s, (long long) numel);
             return -1;
         }
-        for (int j = 0; j < k; j++) {
-            if (strcmp(tensors[j].name, t->name) == 0) {
-                alrp__st_errf(err, err_size, "%s: tensor name '%s' is used twice", path, alrp__st_q(t->name).s);
-                return -1;
-            }
-        }
     }
     for (int k = 0; metadata && metadata[k]; k += 2) {
         if (!metadata[k + 1]) {
@@ -6413,6 +6474,32 @@ ALRPDEF int alrp_st_save(const char * path, int n, const struct alrp_st_tensor *
         }
         if (!alrp__utf8_valid(metadata[k]) || !alrp__utf8_valid(metadata[k + 1])) {
             alrp__st_errf(err, err_size, "%s: metadata '%s' is not valid UTF-8", path, alrp__st_q(metadata[k]).s);
+            return -1;
+        }
+    }
+    {   // names and metadata keys must differ: sorted, equal ones are neighbours
+        int n_meta = 0;
+        while (metadata && metadata[2 * n_meta]) n_meta++;
+        int most = n > n_meta ? n : n_meta;
+        const char ** names = (const char **) ALRP_MALLOC(sizeof(*names) * (most > 0 ? (size_t) most : 1));
+        int * order = (int *) ALRP_MALLOC(sizeof(int) * (most > 0 ? (size_t) most : 1));
+        if (!names || !order) {
+            ALRP_FREE(names); ALRP_FREE(order);
+            alrp__st_errf(err, err_size, "%s: out of memory", path);
+            return -1;
+        }
+        names[0] = NULL;   // for n == 0 (GCC's -Wmaybe-uninitialized)
+        for (int k = 0; k < n; k++) names[k] = tensors[k].name;
+        int dup = alrp__st_sort_keys(names, 1, n, order, &stats->key_cmps), dup_meta = -1;
+        if (dup == -1) dup_meta = alrp__st_sort_keys(metadata, 2, n_meta, order, &stats->key_cmps);
+        ALRP_FREE(names); ALRP_FREE(order);
+        if (dup == -2 || dup_meta == -2) { alrp__st_errf(err, err_size, "%s: out of memory", path); return -1; }
+        if (dup >= 0) {
+            alrp__st_errf(err, err_size, "%s: tensor name '%s' is used twice", path, alrp__st_q(tensors[dup].name).s);
+            return -1;
+        }
+        if (dup_meta >= 0) {
+            alrp__st_errf(err, err_size, "%s: metadata key '%s' appears twice", path, alrp__st_q(metadata[2 * dup_meta]).s);
             return -1;
         }
     }

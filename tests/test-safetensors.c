@@ -557,6 +557,91 @@ static void test_escaped(const char * dir) {
     unlink(path);
 }
 
+// The checks for duplicate metadata keys and tensor names (reader and writer) must cost
+// O(n log n) comparisons, not n^2: counted, for 80000 keys and 80000 tensors
+static void test_many_keys(const char * dir) {
+    const int n = 80000;
+    const uint64_t limit = 40 * (uint64_t) n;   // n log2 n is 1.3 M; n^2 / 2 is 3.2 G
+    char detail[600], err[512] = "";
+    size_t cap = (size_t) n * 32 + 64, hl = 0;
+    char * hdr = (char *) malloc(cap);
+    hl += (size_t) snprintf(hdr + hl, cap - hl, "{\"__metadata__\":{");
+    for (int k = 0; k < n; k++) hl += (size_t) snprintf(hdr + hl, cap - hl, "%s\"key.%07d\":\"%d\"", k ? "," : "", (k * 7919) % n, k);
+    snprintf(hdr + hl, cap - hl, "}}");
+    size_t size;
+    uint8_t * p = make_file(hdr, strlen(hdr), 0, &size);
+    struct alrp_st_file * f = alrp_st_load_buffer(p, size, "meta.safetensors", err, sizeof(err));
+    struct alrp__st_stats st = { 0 };
+    if (f) alrp__st_file_stats(f, &st);
+    snprintf(detail, sizeof(detail), "%s; %llu key comparisons", f ? "loaded" : err, (unsigned long long) st.key_cmps);
+    check(f && alrp_st_metadata_count(f) == n && st.key_cmps < limit, "80000 metadata keys: fewer than 40 n comparisons", detail);
+    int found = f != NULL;
+    for (int k = 0; f && k < n; k += 97) {
+        char key[32], val[32];
+        snprintf(key, sizeof(key), "key.%07d", (k * 7919) % n);
+        snprintf(val, sizeof(val), "%d", k);
+        const char * v = alrp_st_metadata(f, key), * k2, * v2;
+        alrp_st_metadata_at(f, k, &k2, &v2);
+        if (!v || strcmp(v, val) != 0 || strcmp(k2, key) != 0 || strcmp(v2, val) != 0) found = 0;
+    }
+    check(found && (!f || alrp_st_metadata(f, "key.") == NULL), "every 97th of the 80000 keys found by name and by index", NULL);
+    alrp_st_close(f);
+    free(p);
+    // the same with one key twice (the last one repeats the 1234th)
+    hl = strlen(hdr) - 2;
+    snprintf(hdr + hl, cap - hl, ",\"key.%07d\":\"x\"}}", (1234 * 7919) % n);
+    p = make_file(hdr, strlen(hdr), 0, &size);
+    f = alrp_st_load_buffer(p, size, "meta.safetensors", err, sizeof(err));
+    char want[200];
+    snprintf(want, sizeof(want), "key 'key.%07d' appears twice", (1234 * 7919) % n);
+    check(!f && strstr(err, want), "80000 metadata keys, one twice: named", err);
+    alrp_st_close(f);
+    free(p);
+    free(hdr);
+
+    // 80000 tensors (in reverse name order) through the writer and the reader
+    char path[512];
+    snprintf(path, sizeof(path), "%s/alrp-test-st-many-%d.safetensors", dir, (int) getpid());
+    struct alrp_st_tensor * ts = (struct alrp_st_tensor *) calloc((size_t) n, sizeof(*ts));
+    uint8_t * bytes = (uint8_t *) malloc((size_t) n);
+    int64_t one[1] = { 1 };
+    for (int k = 0; k < n; k++) {
+        char name[32];
+        snprintf(name, sizeof(name), "layer.%07d.w", n - k);
+        bytes[k] = (uint8_t) k;
+        ts[k] = mk(name, "U8", 1, one, bytes + k);
+    }
+    int rc = alrp__st_save_ex(path, n, ts, NULL, err, sizeof(err), &st);
+    snprintf(detail, sizeof(detail), "%s; %llu name comparisons", rc ? err : "saved", (unsigned long long) st.key_cmps);
+    check(rc == 0 && st.key_cmps < limit, "save 80000 tensors: fewer than 40 n comparisons", detail);
+    f = alrp_st_load(path, err, sizeof(err));
+    memset(&st, 0, sizeof(st));
+    if (f) alrp__st_file_stats(f, &st);
+    snprintf(detail, sizeof(detail), "%s; %llu name comparisons", f ? "loaded" : err, (unsigned long long) st.key_cmps);
+    check(f && alrp_st_count(f) == n && st.key_cmps < limit, "load 80000 tensors: fewer than 40 n comparisons", detail);
+    found = f != NULL;
+    for (int k = 0; f && k < n; k += 101) {
+        const struct alrp_st_tensor * t = alrp_st_get(f, ts[k].name);
+        if (!t || *(const uint8_t *) t->data != bytes[k] || alrp_st_at(f, k) != t) found = 0;
+    }
+    check(found, "every 101st of the 80000 tensors found by name, in the written order", NULL);
+    alrp_st_close(f);
+    unlink(path);
+    snprintf(ts[n - 1].name, sizeof(ts[n - 1].name), "%s", ts[4321].name);
+    rc = alrp__st_save_ex(path, n, ts, NULL, err, sizeof(err), &st);
+    snprintf(want, sizeof(want), "tensor name '%s' is used twice", ts[4321].name);
+    check(rc != 0 && strstr(err, want) && access(path, F_OK) != 0, "save 80000 tensors, one name twice: named, nothing written", err);
+    free(ts);
+    free(bytes);
+
+    // the writer refuses a metadata key twice (the reader would refuse the file)
+    float v = 1.0f;
+    struct alrp_st_tensor t1 = mk("w", "F32", 0, NULL, &v);
+    const char * meta[] = { "a", "1", "b", "2", "a", "3", NULL };
+    rc = alrp_st_save(path, 1, &t1, meta, err, sizeof(err));
+    check(rc != 0 && strstr(err, "metadata key 'a' appears twice") && access(path, F_OK) != 0, "save rejects a metadata key twice", err);
+}
+
 // header + data bytes to a file on disk
 static int write_st(const char * path, const char * header, const void * data, size_t data_size) {
     size_t size;
@@ -708,6 +793,7 @@ int main(int argc, char ** argv) {
     test_corrupt();
     test_load_int(tmp_dir);
     test_escaped(tmp_dir);
+    test_many_keys(tmp_dir);
     test_python(data_dir);
     printf("%d OK, %d FAIL\n", n_ok, n_fail);
     return n_fail ? 1 : 0;
