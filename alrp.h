@@ -574,10 +574,13 @@ ALRPDEF int     alrp_optimizer_state(const struct alrp_optimizer * opt, struct a
 // a NULL-terminated list of key, value pairs or NULL. Data is read through be (NULL: host
 // tensors). Returns 0, or -1 with a message in err.
 ALRPDEF int alrp_save_tensors(struct alrp_backend * be, const char * path, int n, struct alrp_tensor * const * ts, const char * const * metadata, char * err, size_t err_size);
-// Loads the tensors of that name from a safetensors file into ts (shapes must match; F32, F16,
-// BF16 are converted), written through be (NULL: host tensors). Missing names are an error
-// unless allow_missing. Returns the number loaded, or -1 with a one-line message in err naming
-// the file and the tensor.
+// Loads the tensors of that name from a safetensors file into ts (shapes must match), written
+// through be (NULL: host tensors). An F32 tensor takes any dtype but BOOL (F16, BF16, F64 and
+// the integers are converted to f32); an I32 or I8 tensor takes the integer dtypes and BOOL,
+// converted exactly: a float dtype, or a value outside the tensor type's range, is an error (and
+// that tensor is left unchanged). Missing names are an error unless allow_missing. Returns the
+// number loaded, or -1 with a one-line message in err naming the file and the tensor (and both
+// dtypes if they do not go together).
 ALRPDEF int alrp_load_tensors(struct alrp_backend * be, const char * path, int n, struct alrp_tensor * const * ts, bool allow_missing, char * err, size_t err_size);
 
 // ============================================================================================
@@ -876,7 +879,8 @@ ALRPDEF const struct alrp_st_tensor * alrp_st_get(const struct alrp_st_file * f,
 // tensors in the order of their data offsets (for files from alrp_st_save: the written order)
 ALRPDEF int  alrp_st_count(const struct alrp_st_file * f);
 ALRPDEF const struct alrp_st_tensor * alrp_st_at(const struct alrp_st_file * f, int i);
-// the "__metadata__" map (string -> string): value of key or NULL; and iteration by index
+// the "__metadata__" map (string -> string): value of key or NULL (binary search); and
+// iteration by index, in the file's order
 ALRPDEF const char * alrp_st_metadata(const struct alrp_st_file * f, const char * key);
 ALRPDEF int  alrp_st_metadata_count(const struct alrp_st_file * f);
 ALRPDEF void alrp_st_metadata_at(const struct alrp_st_file * f, int i, const char ** key, const char ** value);
@@ -893,7 +897,8 @@ ALRPDEF int alrp_st_to_f32(const struct alrp_st_tensor * t, float * dst);
 // tensors of one dtype size keep the given order. The header keys follow the same order,
 // after "__metadata__"; the header is padded with spaces to a multiple of 8 bytes. The file
 // is written to "<path>.tmp", fsync'ed, then renamed over path, so a crash never leaves a
-// half-written path. Returns 0, or -1 with a one-line message in err (and no file written).
+// half-written path. Tensor names and metadata keys must be unique (as the reader requires).
+// Returns 0, or -1 with a one-line message in err (and no file written).
 ALRPDEF int alrp_st_save(const char * path, int n, const struct alrp_st_tensor * tensors,
                          const char * const * metadata, char * err, size_t err_size);
 
@@ -941,6 +946,15 @@ ALRPDEF double alrp__giou_one(const float * bf, const float * gf, double eps, do
 // the SIMD layer compiled into the implementation ("AVX-512", "AVX2+FMA", "NEON", "scalar")
 // and, when gemm is not NULL, its GEMM blocking {MR, NR, KC, MC, NC}: tests and benchmarks print it
 ALRPDEF const char * alrp__kernel_info(int gemm[5]);
+// what the safetensors checks for duplicate names and keys cost (the tests check that it grows
+// as n log n, not n^2): filled for a loaded file, and by alrp__st_save_ex
+#define ALRP__ST_STATS_DECLARED
+struct alrp__st_stats {
+    uint64_t key_cmps;   // comparisons of two tensor names or two metadata keys
+};
+ALRPDEF void alrp__st_file_stats(const struct alrp_st_file * f, struct alrp__st_stats * out);
+ALRPDEF int  alrp__st_save_ex(const char * path, int n, const struct alrp_st_tensor * tensors, const char * const * metadata,
+                              char * err, size_t err_size, struct alrp__st_stats * stats);
 #endif // ALRP_INTERNAL
 
 #ifdef __cplusplus
@@ -3404,6 +3418,75 @@ ALRPDEF int alrp_save_tensors(struct alrp_backend * be, const char * path, int n
     return rc;
 }
 
+// from the safetensors code below: a name quoted escaped (control characters as \n, \xNN, ...)
+// and cut, and a message that is always one line
+struct alrp__st_quoted { char s[160]; };
+static struct alrp__st_quoted alrp__st_q(const char * s);
+static void alrp__st_errf(char * err, size_t err_size, const char * fmt, ...);
+
+// the dtypes alrp_load_tensors converts into I32 and I8 tensors (exactly, or not at all)
+enum alrp__st_int_kind { ALRP__ST_NOT_INT, ALRP__ST_I64, ALRP__ST_U64, ALRP__ST_I32, ALRP__ST_U32, ALRP__ST_I16,
+                         ALRP__ST_U16, ALRP__ST_I8, ALRP__ST_U8, ALRP__ST_BOOL };
+
+static enum alrp__st_int_kind alrp__st_int_kind(const char * dtype) {
+    static const char * const names[] = { "I64", "U64", "I32", "U32", "I16", "U16", "I8", "U8", "BOOL" };
+    for (int k = 0; k < (int) (sizeof(names) / sizeof(names[0])); k++) {
+        if (strcmp(dtype, names[k]) == 0) return (enum alrp__st_int_kind) (k + 1);
+    }
+    return ALRP__ST_NOT_INT;
+}
+
+// element k of s (an integer dtype of that kind); *big is set, and 0 returned, for a U64 value
+// above INT64_MAX
+static int64_t alrp__st_int_at(const struct alrp_st_tensor * s, enum alrp__st_int_kind kind, int64_t k, int * big) {
+    const uint8_t * p = (const uint8_t *) s->data;
+    *big = 0;
+    switch (kind) {   // memcpy: the data may be unaligned in files from other writers
+        case ALRP__ST_I64: { int64_t  x; memcpy(&x, p + 8 * k, 8); return x; }
+        case ALRP__ST_U64: { uint64_t x; memcpy(&x, p + 8 * k, 8); if (x > (uint64_t) INT64_MAX) { *big = 1; return 0; } return (int64_t) x; }
+        case ALRP__ST_I32: { int32_t  x; memcpy(&x, p + 4 * k, 4); return x; }
+        case ALRP__ST_U32: { uint32_t x; memcpy(&x, p + 4 * k, 4); return x; }
+        case ALRP__ST_I16: { int16_t  x; memcpy(&x, p + 2 * k, 2); return x; }
+        case ALRP__ST_U16: { uint16_t x; memcpy(&x, p + 2 * k, 2); return x; }
+        case ALRP__ST_I8:  { int8_t   x; memcpy(&x, p + k, 1); return x; }
+        default:           return p[k];   // U8, BOOL
+    }
+}
+
+// s (of t's shape) into dst, t's I32 or I8 values, exactly: every value is checked before dst
+// is written. 0, or -1 with a message.
+static int alrp__st_load_int(const char * path, const struct alrp_st_tensor * s, const struct alrp_tensor * t, void * dst,
+                             char * err, size_t err_size) {
+    const int i32 = t->type == ALRP_TYPE_I32;
+    const char * tt = i32 ? "I32" : "I8";
+    const enum alrp__st_int_kind kind = alrp__st_int_kind(s->dtype);
+    if (kind == ALRP__ST_NOT_INT) {
+        alrp__st_errf(err, err_size, "%s: tensor '%s' is %s in the file, but an %s tensor takes only the integer dtypes "
+                      "(I64 U64 I32 U32 I16 U16 I8 U8 BOOL)", path, alrp__st_q(t->name).s, s->dtype, tt);
+        return -1;
+    }
+    int64_t lo = i32 ? INT32_MIN : INT8_MIN, hi = i32 ? INT32_MAX : INT8_MAX;
+    if (kind == ALRP__ST_BOOL) { lo = 0; hi = 1; }   // a BOOL byte is 0 or 1
+    int big;
+    for (int64_t k = 0; k < s->numel; k++) {
+        int64_t v = alrp__st_int_at(s, kind, k, &big);
+        if (big || v < lo || v > hi) {
+            char vs[32];
+            if (big) { uint64_t x; memcpy(&x, (const uint8_t *) s->data + 8 * k, 8); snprintf(vs, sizeof vs, "%llu", (unsigned long long) x); }
+            else snprintf(vs, sizeof vs, "%lld", (long long) v);
+            alrp__st_errf(err, err_size, "%s: tensor '%s' (%s in the file) does not fit an %s tensor: element %lld is %s, "
+                          "outside [%lld, %lld]", path, alrp__st_q(t->name).s, s->dtype, tt, (long long) k, vs, (long long) lo, (long long) hi);
+            return -1;
+        }
+    }
+    for (int64_t k = 0; k < s->numel; k++) {
+        int64_t v = alrp__st_int_at(s, kind, k, &big);
+        if (i32) ((int32_t *) dst)[k] = (int32_t) v;
+        else     ((int8_t *) dst)[k] = (int8_t) v;
+    }
+    return 0;
+}
+
 ALRPDEF int alrp_load_tensors(struct alrp_backend * be, const char * path, int n, struct alrp_tensor * const * ts, bool allow_missing, char * err, size_t err_size) {
     struct alrp_st_file * f = alrp_st_load(path, err, err_size);
     if (!f) return -1;
@@ -3415,7 +3498,7 @@ ALRPDEF int alrp_load_tensors(struct alrp_backend * be, const char * path, int n
         const struct alrp_st_tensor * s = alrp_st_get(f, t->name);
         if (!s) {
             if (allow_missing) continue;
-            snprintf(err, err_size, "%s: no tensor '%s' in the file (is it the right weights file?)", path, t->name);
+            alrp__st_errf(err, err_size, "%s: no tensor '%s' in the file (is it the right weights file?)", path, alrp__st_q(t->name).s);
             ALRP_FREE(tmp); alrp_st_close(f); return -1;
         }
         bool ok = s->numel == alrp_nelements(t) && (s->n_dims == t->n_dims || s->n_dims == 0);
@@ -3425,21 +3508,27 @@ ALRPDEF int alrp_load_tensors(struct alrp_backend * be, const char * path, int n
             int k = snprintf(fs, sizeof fs, "(");
             for (int d = 0; d < s->n_dims && k < (int) sizeof fs; d++) k += snprintf(fs + k, sizeof fs - (size_t) k, d ? ", %lld" : "%lld", (long long) s->shape[d]);
             if (k < (int) sizeof fs) snprintf(fs + k, sizeof fs - (size_t) k, ")");
-            snprintf(err, err_size, "%s: tensor '%s' has shape %s in the file, the model expects %s", path, t->name, fs, alrp__shape_str(t, sh, sizeof sh));
+            alrp__st_errf(err, err_size, "%s: tensor '%s' has shape %s in the file, the model expects %s", path, alrp__st_q(t->name).s, fs, alrp__shape_str(t, sh, sizeof sh));
             ALRP_FREE(tmp); alrp_st_close(f); return -1;
         }
-        if (t->type != ALRP_TYPE_F32 || !alrp_is_contiguous(t) || (!t->data && !t->view_src)) {
-            snprintf(err, err_size, "%s: tensor '%s': the destination must be a placed, contiguous f32 tensor", path, t->name);
+        if (!alrp_is_contiguous(t) || (!t->data && !t->view_src)) {
+            alrp__st_errf(err, err_size, "%s: tensor '%s': the destination is not placed or not contiguous", path, alrp__st_q(t->name).s);
             ALRP_FREE(tmp); alrp_st_close(f); return -1;
         }
-        if (alrp_nbytes(t) > tmp_size) {
+        if (t->type != ALRP_TYPE_F32 && t->type != ALRP_TYPE_I32 && t->type != ALRP_TYPE_I8) {
+            alrp__st_errf(err, err_size, "%s: tensor '%s': the destination's type %d is not F32, I32 or I8", path, alrp__st_q(t->name).s, (int) t->type);
+            ALRP_FREE(tmp); alrp_st_close(f); return -1;
+        }
+        if (alrp_nbytes(t) > tmp_size) {   // host staging, then one copy through the backend
             ALRP_FREE(tmp);
             tmp_size = alrp_nbytes(t);
             tmp = (float *) ALRP_MALLOC(tmp_size);
-            if (!tmp) { snprintf(err, err_size, "%s: out of memory", path); alrp_st_close(f); return -1; }
+            if (!tmp) { alrp__st_errf(err, err_size, "%s: out of memory", path); alrp_st_close(f); return -1; }
         }
-        if (alrp_st_to_f32(s, tmp) != 0) {
-            snprintf(err, err_size, "%s: tensor '%s' (dtype %s) cannot be loaded as f32", path, t->name, s->dtype);
+        if (t->type != ALRP_TYPE_F32) {
+            if (alrp__st_load_int(path, s, t, tmp, err, err_size)) { ALRP_FREE(tmp); alrp_st_close(f); return -1; }
+        } else if (alrp_st_to_f32(s, tmp) != 0) {
+            alrp__st_errf(err, err_size, "%s: tensor '%s' (dtype %s) cannot be loaded as f32", path, alrp__st_q(t->name).s, s->dtype);
             ALRP_FREE(tmp); alrp_st_close(f); return -1;
         }
         if (be) alrp_backend_tensor_set(be, t, tmp, 0, alrp_nbytes(t));
@@ -6248,14 +6337,6 @@ ALRPDEF int64_t alrp_st_dtype_size(const char * dtype) {
     return 0;
 }
 
-static void alrp__st_errf(char * err, size_t err_size, const char * fmt, ...) {
-    if (!err || err_size == 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_size, fmt, ap);
-    va_end(ap);
-}
-
 static int alrp__st_little_endian(void) {
     const uint16_t one = 1;
     uint8_t b;
@@ -6294,6 +6375,86 @@ static size_t alrp__utf8_len(const uint8_t * s, size_t n) {
     if (s[1] < lo || s[1] > hi) return 0;
     for (size_t k = 2; k < len; k++) if (s[k] < 0x80 || s[k] > 0xBF) return 0;
     return len;
+}
+
+// One piece of s escaped for a message (at most 7 bytes into piece, *adv bytes of s consumed):
+// control characters (C0, DEL, the C1 range U+0080..U+009F, U+2028, U+2029) as \n \t \r \b \f,
+// \xNN or \uNNNN, a byte of invalid UTF-8 as \xNN, and (if backslash) '\' as \\. s is
+// NUL-terminated and not at its end.
+static size_t alrp__st_esc_piece(const char * s, int backslash, char * piece, size_t * adv) {
+    const uint8_t c = (uint8_t) s[0];
+    *adv = 1;
+    if (c < 0x20 || c == 0x7f) {
+        const char * named = c == '\n' ? "\\n" : c == '\t' ? "\\t" : c == '\r' ? "\\r" : c == '\b' ? "\\b" : c == '\f' ? "\\f" : NULL;
+        if (named) { memcpy(piece, named, 2); return 2; }
+        snprintf(piece, 8, "\\x%02x", c);
+        return 4;
+    }
+    if (c == '\\' && backslash) { memcpy(piece, "\\\\", 2); return 2; }
+    if (c < 0x80) { piece[0] = (char) c; return 1; }
+    size_t l = alrp__utf8_len((const uint8_t *) s, 4);   // stops at the NUL: it is no continuation byte
+    if (l == 0) { snprintf(piece, 8, "\\x%02x", c); return 4; }
+    uint32_t u = l == 2 ? ((uint32_t) (c & 0x1F) << 6) | ((uint8_t) s[1] & 0x3F)
+               : l == 3 ? ((uint32_t) (c & 0x0F) << 12) | ((uint32_t) ((uint8_t) s[1] & 0x3F) << 6) | ((uint8_t) s[2] & 0x3F)
+               : 0x10000;   // 4 bytes: never a control character
+    *adv = l;
+    if (u <= 0x9F || u == 0x2028 || u == 0x2029) { snprintf(piece, 8, "\\u%04x", (unsigned) u); return 6; }
+    memcpy(piece, s, l);
+    return l;
+}
+
+// s escaped (as above) into out (cap bytes, NUL-terminated); if the escaped form does not fit,
+// its start (cut between pieces) and "...".
+static void alrp__st_esc(char * out, size_t cap, const char * s, int backslash) {
+    char piece[8];
+    size_t adv, need = 0;
+    if (cap == 0) return;
+    for (const char * q = s; *q && need < cap; q += adv) need += alrp__st_esc_piece(q, backslash, piece, &adv);
+    const size_t room = need < cap ? cap - 1 : (cap > 4 ? cap - 4 : 0);   // leaves room for "..."
+    size_t o = 0;
+    for (const char * q = s; *q; q += adv) {
+        size_t l = alrp__st_esc_piece(q, backslash, piece, &adv);
+        if (o + l > room) break;
+        memcpy(out + o, piece, l);
+        o += l;
+    }
+    if (need >= cap && cap > 4) { memcpy(out + o, "...", 3); o += 3; }
+    out[o] = '\0';
+}
+
+// A name, dtype or key from a file (or a caller) as it is quoted in a message: escaped (a
+// backslash too) and cut to fit. The result is a temporary whose .s lives until the end of the
+// full expression, so alrp__st_errf(err, n, "'%s'", alrp__st_q(name).s) is fine (C11 6.2.4p8).
+static struct alrp__st_quoted alrp__st_q(const char * s) {
+    struct alrp__st_quoted q;
+    alrp__st_esc(q.s, sizeof(q.s), s ? s : "(null)", 1);
+    return q;
+}
+
+// a one-line message into err: whatever the arguments hold (a path with a newline, say), any
+// control character left is escaped
+static void alrp__st_errf(char * err, size_t err_size, const char * fmt, ...) {
+    if (!err || err_size == 0) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, err_size, fmt, ap);
+    va_end(ap);
+    char piece[8];
+    size_t adv, k = 0;
+    while (err[k]) {
+        if (alrp__st_esc_piece(err + k, 0, piece, &adv) != adv || memcmp(piece, err + k, adv) != 0) break;
+        k += adv;
+    }
+    if (!err[k]) return;
+    size_t n = strlen(err);
+    char * copy = (char *) ALRP_MALLOC(n + 1);
+    if (!copy) {   // out of memory: blank them out
+        for (; err[k]; k++) if ((uint8_t) err[k] < 0x20 || (uint8_t) err[k] == 0x7f) err[k] = '?';
+        return;
+    }
+    memcpy(copy, err, n + 1);
+    alrp__st_esc(err, err_size, copy, 0);
+    ALRP_FREE(copy);
 }
 
 // ---- safetensors: a strict JSON parser for the header ---------------------------------------
@@ -6474,6 +6635,14 @@ static int alrp__jp_next_member(struct alrp__jp * jp) {
 
 // ---- safetensors: reader ---------------------------------------------------------------------
 
+#ifndef ALRP__ST_STATS_DECLARED   // (declared with the ALRP_INTERNAL block when that was on)
+struct alrp__st_stats { uint64_t key_cmps; };
+ALRPDEF void alrp__st_file_stats(const struct alrp_st_file * f, struct alrp__st_stats * out);
+ALRPDEF int  alrp__st_save_ex(const char * path, int n, const struct alrp_st_tensor * tensors, const char * const * metadata,
+                              char * err, size_t err_size, struct alrp__st_stats * stats);
+#endif
+
+
 struct alrp_st_file {
     uint8_t               * block;      // owns the file bytes and everything below
     const uint8_t         * data;       // the data section (64-byte aligned)
@@ -6484,8 +6653,12 @@ struct alrp_st_file {
     const struct alrp_st_tensor ** by_name;
     int                     n_meta;
     const char           ** meta;       // 2 per entry: key, value (in the scratch buffer)
+    int                   * meta_order; // the entries in key order (for alrp_st_metadata)
     char                  * scratch;    // decoded JSON strings
+    struct alrp__st_stats   stats;
 };
+
+ALRPDEF void alrp__st_file_stats(const struct alrp_st_file * f, struct alrp__st_stats * out) { *out = f->stats; }
 
 ALRPDEF void alrp_st_close(struct alrp_st_file * f) {
     if (!f) return;
@@ -6494,6 +6667,7 @@ ALRPDEF void alrp_st_close(struct alrp_st_file * f) {
     ALRP_FREE(f->offs);
     ALRP_FREE(f->by_name);
     ALRP_FREE(f->meta);
+    ALRP_FREE(f->meta_order);
     ALRP_FREE(f->scratch);
     ALRP_FREE(f);
 }
@@ -6510,10 +6684,36 @@ static int alrp__st_grow(void ** arr, int * cap, int need, size_t elem) {
     return 0;
 }
 
-static int alrp__st_cmp_name(const void * a, const void * b) {
-    const struct alrp_st_tensor * ta = *(const struct alrp_st_tensor * const *) a;
-    const struct alrp_st_tensor * tb = *(const struct alrp_st_tensor * const *) b;
-    return strcmp(ta->name, tb->name);
+// Sorts the n keys keys[0], keys[stride], keys[2 * stride], ...: order[0..n) gets their
+// indices in strcmp order (a bottom-up merge sort: n log2 n comparisons at most, each counted in
+// *cmps). Then looks for two equal keys, which are neighbours in that order. Returns the index
+// of a key that appears twice (the smallest such key), -1 if all differ, -2 out of memory.
+static int alrp__st_sort_keys(const char * const * keys, size_t stride, int n, int * order, uint64_t * cmps) {
+    int * tmp = (int *) ALRP_MALLOC(sizeof(int) * (n > 0 ? (size_t) n : 1));
+    if (!tmp) return -2;
+    for (int k = 0; k < n; k++) order[k] = k;
+    int * src = order, * dst = tmp;
+    const size_t m = n > 0 ? (size_t) n : 0;
+    for (size_t w = 1; w < m; w *= 2) {   // merge runs of w into runs of 2 w
+        for (size_t lo = 0; lo < m; lo += 2 * w) {
+            size_t mid = lo + w < m ? lo + w : m, hi = lo + 2 * w < m ? lo + 2 * w : m;
+            size_t i = lo, j = mid, o = lo;
+            while (i < mid && j < hi) {
+                ++*cmps;
+                dst[o++] = strcmp(keys[(size_t) src[j] * stride], keys[(size_t) src[i] * stride]) < 0 ? src[j++] : src[i++];
+            }
+            while (i < mid) dst[o++] = src[i++];
+            while (j < hi)  dst[o++] = src[j++];
+        }
+        int * t = src; src = dst; dst = t;
+    }
+    if (src != order) memcpy(order, src, sizeof(int) * (size_t) n);
+    ALRP_FREE(tmp);
+    for (int k = 1; k < n; k++) {
+        ++*cmps;
+        if (strcmp(keys[(size_t) order[k - 1] * stride], keys[(size_t) order[k] * stride]) == 0) return order[k];
+    }
+    return -1;
 }
 
 struct alrp__st_span { uint64_t begin, end; int idx; };
@@ -6565,22 +6765,23 @@ static int alrp__st_parse(struct alrp_st_file * f, const char * hdr, size_t hdr_
                 alrp__jp_ws(&jp);
                 if (jp.i >= jp.n || jp.s[jp.i] != '"') return alrp__jp_fail(&jp, "a \"__metadata__\" value is not a string");
                 if (alrp__jp_string(&jp, &mv, NULL)) return -1;
-                for (int k = 0; k < f->n_meta; k++) {
-                    if (strcmp(f->meta[2 * k], mk) == 0) {
-                        alrp__st_errf(err, err_size, "%s: \"__metadata__\" key '%s' appears twice", label, mk);
-                        return -1;
-                    }
-                }
                 if (alrp__st_grow((void **) &f->meta, &cap_m, 2 * (f->n_meta + 1), sizeof(const char *))) {
                     alrp__st_errf(err, err_size, "%s: out of memory", label); return -1;
                 }
                 f->meta[2 * f->n_meta] = mk; f->meta[2 * f->n_meta + 1] = mv; f->n_meta++;
                 if ((mmore = alrp__jp_next_member(&jp)) < 0) return -1;
             }
+            f->meta_order = (int *) ALRP_MALLOC(sizeof(int) * (f->n_meta > 0 ? (size_t) f->n_meta : 1));
+            int dup = f->meta_order ? alrp__st_sort_keys(f->meta, 2, f->n_meta, f->meta_order, &f->stats.key_cmps) : -2;
+            if (dup == -2) { alrp__st_errf(err, err_size, "%s: out of memory", label); return -1; }
+            if (dup >= 0) {
+                alrp__st_errf(err, err_size, "%s: \"__metadata__\" key '%s' appears twice", label, alrp__st_q(f->meta[2 * dup]).s);
+                return -1;
+            }
         } else {
             if (key_len >= ALRP_ST_MAX_NAME) {
-                alrp__st_errf(err, err_size, "%s: tensor name '%.40s...' is %zu bytes long, at most %d are supported",
-                              label, key, key_len, ALRP_ST_MAX_NAME - 1);
+                alrp__st_errf(err, err_size, "%s: tensor name '%s' is %zu bytes long, at most %d are supported",
+                              label, alrp__st_q(key).s, key_len, ALRP_ST_MAX_NAME - 1);
                 return -1;
             }
             if (alrp__st_grow((void **) &f->tensors, &cap_t, f->n_tensors + 1, sizeof(struct alrp_st_tensor)) ||
@@ -6606,8 +6807,8 @@ static int alrp__st_parse(struct alrp_st_file * f, const char * hdr, size_t hdr_
                     if (jp.i >= jp.n || jp.s[jp.i] != '"') return alrp__jp_fail(&jp, "\"dtype\" is not a string");
                     if (alrp__jp_string(&jp, &dt, &dt_len)) return -1;
                     if (dt_len >= sizeof(t->dtype) || alrp_st_dtype_size(dt) == 0) {
-                        alrp__st_errf(err, err_size, "%s: tensor '%s': unknown dtype '%.16s' (known: F64 F32 F16 BF16 "
-                                      "I64 I32 I16 I8 U64 U32 U16 U8 BOOL)", label, t->name, dt);
+                        alrp__st_errf(err, err_size, "%s: tensor '%s': unknown dtype '%s' (known: F64 F32 F16 BF16 "
+                                      "I64 I32 I16 I8 U64 U32 U16 U8 BOOL)", label, alrp__st_q(t->name).s, alrp__st_q(dt).s);
                         return -1;
                     }
                     memcpy(t->dtype, dt, dt_len + 1);
@@ -6617,7 +6818,7 @@ static int alrp__st_parse(struct alrp_st_file * f, const char * hdr, size_t hdr_
                     int nd, rc = alrp__jp_uint_array(&jp, dims, ALRP_ST_MAX_DIMS, &nd);
                     if (rc == -2) {
                         alrp__st_errf(err, err_size, "%s: tensor '%s': shape has more than %d dims (at most %d are "
-                                      "supported)", label, t->name, ALRP_ST_MAX_DIMS, ALRP_ST_MAX_DIMS);
+                                      "supported)", label, alrp__st_q(t->name).s, ALRP_ST_MAX_DIMS, ALRP_ST_MAX_DIMS);
                     }
                     if (rc) return -1;
                     t->n_dims = nd;
@@ -6627,30 +6828,30 @@ static int alrp__st_parse(struct alrp_st_file * f, const char * hdr, size_t hdr_
                     int no, rc = alrp__jp_uint_array(&jp, offs, 2, &no);
                     if (rc == -2 || (rc == 0 && no != 2)) {
                         alrp__st_errf(err, err_size, "%s: tensor '%s': data_offsets must hold exactly 2 integers",
-                                      label, t->name);
+                                      label, alrp__st_q(t->name).s);
                         return -1;
                     }
                     if (rc) return -1;
                     has_offs = 1;
                 } else if (strcmp(fk, "dtype") == 0 || strcmp(fk, "shape") == 0 || strcmp(fk, "data_offsets") == 0) {
-                    alrp__st_errf(err, err_size, "%s: tensor '%s': field \"%s\" appears twice", label, t->name, fk);
+                    alrp__st_errf(err, err_size, "%s: tensor '%s': field \"%s\" appears twice", label, alrp__st_q(t->name).s, fk);
                     return -1;
                 } else {
-                    alrp__st_errf(err, err_size, "%s: tensor '%s': unknown field \"%.40s\" (expected dtype, shape, "
-                                  "data_offsets)", label, t->name, fk);
+                    alrp__st_errf(err, err_size, "%s: tensor '%s': unknown field \"%s\" (expected dtype, shape, "
+                                  "data_offsets)", label, alrp__st_q(t->name).s, alrp__st_q(fk).s);
                     return -1;
                 }
                 if ((tmore = alrp__jp_next_member(&jp)) < 0) return -1;
             }
             if (!has_dtype || !has_shape || !has_offs) {
-                alrp__st_errf(err, err_size, "%s: tensor '%s': missing \"%s\"", label, t->name,
+                alrp__st_errf(err, err_size, "%s: tensor '%s': missing \"%s\"", label, alrp__st_q(t->name).s,
                               !has_dtype ? "dtype" : !has_shape ? "shape" : "data_offsets");
                 return -1;
             }
             t->numel = alrp__st_numel(t->n_dims, t->shape);
             int64_t es = alrp_st_dtype_size(t->dtype);
             if (t->numel < 0 || t->numel > INT64_MAX / es) {
-                alrp__st_errf(err, err_size, "%s: tensor '%s': shape overflows 64-bit sizes", label, t->name);
+                alrp__st_errf(err, err_size, "%s: tensor '%s': shape overflows 64-bit sizes", label, alrp__st_q(t->name).s);
                 return -1;
             }
             t->nbytes = (size_t) (t->numel * es);
@@ -6675,19 +6876,19 @@ static int alrp__st_validate(struct alrp_st_file * f, const char * label, char *
         uint64_t b = f->offs[2 * k], e = f->offs[2 * k + 1];
         if (e < b) {
             alrp__st_errf(err, err_size, "%s: tensor '%s': data_offsets [%llu, %llu] end before they begin", label,
-                          t->name, (unsigned long long) b, (unsigned long long) e);
+                          alrp__st_q(t->name).s, (unsigned long long) b, (unsigned long long) e);
             return -1;
         }
         if (e > f->data_size) {
             alrp__st_errf(err, err_size, "%s: tensor '%s': data_offsets [%llu, %llu] exceed the data section (%llu bytes)"
-                          "; the file is truncated or corrupt", label, t->name, (unsigned long long) b,
+                          "; the file is truncated or corrupt", label, alrp__st_q(t->name).s, (unsigned long long) b,
                           (unsigned long long) e, (unsigned long long) f->data_size);
             return -1;
         }
         if (e - b != (uint64_t) t->nbytes) {
             alrp__st_fmt_shape(sh, sizeof(sh), t);
             alrp__st_errf(err, err_size, "%s: tensor '%s': data_offsets [%llu, %llu] hold %llu bytes but shape %s of %s "
-                          "needs %llu", label, t->name, (unsigned long long) b, (unsigned long long) e,
+                          "needs %llu", label, alrp__st_q(t->name).s, (unsigned long long) b, (unsigned long long) e,
                           (unsigned long long) (e - b), sh, t->dtype, (unsigned long long) t->nbytes);
             return -1;
         }
@@ -6703,12 +6904,12 @@ static int alrp__st_validate(struct alrp_st_file * f, const char * label, char *
         if (sp[k].begin < pos) {
             const struct alrp__st_span * p = &sp[k - 1];
             alrp__st_errf(err, err_size, "%s: tensors '%s' [%llu, %llu] and '%s' [%llu, %llu] overlap", label,
-                          f->tensors[p->idx].name, (unsigned long long) p->begin, (unsigned long long) p->end,
-                          f->tensors[sp[k].idx].name, (unsigned long long) sp[k].begin, (unsigned long long) sp[k].end);
+                          alrp__st_q(f->tensors[p->idx].name).s, (unsigned long long) p->begin, (unsigned long long) p->end,
+                          alrp__st_q(f->tensors[sp[k].idx].name).s, (unsigned long long) sp[k].begin, (unsigned long long) sp[k].end);
             bad = 1;
         } else if (sp[k].begin > pos) {
             alrp__st_errf(err, err_size, "%s: data section bytes [%llu, %llu) belong to no tensor (before '%s')", label,
-                          (unsigned long long) pos, (unsigned long long) sp[k].begin, f->tensors[sp[k].idx].name);
+                          (unsigned long long) pos, (unsigned long long) sp[k].begin, alrp__st_q(f->tensors[sp[k].idx].name).s);
             bad = 1;
         }
         pos = sp[k].end;
@@ -6732,17 +6933,27 @@ static int alrp__st_validate(struct alrp_st_file * f, const char * label, char *
         ts[k] = f->tensors[sp[k].idx];
         os[2 * k] = sp[k].begin; os[2 * k + 1] = sp[k].end;
         ts[k].data = f->data + sp[k].begin;
-        f->by_name[k] = &ts[k];
     }
     ALRP_FREE(sp);
     ALRP_FREE(f->tensors); f->tensors = ts;
     ALRP_FREE(f->offs);    f->offs = os;
-    qsort(f->by_name, (size_t) n, sizeof(*f->by_name), alrp__st_cmp_name);
-    for (int k = 1; k < n; k++) {
-        if (strcmp(f->by_name[k - 1]->name, f->by_name[k]->name) == 0) {
-            alrp__st_errf(err, err_size, "%s: tensor '%s' appears twice in the header", label, f->by_name[k]->name);
-            return -1;
-        }
+    // index the names: sorted, so that alrp_st_get is a binary search and a name twice is found
+    const char ** names = (const char **) ALRP_MALLOC(sizeof(*names) * cnt);
+    int * order = (int *) ALRP_MALLOC(sizeof(int) * cnt);
+    if (!names || !order) {
+        ALRP_FREE(names); ALRP_FREE(order);
+        alrp__st_errf(err, err_size, "%s: out of memory", label);
+        return -1;
+    }
+    names[0] = NULL;   // for n == 0 (GCC's -Wmaybe-uninitialized)
+    for (int k = 0; k < n; k++) names[k] = ts[k].name;
+    int dup = alrp__st_sort_keys(names, 1, n, order, &f->stats.key_cmps);
+    for (int k = 0; k < n && dup == -1; k++) f->by_name[k] = &ts[order[k]];
+    ALRP_FREE(names); ALRP_FREE(order);
+    if (dup == -2) { alrp__st_errf(err, err_size, "%s: out of memory", label); return -1; }
+    if (dup >= 0) {
+        alrp__st_errf(err, err_size, "%s: tensor '%s' appears twice in the header", label, alrp__st_q(ts[dup].name).s);
+        return -1;
     }
     return 0;
 }
@@ -6886,7 +7097,13 @@ ALRPDEF const struct alrp_st_tensor * alrp_st_at(const struct alrp_st_file * f, 
 
 ALRPDEF const char * alrp_st_metadata(const struct alrp_st_file * f, const char * key) {
     if (!f || !key) return NULL;
-    for (int k = 0; k < f->n_meta; k++) if (strcmp(f->meta[2 * k], key) == 0) return f->meta[2 * k + 1];
+    int lo = 0, hi = f->n_meta - 1;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2, k = f->meta_order[mid];
+        int c = strcmp(f->meta[2 * k], key);
+        if (c == 0) return f->meta[2 * k + 1];
+        if (c < 0) lo = mid + 1; else hi = mid - 1;
+    }
     return NULL;
 }
 
@@ -7008,6 +7225,14 @@ static int alrp__write_all(int fd, const void * p, size_t n) {
 
 ALRPDEF int alrp_st_save(const char * path, int n, const struct alrp_st_tensor * tensors,
                          const char * const * metadata, char * err, size_t err_size) {
+    return alrp__st_save_ex(path, n, tensors, metadata, err, err_size, NULL);
+}
+
+ALRPDEF int alrp__st_save_ex(const char * path, int n, const struct alrp_st_tensor * tensors, const char * const * metadata,
+                             char * err, size_t err_size, struct alrp__st_stats * stats) {
+    struct alrp__st_stats dummy;
+    if (!stats) stats = &dummy;
+    memset(stats, 0, sizeof(*stats));
     if (!path) { alrp__st_errf(err, err_size, "alrp_st_save: NULL path"); return -1; }
     if (n < 0 || (n > 0 && !tensors)) { alrp__st_errf(err, err_size, "%s: bad tensor list (n = %d)", path, n); return -1; }
     if (!alrp__st_little_endian()) {
@@ -7022,40 +7247,62 @@ ALRPDEF int alrp_st_save(const char * path, int n, const struct alrp_st_tensor *
             return -1;
         }
         if (strcmp(t->name, "__metadata__") == 0 || !alrp__utf8_valid(t->name)) {
-            alrp__st_errf(err, err_size, "%s: tensor %d: name '%s' is reserved or not valid UTF-8", path, k, t->name);
+            alrp__st_errf(err, err_size, "%s: tensor %d: name '%s' is reserved or not valid UTF-8", path, k, alrp__st_q(t->name).s);
             return -1;
         }
         if (!memchr(t->dtype, '\0', sizeof(t->dtype)) || alrp_st_dtype_size(t->dtype) == 0) {
-            alrp__st_errf(err, err_size, "%s: tensor '%s': unknown dtype '%.8s'", path, t->name, t->dtype);
+            char dt[sizeof(t->dtype) + 1];
+            memcpy(dt, t->dtype, sizeof(t->dtype)); dt[sizeof(t->dtype)] = '\0';
+            alrp__st_errf(err, err_size, "%s: tensor '%s': unknown dtype '%s'", path, alrp__st_q(t->name).s, alrp__st_q(dt).s);
             return -1;
         }
         if (t->n_dims < 0 || t->n_dims > ALRP_ST_MAX_DIMS) {
-            alrp__st_errf(err, err_size, "%s: tensor '%s': n_dims %d is outside 0..%d", path, t->name, t->n_dims, ALRP_ST_MAX_DIMS);
+            alrp__st_errf(err, err_size, "%s: tensor '%s': n_dims %d is outside 0..%d", path, alrp__st_q(t->name).s, t->n_dims, ALRP_ST_MAX_DIMS);
             return -1;
         }
         int64_t numel = alrp__st_numel(t->n_dims, t->shape);
         if (numel < 0 || numel > INT64_MAX / alrp_st_dtype_size(t->dtype)) {
-            alrp__st_errf(err, err_size, "%s: tensor '%s': negative or overflowing shape", path, t->name);
+            alrp__st_errf(err, err_size, "%s: tensor '%s': negative or overflowing shape", path, alrp__st_q(t->name).s);
             return -1;
         }
         if (numel > 0 && !t->data) {
-            alrp__st_errf(err, err_size, "%s: tensor '%s': NULL data for %lld elements", path, t->name, (long long) numel);
+            alrp__st_errf(err, err_size, "%s: tensor '%s': NULL data for %lld elements", path, alrp__st_q(t->name).s, (long long) numel);
             return -1;
-        }
-        for (int j = 0; j < k; j++) {
-            if (strcmp(tensors[j].name, t->name) == 0) {
-                alrp__st_errf(err, err_size, "%s: tensor name '%s' is used twice", path, t->name);
-                return -1;
-            }
         }
     }
     for (int k = 0; metadata && metadata[k]; k += 2) {
         if (!metadata[k + 1]) {
-            alrp__st_errf(err, err_size, "%s: metadata key '%s' has a NULL value (the list is key, value, ..., NULL)", path, metadata[k]);
+            alrp__st_errf(err, err_size, "%s: metadata key '%s' has a NULL value (the list is key, value, ..., NULL)", path, alrp__st_q(metadata[k]).s);
             return -1;
         }
         if (!alrp__utf8_valid(metadata[k]) || !alrp__utf8_valid(metadata[k + 1])) {
-            alrp__st_errf(err, err_size, "%s: metadata '%s' is not valid UTF-8", path, metadata[k]);
+            alrp__st_errf(err, err_size, "%s: metadata '%s' is not valid UTF-8", path, alrp__st_q(metadata[k]).s);
+            return -1;
+        }
+    }
+    {   // names and metadata keys must differ: sorted, equal ones are neighbours
+        int n_meta = 0;
+        while (metadata && metadata[2 * n_meta]) n_meta++;
+        int most = n > n_meta ? n : n_meta;
+        const char ** names = (const char **) ALRP_MALLOC(sizeof(*names) * (most > 0 ? (size_t) most : 1));
+        int * order = (int *) ALRP_MALLOC(sizeof(int) * (most > 0 ? (size_t) most : 1));
+        if (!names || !order) {
+            ALRP_FREE(names); ALRP_FREE(order);
+            alrp__st_errf(err, err_size, "%s: out of memory", path);
+            return -1;
+        }
+        names[0] = NULL;   // for n == 0 (GCC's -Wmaybe-uninitialized)
+        for (int k = 0; k < n; k++) names[k] = tensors[k].name;
+        int dup = alrp__st_sort_keys(names, 1, n, order, &stats->key_cmps), dup_meta = -1;
+        if (dup == -1) dup_meta = alrp__st_sort_keys(metadata, 2, n_meta, order, &stats->key_cmps);
+        ALRP_FREE(names); ALRP_FREE(order);
+        if (dup == -2 || dup_meta == -2) { alrp__st_errf(err, err_size, "%s: out of memory", path); return -1; }
+        if (dup >= 0) {
+            alrp__st_errf(err, err_size, "%s: tensor name '%s' is used twice", path, alrp__st_q(tensors[dup].name).s);
+            return -1;
+        }
+        if (dup_meta >= 0) {
+            alrp__st_errf(err, err_size, "%s: metadata key '%s' appears twice", path, alrp__st_q(metadata[2 * dup_meta]).s);
             return -1;
         }
     }

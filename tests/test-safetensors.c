@@ -2,6 +2,7 @@
 // file (each must give its own one-line error, never a crash: run under make SANITIZE=1 too),
 // random byte flips and truncations, and byte-identical output with tools/ref_safetensors.py.
 //     usage: test-safetensors [tests/data]
+#define ALRP_INTERNAL   // alrp__st_file_stats, alrp__st_save_ex: the duplicate checks' cost
 #include "alrp.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +54,17 @@ static int write_file(const char * path, const void * p, size_t n) {
     return w == n ? 0 : -1;
 }
 
+// a message is one line: no control character (bytes < 0x20 and DEL, the C1 controls U+0080..
+// U+009F, and U+2028, U+2029: line and paragraph separators)
+static int one_line(const char * s) {
+    for (const unsigned char * c = (const unsigned char *) s; *c; c++) {
+        if (*c < 0x20 || *c == 0x7f) return 0;
+        if (c[0] == 0xC2 && c[1] >= 0x80 && c[1] <= 0x9F) return 0;
+        if (c[0] == 0xE2 && c[1] == 0x80 && (c[2] == 0xA8 || c[2] == 0xA9)) return 0;
+    }
+    return 1;
+}
+
 // a file in memory: 8-byte length, header (as given, not padded), data_size bytes of data
 static uint8_t * make_file(const char * header, uint64_t len_field, size_t data_size, size_t * size) {
     size_t hl = strlen(header);
@@ -70,7 +82,7 @@ static void expect_bad(const char * what, const char * header, size_t data_size,
     uint8_t * p = make_file(header, strlen(header), data_size, &size);
     char err[512] = "";
     struct alrp_st_file * f = alrp_st_load_buffer(p, size, "bad.safetensors", err, sizeof(err));
-    int ok = f == NULL && strstr(err, want) != NULL && strncmp(err, "bad.safetensors: ", 17) == 0 && !strchr(err, '\n');
+    int ok = f == NULL && strstr(err, want) != NULL && strncmp(err, "bad.safetensors: ", 17) == 0 && one_line(err);
     char detail[700];
     snprintf(detail, sizeof(detail), "%s", f ? "loaded, but should have failed" : err);
     check(ok, what, detail);
@@ -450,11 +462,342 @@ static void test_python(const char * data_dir) {
     unlink(out);
 }
 
+// Names, dtypes and keys from the header are quoted escaped in messages (control characters as
+// \n, \t, \xNN, \uNNNN; a backslash as \\), long ones cut with "...": a message is one line.
+static void test_escaped(const char * dir) {
+    expect_bad("dtype with a newline",     "{\"w\":{\"dtype\":\"F\\n32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4, "unknown dtype 'F\\n32'");
+    expect_bad("name with a newline, offsets past the end", "{\"a\\nb\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,8]}}", 4,
+               "tensor 'a\\nb': data_offsets [0, 8] exceed");
+    expect_bad("name with \\t \\r \\u0001 DEL \\\\", "{\"\\t\\r\\u0001\\u007f\\\\x\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,4]}}", 4,
+               "tensor '\\t\\r\\x01\\x7f\\\\x': data_offsets [0, 4] hold 4 bytes");
+    expect_bad("names with U+0085, U+2028, U+2029", "{\"a\\u0085\\u2028\\u2029\xc3\xa9\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,0]}}", 4,
+               "tensor 'a\\u0085\\u2028\\u2029\xc3\xa9': data_offsets [4, 0] end before");
+    expect_bad("unknown field with a newline", "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4],\"\\n\":1}}", 4,
+               "unknown field \"\\n\"");
+    expect_bad("missing dtype, name with \\r", "{\"\\r\":{\"shape\":[1],\"data_offsets\":[0,4]}}", 4, "tensor '\\r': missing \"dtype\"");
+    expect_bad("field twice, name with \\b", "{\"\\b\":{\"shape\":[1],\"shape\":[1],\"data_offsets\":[0,4]}}", 4, "tensor '\\b': field \"shape\" appears twice");
+    expect_bad("9 dims, name with \\f", "{\"\\f\":{\"dtype\":\"F32\",\"shape\":[1,1,1,1,1,1,1,1,1],\"data_offsets\":[0,4]}}", 4, "tensor '\\f': shape has");
+    expect_bad("3 offsets, name with \\n", "{\"\\n\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4,8]}}", 8, "tensor '\\n': data_offsets must");
+    expect_bad("overflow, name with \\n", "{\"\\n\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296],\"data_offsets\":[0,4]}}", 4, "tensor '\\n': shape overflows");
+    expect_bad("overlap of names with newlines", "{\"a\\n\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+               "\"b\\n\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", 12, "'a\\n' [0, 8] and 'b\\n' [4, 12] overlap");
+    expect_bad("hole before a name with a newline", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+               "\"b\\n\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}", 12, "(before 'b\\n')");
+    expect_bad("tensor twice, name with a newline", "{\"x\\ny\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+               "\"x\\ny\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", 8, "tensor 'x\\ny' appears twice");
+    expect_bad("metadata key twice, with a newline", "{\"__metadata__\":{\"k\\n\":\"1\",\"k\\n\":\"2\"}}", 0, "key 'k\\n' appears twice");
+    char longname[400] = "{\"";
+    for (int k = 0; k < 130; k++) strcat(longname, "\\n");
+    strcat(longname, "\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}");
+    expect_bad("name of 130 newlines", longname, 4, "130 bytes long, at most 127");
+    char name127[300] = "{\"";
+    for (int k = 0; k < 127; k++) strcat(name127, "n");
+    strcat(name127, "\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,8]}}");
+    expect_bad("a 127-byte name is quoted whole", name127, 4, "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"
+               "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn': data_offsets");
+
+    // a 20000-byte key, twice: the message quotes its start, not all of it
+    size_t kl = 20000, hl = 2 * kl + 64;
+    char * hdr = (char *) malloc(hl);
+    char * key = (char *) malloc(kl + 1);
+    for (size_t k = 0; k < kl; k++) key[k] = (char) ('a' + k % 26);
+    key[kl] = '\0';
+    snprintf(hdr, hl, "{\"__metadata__\":{\"%s\":\"1\",\"%s\":\"2\"}}", key, key);
+    size_t size;
+    uint8_t * p = make_file(hdr, strlen(hdr), 0, &size);
+    char err[4096] = "";
+    struct alrp_st_file * f = alrp_st_load_buffer(p, size, "long.safetensors", err, sizeof(err));
+    check(!f && strstr(err, "key 'abcdefghijklmnopqrstuvwxyzabcdef") && strstr(err, "...' appears twice") && strlen(err) < 300,
+          "a 20000-byte duplicate key is quoted cut short", err);
+    alrp_st_close(f);
+    free(p); free(hdr); free(key);
+
+    // the label (a path) is escaped too
+    f = alrp_st_load_buffer("{}", 2, "dir\n/x.safetensors", err, sizeof(err));
+    check(!f && one_line(err) && strstr(err, "dir\\n/x.safetensors: "), "a label with a newline", err);
+
+    // the writer's messages
+    char path[512];
+    snprintf(path, sizeof(path), "%s/alrp-test-st-esc-%d.safetensors", dir, (int) getpid());
+    float v = 1.0f;
+    struct alrp_st_tensor two[2] = { mk("a\nb", "F32", 0, NULL, &v), mk("a\nb", "F32", 0, NULL, &v) };
+    int rc = alrp_st_save(path, 2, two, NULL, err, sizeof(err));
+    check(rc != 0 && one_line(err) && strstr(err, "'a\\nb' is used twice"), "save: duplicate name with a newline", err);
+    two[0] = mk("bad\xff\n", "F32", 0, NULL, &v);
+    rc = alrp_st_save(path, 1, two, NULL, err, sizeof(err));
+    check(rc != 0 && one_line(err) && strstr(err, "'bad\\xff\\n'"), "save: invalid UTF-8 name with a newline", err);
+    snprintf(two[0].dtype, sizeof(two[0].dtype), "F\n32");
+    snprintf(two[0].name, sizeof(two[0].name), "w");
+    rc = alrp_st_save(path, 1, two, NULL, err, sizeof(err));
+    check(rc != 0 && one_line(err) && strstr(err, "unknown dtype 'F\\n32'"), "save: dtype with a newline", err);
+    two[0] = mk("w", "F32", 0, NULL, &v);
+    const char * meta[] = { "k\n", NULL };
+    rc = alrp_st_save(path, 1, two, meta, err, sizeof(err));
+    check(rc != 0 && one_line(err) && strstr(err, "key 'k\\n'"), "save: metadata key with a newline, no value", err);
+    const char * meta2[] = { "k\x01", "\xff", NULL };
+    rc = alrp_st_save(path, 1, two, meta2, err, sizeof(err));
+    check(rc != 0 && one_line(err) && strstr(err, "'k\\x01'"), "save: metadata not UTF-8, key with \\x01", err);
+    char bad_path[600];
+    snprintf(bad_path, sizeof(bad_path), "%s/no\nsuch-%d/x.safetensors", dir, (int) getpid());
+    rc = alrp_st_save(bad_path, 1, two, NULL, err, sizeof(err));
+    check(rc != 0 && one_line(err) && strstr(err, "no\\nsuch"), "save: path with a newline", err);
+
+    // alrp_load_tensors: the destination's name (the file's) escaped
+    struct alrp_st_tensor in = mk("a\nb", "F32", 0, NULL, &v);
+    rc = alrp_st_save(path, 1, &in, NULL, err, sizeof(err));
+    struct alrp_init_params ip = { 1 << 16, NULL, false };
+    struct alrp_context * ctx = alrp_init(ip);
+    struct alrp_tensor * t2 = alrp_set_name(alrp_new_tensor_1d(ctx, 2), "a\nb");
+    int n = alrp_load_tensors(NULL, path, 1, &t2, false, err, sizeof(err));
+    check(rc == 0 && n == -1 && one_line(err) && strstr(err, "tensor 'a\\nb' has shape ()"), "load_tensors: shape mismatch, name with a newline", err);
+    int64_t s1[1] = { 1 };
+    struct alrp_tensor * ti = alrp_set_name(alrp_new_tensor(ctx, ALRP_TYPE_I32, 1, s1), "a\nb");
+    n = alrp_load_tensors(NULL, path, 1, &ti, false, err, sizeof(err));
+    check(n == -1 && one_line(err) && strstr(err, "tensor 'a\\nb' is F32"), "load_tensors: F32 into I32, name with a newline", err);
+    struct alrp_tensor * tm = alrp_set_name(alrp_new_tensor_1d(ctx, 1), "c\td");
+    n = alrp_load_tensors(NULL, path, 1, &tm, false, err, sizeof(err));
+    check(n == -1 && one_line(err) && strstr(err, "no tensor 'c\\td'"), "load_tensors: missing name with a tab", err);
+    alrp_free(ctx);
+    unlink(path);
+}
+
+// The checks for duplicate metadata keys and tensor names (reader and writer) must cost
+// O(n log n) comparisons, not n^2: counted, for 80000 keys and 80000 tensors
+static void test_many_keys(const char * dir) {
+    const int n = 80000;
+    const uint64_t limit = 40 * (uint64_t) n;   // n log2 n is 1.3 M; n^2 / 2 is 3.2 G
+    char detail[600], err[512] = "";
+    size_t cap = (size_t) n * 32 + 64, hl = 0;
+    char * hdr = (char *) malloc(cap);
+    hl += (size_t) snprintf(hdr + hl, cap - hl, "{\"__metadata__\":{");
+    for (int k = 0; k < n; k++) hl += (size_t) snprintf(hdr + hl, cap - hl, "%s\"key.%07d\":\"%d\"", k ? "," : "", (k * 7919) % n, k);
+    snprintf(hdr + hl, cap - hl, "}}");
+    size_t size;
+    uint8_t * p = make_file(hdr, strlen(hdr), 0, &size);
+    struct alrp_st_file * f = alrp_st_load_buffer(p, size, "meta.safetensors", err, sizeof(err));
+    struct alrp__st_stats st = { 0 };
+    if (f) alrp__st_file_stats(f, &st);
+    snprintf(detail, sizeof(detail), "%s; %llu key comparisons", f ? "loaded" : err, (unsigned long long) st.key_cmps);
+    check(f && alrp_st_metadata_count(f) == n && st.key_cmps < limit, "80000 metadata keys: fewer than 40 n comparisons", detail);
+    int found = f != NULL;
+    for (int k = 0; f && k < n; k += 97) {
+        char key[32], val[32];
+        snprintf(key, sizeof(key), "key.%07d", (k * 7919) % n);
+        snprintf(val, sizeof(val), "%d", k);
+        const char * v = alrp_st_metadata(f, key), * k2, * v2;
+        alrp_st_metadata_at(f, k, &k2, &v2);
+        if (!v || strcmp(v, val) != 0 || strcmp(k2, key) != 0 || strcmp(v2, val) != 0) found = 0;
+    }
+    check(found && (!f || alrp_st_metadata(f, "key.") == NULL), "every 97th of the 80000 keys found by name and by index", NULL);
+    alrp_st_close(f);
+    free(p);
+    // the same with one key twice (the last one repeats the 1234th)
+    hl = strlen(hdr) - 2;
+    snprintf(hdr + hl, cap - hl, ",\"key.%07d\":\"x\"}}", (1234 * 7919) % n);
+    p = make_file(hdr, strlen(hdr), 0, &size);
+    f = alrp_st_load_buffer(p, size, "meta.safetensors", err, sizeof(err));
+    char want[200];
+    snprintf(want, sizeof(want), "key 'key.%07d' appears twice", (1234 * 7919) % n);
+    check(!f && strstr(err, want), "80000 metadata keys, one twice: named", err);
+    alrp_st_close(f);
+    free(p);
+    free(hdr);
+
+    // 80000 tensors (in reverse name order) through the writer and the reader
+    char path[512];
+    snprintf(path, sizeof(path), "%s/alrp-test-st-many-%d.safetensors", dir, (int) getpid());
+    struct alrp_st_tensor * ts = (struct alrp_st_tensor *) calloc((size_t) n, sizeof(*ts));
+    uint8_t * bytes = (uint8_t *) malloc((size_t) n);
+    int64_t one[1] = { 1 };
+    for (int k = 0; k < n; k++) {
+        char name[32];
+        snprintf(name, sizeof(name), "layer.%07d.w", n - k);
+        bytes[k] = (uint8_t) k;
+        ts[k] = mk(name, "U8", 1, one, bytes + k);
+    }
+    int rc = alrp__st_save_ex(path, n, ts, NULL, err, sizeof(err), &st);
+    snprintf(detail, sizeof(detail), "%s; %llu name comparisons", rc ? err : "saved", (unsigned long long) st.key_cmps);
+    check(rc == 0 && st.key_cmps < limit, "save 80000 tensors: fewer than 40 n comparisons", detail);
+    f = alrp_st_load(path, err, sizeof(err));
+    memset(&st, 0, sizeof(st));
+    if (f) alrp__st_file_stats(f, &st);
+    snprintf(detail, sizeof(detail), "%s; %llu name comparisons", f ? "loaded" : err, (unsigned long long) st.key_cmps);
+    check(f && alrp_st_count(f) == n && st.key_cmps < limit, "load 80000 tensors: fewer than 40 n comparisons", detail);
+    found = f != NULL;
+    for (int k = 0; f && k < n; k += 101) {
+        const struct alrp_st_tensor * t = alrp_st_get(f, ts[k].name);
+        if (!t || *(const uint8_t *) t->data != bytes[k] || alrp_st_at(f, k) != t) found = 0;
+    }
+    check(found, "every 101st of the 80000 tensors found by name, in the written order", NULL);
+    alrp_st_close(f);
+    unlink(path);
+    snprintf(ts[n - 1].name, sizeof(ts[n - 1].name), "%s", ts[4321].name);
+    rc = alrp__st_save_ex(path, n, ts, NULL, err, sizeof(err), &st);
+    snprintf(want, sizeof(want), "tensor name '%s' is used twice", ts[4321].name);
+    check(rc != 0 && strstr(err, want) && access(path, F_OK) != 0, "save 80000 tensors, one name twice: named, nothing written", err);
+    free(ts);
+    free(bytes);
+
+    // the writer refuses a metadata key twice (the reader would refuse the file)
+    float v = 1.0f;
+    struct alrp_st_tensor t1 = mk("w", "F32", 0, NULL, &v);
+    const char * meta[] = { "a", "1", "b", "2", "a", "3", NULL };
+    rc = alrp_st_save(path, 1, &t1, meta, err, sizeof(err));
+    check(rc != 0 && strstr(err, "metadata key 'a' appears twice") && access(path, F_OK) != 0, "save rejects a metadata key twice", err);
+}
+
+// header + data bytes to a file on disk
+static int write_st(const char * path, const char * header, const void * data, size_t data_size) {
+    size_t size;
+    uint8_t * p = make_file(header, strlen(header), data_size, &size);
+    if (data_size) memcpy(p + 8 + strlen(header), data, data_size);
+    int rc = write_file(path, p, size);
+    free(p);
+    return rc;
+}
+
+// a destination tensor of its own malloc'ed block of exactly its size (so that ASan sees any
+// write past it), in a no_alloc context
+static struct alrp_tensor * dest(struct alrp_context * ctx, enum alrp_type type, const char * name, int64_t n) {
+    int64_t s[1] = { n };
+    struct alrp_tensor * t = alrp_set_name(alrp_new_tensor(ctx, type, 1, s), name);
+    t->data = malloc(alrp_nbytes(t));
+    memset(t->data, 0x5A, alrp_nbytes(t));
+    return t;
+}
+
+// alrp_load_tensors into I8 and I32 tensors: integer dtypes convert exactly, anything that would
+// not is an error naming the file, the tensor and both dtypes; nothing is written past the data
+static void test_load_int(const char * dir) {
+    char path[512], err[512];
+    snprintf(path, sizeof(path), "%s/alrp-test-st-int-%d.safetensors", dir, (int) getpid());
+    struct alrp_init_params ip = { 1 << 16, NULL, true };
+    struct alrp_context * ctx = alrp_init(ip);
+
+    // the 68-byte file of one U8 tensor [5] with bytes 0..4, into an I8 tensor of 5 bytes
+    const char * hdr_u8 = "{\"lab\":{\"dtype\":\"U8\",\"shape\":[5],\"data_offsets\":[0,5]}}";
+    const uint8_t u8[5] = { 0, 1, 2, 3, 127 };
+    write_st(path, hdr_u8, u8, 5);
+    struct alrp_tensor * lab = dest(ctx, ALRP_TYPE_I8, "lab", 5);
+    int n = alrp_load_tensors(NULL, path, 1, &lab, false, err, sizeof(err));
+    const int8_t * l8 = (const int8_t *) lab->data;
+    check(n == 1 && l8[0] == 0 && l8[1] == 1 && l8[2] == 2 && l8[3] == 3 && l8[4] == 127,
+          "U8 [5] into an I8 tensor: exact values, no write past its 5 bytes", n == 1 ? NULL : err);
+    struct alrp_tensor * lab32 = dest(ctx, ALRP_TYPE_I32, "lab", 5);
+    n = alrp_load_tensors(NULL, path, 1, &lab32, false, err, sizeof(err));
+    const int32_t * l32 = (const int32_t *) lab32->data;
+    check(n == 1 && l32[0] == 0 && l32[3] == 3 && l32[4] == 127, "U8 [5] into an I32 tensor", n == 1 ? NULL : err);
+
+    // U8 200 does not fit I8: an error, and the destination is left as it was
+    const uint8_t big8[5] = { 0, 1, 200, 3, 4 };
+    write_st(path, hdr_u8, big8, 5);
+    memset(lab->data, 0x5A, 5);
+    n = alrp_load_tensors(NULL, path, 1, &lab, false, err, sizeof(err));
+    check(n == -1 && strstr(err, path) && strstr(err, "'lab'") && strstr(err, "U8") && strstr(err, "I8") &&
+          strstr(err, "200") && one_line(err) && ((uint8_t *) lab->data)[0] == 0x5A,
+          "U8 value 200 into I8: out of range, destination untouched", err);
+
+    // I64 into I32: exact (2^30 + 1 is not a float), and 2^31 is out of range
+    const int64_t i64[4] = { -5, (1 << 30) + 1, INT32_MIN, INT32_MAX };
+    const char * hdr_i64 = "{\"idx\":{\"dtype\":\"I64\",\"shape\":[4],\"data_offsets\":[0,32]}}";
+    write_st(path, hdr_i64, i64, sizeof(i64));
+    struct alrp_tensor * idx = dest(ctx, ALRP_TYPE_I32, "idx", 4);
+    n = alrp_load_tensors(NULL, path, 1, &idx, false, err, sizeof(err));
+    const int32_t * v32 = (const int32_t *) idx->data;
+    check(n == 1 && v32[0] == -5 && v32[1] == (1 << 30) + 1 && v32[2] == INT32_MIN && v32[3] == INT32_MAX,
+          "I64 into an I32 tensor: exact, INT32_MIN and INT32_MAX included", n == 1 ? NULL : err);
+    const int64_t i64big[4] = { 0, 1, (int64_t) INT32_MAX + 1, 2 };
+    write_st(path, hdr_i64, i64big, sizeof(i64big));
+    n = alrp_load_tensors(NULL, path, 1, &idx, false, err, sizeof(err));
+    check(n == -1 && strstr(err, "'idx'") && strstr(err, "I64") && strstr(err, "I32") && strstr(err, "2147483648") &&
+          one_line(err), "I64 value 2^31 into I32: out of range", err);
+    struct alrp_tensor * idx8 = dest(ctx, ALRP_TYPE_I8, "idx", 4);
+    write_st(path, hdr_i64, i64, sizeof(i64));
+    n = alrp_load_tensors(NULL, path, 1, &idx8, false, err, sizeof(err));
+    check(n == -1 && strstr(err, "I64") && strstr(err, "I8") && strstr(err, "element 1 is 1073741825"),
+          "I64 value 2^30 + 1 into I8: out of range (the first bad value is named)", err);
+
+    // float dtypes never go into integer tensors
+    const float f[4] = { 1.0f, 2.0f, 3.0f, 4.0f };
+    const char * hdr_f32 = "{\"idx\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}";
+    write_st(path, hdr_f32, f, sizeof(f));
+    memset(idx->data, 0x5A, 16);
+    n = alrp_load_tensors(NULL, path, 1, &idx, false, err, sizeof(err));
+    check(n == -1 && strstr(err, path) && strstr(err, "'idx'") && strstr(err, "F32") && strstr(err, "I32") &&
+          one_line(err) && ((uint8_t *) idx->data)[0] == 0x5A, "F32 into an I32 tensor is refused", err);
+    n = alrp_load_tensors(NULL, path, 1, &idx8, false, err, sizeof(err));
+    check(n == -1 && strstr(err, "F32") && strstr(err, "I8") && one_line(err), "F32 into an I8 tensor is refused", err);
+    const char * hdr_bf = "{\"idx\":{\"dtype\":\"BF16\",\"shape\":[4],\"data_offsets\":[0,8]}}";
+    write_st(path, hdr_bf, f, 8);
+    n = alrp_load_tensors(NULL, path, 1, &idx, false, err, sizeof(err));
+    check(n == -1 && strstr(err, "BF16") && strstr(err, "I32"), "BF16 into an I32 tensor is refused", err);
+
+    // BOOL: 0 and 1 into integer tensors; another byte is not a BOOL
+    const uint8_t b[4] = { 1, 0, 0, 1 };
+    const char * hdr_bool = "{\"m\":{\"dtype\":\"BOOL\",\"shape\":[4],\"data_offsets\":[0,4]}}";
+    write_st(path, hdr_bool, b, 4);
+    struct alrp_tensor * m = dest(ctx, ALRP_TYPE_I8, "m", 4);
+    n = alrp_load_tensors(NULL, path, 1, &m, false, err, sizeof(err));
+    check(n == 1 && memcmp(m->data, b, 4) == 0, "BOOL into an I8 tensor", n == 1 ? NULL : err);
+    const uint8_t b2[4] = { 1, 0, 2, 1 };
+    write_st(path, hdr_bool, b2, 4);
+    n = alrp_load_tensors(NULL, path, 1, &m, false, err, sizeof(err));
+    check(n == -1 && strstr(err, "BOOL") && strstr(err, "'m'") && one_line(err), "BOOL byte 2 is refused", err);
+
+    // every integer dtype into I32 and I8, and into F32 as before
+    const char * hdr_all = "{\"a\":{\"dtype\":\"I64\",\"shape\":[2],\"data_offsets\":[0,16]},"
+                           "\"b\":{\"dtype\":\"U64\",\"shape\":[2],\"data_offsets\":[16,32]},"
+                           "\"c\":{\"dtype\":\"I32\",\"shape\":[2],\"data_offsets\":[32,40]},"
+                           "\"d\":{\"dtype\":\"U32\",\"shape\":[2],\"data_offsets\":[40,48]},"
+                           "\"e\":{\"dtype\":\"I16\",\"shape\":[2],\"data_offsets\":[48,52]},"
+                           "\"f\":{\"dtype\":\"U16\",\"shape\":[2],\"data_offsets\":[52,56]},"
+                           "\"g\":{\"dtype\":\"I8\",\"shape\":[2],\"data_offsets\":[56,58]},"
+                           "\"h\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[58,60]}}";
+    uint8_t all[60];
+    const int64_t a_[2] = { -128, 127 }; const uint64_t b_[2] = { 0, 127 }; const int32_t c_[2] = { -100, 100 };
+    const uint32_t d_[2] = { 7, 9 }; const int16_t e_[2] = { -1, 1 }; const uint16_t f_[2] = { 3, 4 };
+    const int8_t g_[2] = { -128, 127 }; const uint8_t h_[2] = { 0, 127 };
+    memcpy(all, a_, 16); memcpy(all + 16, b_, 16); memcpy(all + 32, c_, 8); memcpy(all + 40, d_, 8);
+    memcpy(all + 48, e_, 4); memcpy(all + 52, f_, 4); memcpy(all + 56, g_, 2); memcpy(all + 58, h_, 2);
+    write_st(path, hdr_all, all, sizeof(all));
+    const int want[8][2] = { { -128, 127 }, { 0, 127 }, { -100, 100 }, { 7, 9 }, { -1, 1 }, { 3, 4 }, { -128, 127 }, { 0, 127 } };
+    const char * names[8] = { "a", "b", "c", "d", "e", "f", "g", "h" };
+    int all_ok = 1;
+    for (int k = 0; k < 8; k++) {
+        struct alrp_tensor * t[3] = { dest(ctx, ALRP_TYPE_I32, names[k], 2), dest(ctx, ALRP_TYPE_I8, names[k], 2),
+                                      dest(ctx, ALRP_TYPE_F32, names[k], 2) };
+        for (int j = 0; j < 3; j++) {
+            n = alrp_load_tensors(NULL, path, 1, &t[j], false, err, sizeof(err));
+            for (int q = 0; q < 2; q++) {
+                int got = j == 0 ? ((int32_t *) t[j]->data)[q] : j == 1 ? ((int8_t *) t[j]->data)[q]
+                        : (int) ((float *) t[j]->data)[q];
+                if (n != 1 || got != want[k][q]) { all_ok = 0; printf("     '%s' into type %d: %s\n", names[k], j, n == 1 ? "wrong value" : err); }
+            }
+            free(t[j]->data);
+        }
+    }
+    check(all_ok, "I64 U64 I32 U32 I16 U16 I8 U8 into I32, I8 and F32 tensors", NULL);
+    const uint64_t huge[2] = { 1, UINT64_MAX };
+    memcpy(all + 16, huge, 16);
+    write_st(path, hdr_all, all, sizeof(all));
+    struct alrp_tensor * bt = dest(ctx, ALRP_TYPE_I32, "b", 2);
+    n = alrp_load_tensors(NULL, path, 1, &bt, false, err, sizeof(err));
+    check(n == -1 && strstr(err, "U64") && strstr(err, "18446744073709551615"), "U64 2^64-1 into I32: out of range", err);
+    free(bt->data);
+
+    unlink(path);
+    free(lab->data); free(lab32->data); free(idx->data); free(idx8->data); free(m->data);
+    alrp_free(ctx);
+}
+
 int main(int argc, char ** argv) {
     const char * data_dir = argc > 1 ? argv[1] : "tests/data";
     const char * tmp_dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
     test_round_trip(tmp_dir);
     test_corrupt();
+    test_load_int(tmp_dir);
+    test_escaped(tmp_dir);
+    test_many_keys(tmp_dir);
     test_python(data_dir);
     printf("%d OK, %d FAIL\n", n_ok, n_fail);
     return n_fail ? 1 : 0;
