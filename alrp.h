@@ -773,8 +773,21 @@ ALRPDEF void alrp_adamw_step_f32(int64_t n, float * p, const float * g, float * 
 #include <string.h>
 #include <math.h>
 #include <float.h>
-#include <stdatomic.h>
 #include <pthread.h>
+// C11 atomics; in C++ the same free functions and memory orders from <atomic>
+#ifdef __cplusplus
+#include <atomic>
+typedef std::atomic<long long> alrp__atomic_llong;
+typedef std::atomic<int>       alrp__atomic_int;
+using std::atomic_init; using std::atomic_load; using std::atomic_load_explicit; using std::atomic_store;
+using std::atomic_store_explicit; using std::atomic_fetch_add; using std::atomic_fetch_add_explicit;
+using std::atomic_fetch_sub; using std::memory_order_relaxed; using std::memory_order_acquire;
+using std::memory_order_release; using std::memory_order_acq_rel;
+#else
+#include <stdatomic.h>
+typedef atomic_llong alrp__atomic_llong;
+typedef atomic_int   alrp__atomic_int;
+#endif
 #include <unistd.h>
 #include <sched.h>
 
@@ -804,12 +817,12 @@ struct alrp_threadpool {
     pthread_cond_t    cond_done;    // the caller sleeps here when the workers are slow to finish
     alrp_thread_fn    fn;
     void            * arg;
-    atomic_llong      job;          // job generation, bumped per run (after fn and arg are set)
-    atomic_int        n_done;       // workers finished with the current job
-    atomic_int        n_sleeping;   // workers waiting on cond_job
-    atomic_int        stop;
-    atomic_int        bar_count;    // barrier: threads arrived in this phase
-    atomic_int        bar_phase;    // barrier: generation
+    alrp__atomic_llong job;         // job generation, bumped per run (after fn and arg are set)
+    alrp__atomic_int  n_done;       // workers finished with the current job
+    alrp__atomic_int  n_sleeping;   // workers waiting on cond_job
+    alrp__atomic_int  stop;
+    alrp__atomic_int  bar_count;    // barrier: threads arrived in this phase
+    alrp__atomic_int  bar_phase;    // barrier: generation
     void            * work;         // scratch for kernels run through this pool (grows, never shrinks)
     size_t            work_size;
 };
@@ -866,7 +879,7 @@ ALRPDEF struct alrp_threadpool * alrp_threadpool_new(int n_threads) {
     if (n_threads < 1) n_threads = alrp_n_cores();
     struct alrp_threadpool * tp = (struct alrp_threadpool *) ALRP_MALLOC(sizeof(*tp));
     ALRP_ASSERT(tp);
-    memset(tp, 0, sizeof(*tp));
+    memset((void *) tp, 0, sizeof(*tp));   // (void *): the atomics are set by atomic_init below
     tp->n_threads = n_threads;
     pthread_mutex_init(&tp->mutex, NULL);
     pthread_cond_init(&tp->cond_job, NULL);
