@@ -802,6 +802,11 @@ typedef atomic_int   alrp__atomic_int;
 #endif
 
 #define ALRP_UNUSED(x) (void)(x)
+#ifdef __cplusplus
+#define ALRP__RESTRICT __restrict
+#else
+#define ALRP__RESTRICT restrict
+#endif
 #define ALRP_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define ALRP_MAX(a, b) ((a) > (b) ? (a) : (b))
 
@@ -2800,7 +2805,7 @@ static inline __mmask16 alrp__mask16(int64_t n) {   // lanes [0, n), n clamped t
 #endif
 
 // d[0..n) = s[0..n)
-static inline void alrp__copy_f32(float * restrict d, const float * restrict s, int64_t n) {
+static inline void alrp__copy_f32(float * ALRP__RESTRICT d, const float * ALRP__RESTRICT s, int64_t n) {
 #ifdef ALRP__AVX512
     for (int64_t i = 0; i < n; i += 16) {
         const __mmask16 m = alrp__mask16(n - i);
@@ -2835,8 +2840,8 @@ static void alrp__scale_f32(float * d, int64_t n, float beta) {
 // c: C tile (mr, nr) with row stride ldc, mr <= MR and nr <= NR.
 // c = alpha * a @ b + beta * c + bias[r] (bias: mr values or NULL; beta == 0: c not read).
 // mr is a compile-time constant in each instance (alrp__ukr_1 ... alrp__ukr_MR below).
-ALRP__FORCE_INLINE void alrp__ukr(const int mr, int64_t kc, const float * restrict a, const float * restrict b,
-                                  float * restrict c, int64_t ldc, int nr, float alpha, float beta,
+ALRP__FORCE_INLINE void alrp__ukr(const int mr, int64_t kc, const float * ALRP__RESTRICT a, const float * ALRP__RESTRICT b,
+                                  float * ALRP__RESTRICT c, int64_t ldc, int nr, float alpha, float beta,
                                   const float * bias) {
     ALRP_F32_VEC acc[ALRP__GEMM_MR][ALRP__GEMM_NRV];
     ALRP__UNROLL for (int r = 0; r < mr; r++) {
@@ -2944,7 +2949,7 @@ struct alrp__src {
 };
 
 // d[t] = row[iw0 + t s] where 0 <= iw0 + t s < w, else 0, for t in [0, run)
-ALRP__FORCE_INLINE void alrp__gather_row(float * restrict d, const float * restrict row, int64_t w, int64_t iw0, int64_t s, int64_t run) {
+ALRP__FORCE_INLINE void alrp__gather_row(float * ALRP__RESTRICT d, const float * ALRP__RESTRICT row, int64_t w, int64_t iw0, int64_t s, int64_t run) {
 #ifdef ALRP__AVX512
     if (s == 1) {
         for (int64_t t = 0; t < run; t += 16) {   // lanes i valid when 0 <= iw0 + t + i < w
@@ -3002,7 +3007,7 @@ ALRP__FORCE_INLINE void alrp__transpose16(__m512 r[16]) {
 
 // One panel from w row-major rows (a transposition): dst (kc, W)[k][t] = src[t ld + k] for t < w,
 // 0 for w <= t < W.
-static void alrp__pack_rows(float * restrict dst, int W, const float * restrict src, int64_t ld, int64_t w, int64_t kc) {
+static void alrp__pack_rows(float * ALRP__RESTRICT dst, int W, const float * ALRP__RESTRICT src, int64_t ld, int64_t w, int64_t kc) {
 #ifdef ALRP__AVX512
     for (int t0 = 0; t0 < W; t0 += 16) {
         const __mmask16 sm = alrp__mask16(W - t0);
@@ -3037,7 +3042,7 @@ static void alrp__pack_rows(float * restrict dst, int W, const float * restrict 
 }
 
 // One panel from w k-major columns: dst (kc, W)[k][t] = src[k ld + t] for t < w, 0 past w.
-static void alrp__pack_cols(float * restrict dst, int W, const float * restrict src, int64_t ld, int64_t w, int64_t kc) {
+static void alrp__pack_cols(float * ALRP__RESTRICT dst, int W, const float * ALRP__RESTRICT src, int64_t ld, int64_t w, int64_t kc) {
     if (w == ALRP__GEMM_NR && W == ALRP__GEMM_NR) {
         for (int64_t k = 0; k < kc; k++, dst += W, src += ld) {
             ALRP__UNROLL for (int v = 0; v < ALRP__GEMM_NRV; v++) ALRP_F32_VEC_STORE(dst + v * ALRP_F32_EPR, ALRP_F32_VEC_LOAD(src + v * ALRP_F32_EPR));
@@ -3054,7 +3059,7 @@ static void alrp__pack_cols(float * restrict dst, int W, const float * restrict 
     }
 }
 
-static void alrp__pack_mat(const struct alrp__src * m, int64_t b1, int64_t b2, float * restrict dst,
+static void alrp__pack_mat(const struct alrp__src * m, int64_t b1, int64_t b2, float * ALRP__RESTRICT dst,
                            int64_t r0, int64_t nr, int64_t p0, int64_t kc, int W) {
     const float * base = m->p + b1 * m->s1 + b2 * m->s2;
     if (m->kmajor && W == ALRP__GEMM_NR) {
@@ -3095,7 +3100,7 @@ static void alrp__pack_mat(const struct alrp__src * m, int64_t b1, int64_t b2, f
 // at most 4 runs of at most 32 columns: the row offset of every (run, ki) and the load masks of
 // every (run, kj) are computed once per panel, so a k row is only masked loads and stores.
 #define ALRP__IM2COL_FAST_RUNS 4
-static bool alrp__pack_im2col_avx512(const struct alrp__cgeo * g, const float * x, float * restrict d, int64_t p0, int64_t kc, int W,
+static bool alrp__pack_im2col_avx512(const struct alrp__cgeo * g, const float * x, float * ALRP__RESTRICT d, int64_t p0, int64_t kc, int W,
                                      int ns, const int64_t * st, const int64_t * soh, const int64_t * sow, const int64_t * sn, int64_t w) {
     if ((g->sw != 1 && g->sw != 2) || g->kh > 16 || g->kw > 16 || ns > ALRP__IM2COL_FAST_RUNS) return false;
     for (int s = 0; s < ns; s++) if (sn[s] > 32) return false;
@@ -3184,7 +3189,7 @@ static bool alrp__pack_im2col_avx512(const struct alrp__cgeo * g, const float * 
 // IM2COL: rows j are output positions of one image, k = (c, ki, kj). Panel by panel: the
 // panel's columns are cut once into runs along output rows, then each k row is a few copies.
 #define ALRP__IM2COL_MAXW 64
-static void alrp__pack_im2col(const struct alrp__cgeo * g, int64_t b1, int64_t b2, float * restrict dst,
+static void alrp__pack_im2col(const struct alrp__cgeo * g, int64_t b1, int64_t b2, float * ALRP__RESTRICT dst,
                               int64_t r0, int64_t nr, int64_t p0, int64_t kc, int W) {
     ALRP_ASSERT(W <= ALRP__IM2COL_MAXW);
     const float * x = g->x + b1 * g->xs1 + b2 * g->xs2;
@@ -3232,8 +3237,8 @@ static void alrp__pack_im2col(const struct alrp__cgeo * g, int64_t b1, int64_t b
 // exist for three run shapes per kernel column and are computed once per call. Returns false
 // (nothing done) outside its limits.
 #define ALRP__COLT_MAXLD 32   // loads per run: OW sw <= 512
-static bool alrp__pack_colt_avx512(const struct alrp__cgeo * g, const float * xg, float * restrict dst,
-                                   int64_t r0, int64_t nr, int64_t p0, int64_t kc, int W, float * restrict tmp) {
+static bool alrp__pack_colt_avx512(const struct alrp__cgeo * g, const float * xg, float * ALRP__RESTRICT dst,
+                                   int64_t r0, int64_t nr, int64_t p0, int64_t kc, int W, float * ALRP__RESTRICT tmp) {
     const int64_t sw = g->sw, OW = g->ow, ohw = g->oh * g->ow;
     if ((sw != 1 && sw != 2) || g->kw > 16 || OW * sw > 16 * ALRP__COLT_MAXLD) return false;
     // run shapes: 0 = the first run (may start inside a row), 1 = whole rows, 2 = the last run
@@ -3336,8 +3341,8 @@ static bool alrp__pack_colt_avx512(const struct alrp__cgeo * g, const float * xg
 
 // COLT: rows j = (c, ki, kj), k = (n, oh, ow) over the whole batch (image n at x + n * xs1).
 // Each row is gathered contiguously into tmp (W x kc floats), then the panel is transposed.
-static void alrp__pack_colt(const struct alrp__cgeo * g, int64_t b2, float * restrict dst,
-                            int64_t r0, int64_t nr, int64_t p0, int64_t kc, int W, float * restrict tmp) {
+static void alrp__pack_colt(const struct alrp__cgeo * g, int64_t b2, float * ALRP__RESTRICT dst,
+                            int64_t r0, int64_t nr, int64_t p0, int64_t kc, int W, float * ALRP__RESTRICT tmp) {
     const float * xg = g->x + b2 * g->xs2;
 #ifdef ALRP__AVX512
     if (alrp__pack_colt_avx512(g, xg, dst, r0, nr, p0, kc, W, tmp)) return;
@@ -3486,7 +3491,7 @@ static int64_t alrp__gemm_plan_floats(const struct alrp__gemm_plan * pl, int64_t
 // Packs A's panels pc0 .. pc1 (rows [p M / npan, (p + 1) M / npan) each) for the K slice k0 .. k0 + kc
 // into dst, panel p at dst + (p - pc0) MR kc. k-major matrices are copied k row by k row across
 // all panels (their k rows are far apart: one page per k row, not one per k row and panel).
-static void alrp__pack_a_block(const struct alrp__src * a, int64_t b1, int64_t b2, float * restrict dst,
+static void alrp__pack_a_block(const struct alrp__src * a, int64_t b1, int64_t b2, float * ALRP__RESTRICT dst,
                                int64_t M, int64_t npan, int64_t pc0, int64_t pc1, int64_t k0, int64_t kc, float * tmp) {
     const int W = ALRP__GEMM_MR;
     if (a->kind == ALRP__SRC_MAT && a->kmajor) {
@@ -3948,7 +3953,7 @@ struct alrp__col_job {
 };
 
 // row[iw0 + t s] += src[t] where 0 <= iw0 + t s < w, for t in [0, run)
-static inline void alrp__scatter_row_add(float * restrict row, int64_t w, int64_t iw0, int64_t s, const float * restrict src, int64_t run) {
+static inline void alrp__scatter_row_add(float * ALRP__RESTRICT row, int64_t w, int64_t iw0, int64_t s, const float * ALRP__RESTRICT src, int64_t run) {
     int64_t lo = iw0 >= 0 ? 0 : (-iw0 + s - 1) / s;
     int64_t hi = iw0 >= w ? 0 : (w - iw0 + s - 1) / s;
     lo = ALRP_MIN(lo, run);
