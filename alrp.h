@@ -773,6 +773,7 @@ ALRPDEF void alrp_adamw_step_f32(int64_t n, float * p, const float * g, float * 
 #include <string.h>
 #include <math.h>
 #include <float.h>
+#include <assert.h>   // static_assert in C11
 #include <pthread.h>
 // C11 atomics; in C++ the same free functions and memory orders from <atomic>
 #ifdef __cplusplus
@@ -1259,7 +1260,7 @@ static const char * alrp__op_names[ALRP_OP_COUNT] = {
     "FOCAL_LOSS_BACK", "SMOOTH_L1", "SMOOTH_L1_BACK", "GIOU_LOSS", "GIOU_LOSS_BACK", "LOC_ERR_GIOU",
     "LOC_ERR_GIOU_BACK",
 };
-_Static_assert(ALRP_OP_COUNT == 44, "update alrp__op_names when adding an op");
+static_assert(ALRP_OP_COUNT == 44, "update alrp__op_names when adding an op");
 
 ALRPDEF const char * alrp_op_name(enum alrp_op op) { return (op >= 0 && op < ALRP_OP_COUNT) ? alrp__op_names[op] : "?"; }
 
