@@ -4720,6 +4720,8 @@ static int64_t alrp__rank_loss(struct alrp_threadpool * tp, enum alrp__rank_kind
     void * mem[32];
     int n_mem = 0;
     int64_t ret = -1;
+    int64_t P = 0;                          // these are declared before the first goto (C++
+    double loss_a = 0.0, loss_b = 0.0, inv_P; // forbids jumping over an initialisation)
     r->fname = fname; r->n = n; r->logits = logits; r->labels = labels; r->loc_err = loc_err;
     r->delta = (double) delta; r->inv2d = 0.5 / (double) delta;
     r->grad = grad;
@@ -4733,7 +4735,6 @@ static int64_t alrp__rank_loss(struct alrp_threadpool * tp, enum alrp__rank_kind
     if (!(r->blk_bad = (int64_t *) alrp__rank_alloc(r, mem, &n_mem, sizeof(int64_t) * (size_t) scan_blocks))) goto done;
     alrp_threadpool_run(tp, alrp__rank_scan, r);
 
-    int64_t P = 0;
     for (int64_t b = 0; b < scan_blocks; b++) {
         if (r->blk_bad[b] >= 0) {
             int64_t i = r->blk_bad[b];
@@ -4793,7 +4794,7 @@ static int64_t alrp__rank_loss(struct alrp_threadpool * tp, enum alrp__rank_kind
 
     // sort the positives once: ascending logit, ties by index (a stable argsort)
     struct alrp__rank_key * keys;
-    double * E, * S1, * SE, * SET, * rank_plus, * rank, * w;
+    double * E, * S1, * SE, * SET, * rank_plus, * rank, * w, * hpe, * nfp;
     if (!(keys = (struct alrp__rank_key *) alrp__rank_alloc(r, mem, &n_mem, sizeof(*keys) * (size_t) P))) goto done;
     if (!(r->order = (int64_t *) alrp__rank_alloc(r, mem, &n_mem, sizeof(int64_t) * (size_t) P))) goto done;
     if (!(r->t  = (double *) alrp__rank_alloc(r, mem, &n_mem, sizeof(double) * (size_t) P))) goto done;
@@ -4866,7 +4867,7 @@ static int64_t alrp__rank_loss(struct alrp_threadpool * tp, enum alrp__rank_kind
         SE[p + 1]  = SE[p]  + E[p];
         SET[p + 1] = SET[p] + E[p] * tr;
     }
-    double * hpe = w;   // sum_{k != i} H(s_k - s_i) E_k, per sorted position (w reuses it below)
+    hpe = w;            // sum_{k != i} H(s_k - s_i) E_k, per sorted position (w reuses it below)
     for (int64_t p = 0; p < P; p++) {
         double  tv = r->t[p], tr = tv - r->ref;
         int64_t lo = alrp__rank_count(r, tv - r->delta, 0);   // H = 0 for positions < lo
@@ -4894,7 +4895,7 @@ static int64_t alrp__rank_loss(struct alrp_threadpool * tp, enum alrp__rank_kind
             for (int64_t p = 0; p <= P; p++) { r->d_full[p] += df[p]; r->d_win[p] += dw[p]; r->d_c[p] += dc[p]; }
         }
     }
-    double * nfp = r->d_c;   // reuse: position p < P after the scan below
+    nfp = r->d_c;            // reuse: position p < P after the scan below
     {
         int64_t full = 0, win = 0;
         for (int64_t q = 1; q <= P; q++) full += r->d_full[q];
@@ -4914,8 +4915,7 @@ static int64_t alrp__rank_loss(struct alrp_threadpool * tp, enum alrp__rank_kind
     }
 
     // the loss and each positive's weight on the negatives
-    double loss_a = 0.0, loss_b = 0.0;
-    const double inv_P = 1.0 / (double) P;
+    inv_P = 1.0 / (double) P;
     if (kind == ALRP__RANK_KIND_ALRP) {
         double sum_prec = 0.0;
         for (int64_t p = 0; p < P; p++) {
@@ -6333,7 +6333,7 @@ ALRPDEF int alrp_st_save(const char * path, int n, const struct alrp_st_tensor *
     char * tmp = (char *) ALRP_MALLOC(plen + 5);
     if (!tmp) { ALRP_FREE(order); ALRP_FREE(h.p); alrp__st_errf(err, err_size, "%s: out of memory", path); return -1; }
     memcpy(tmp, path, plen); memcpy(tmp + plen, ".tmp", 5);
-    int rc = -1;
+    int rc = -1, werr;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) {
         alrp__st_errf(err, err_size, "%s: cannot create: %s (does the folder exist and is it writable?)", tmp, strerror(errno));
@@ -6341,7 +6341,7 @@ ALRPDEF int alrp_st_save(const char * path, int n, const struct alrp_st_tensor *
     }
     uint8_t len8[8];
     for (int k = 0; k < 8; k++) len8[k] = (uint8_t) ((uint64_t) h.n >> (8 * k));
-    int werr = alrp__write_all(fd, len8, 8) || alrp__write_all(fd, h.p, h.n);
+    werr = alrp__write_all(fd, len8, 8) || alrp__write_all(fd, h.p, h.n);
     for (int j = 0; j < n && !werr; j++) {
         const struct alrp_st_tensor * t = &tensors[order[j]];
         size_t nb = (size_t) alrp__st_numel(t->n_dims, t->shape) * (size_t) alrp_st_dtype_size(t->dtype);
