@@ -982,7 +982,15 @@ static void * alrp__tp_work(struct alrp_threadpool * tp, size_t size) {
 // SQRT and DIV (absent on 32-bit NEON: test #ifdef ALRP_F32_VEC_SQRT).
 
 #if !defined(ALRP_NO_SIMD) && defined(__AVX512F__)
+#if defined(__cplusplus) && defined(__GNUC__) && !defined(__clang__) && __GNUC__ < 13
+// g++ 12 warns at -O2 inside its own headers (the __Y = __Y of _mm512_undefined_ps)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
+#pragma GCC diagnostic pop
+#else
+#include <immintrin.h>
+#endif
 #define ALRP_SIMD_NAME "AVX-512"
 #define ALRP_F32_EPR 16
 #define ALRP_F32_VEC __m512
