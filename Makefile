@@ -1,6 +1,7 @@
 # alrp: make | make test | make bench | make demo | make DEBUG=1 | make SANITIZE=1
 # Programs are discovered by name, one C file each (a file may #include other .c files):
 #   tests/test-*.c -> build/tests/test-*     bench/bench-*.c -> build/bench/bench-*
+#   tests/test-*.cpp -> build/tests/test-* (C++17)
 #   examples/*.c   -> build/examples/*       tools/*.c       -> tools/<name>
 CC      ?= cc
 CSTD    := -std=c11 -D_GNU_SOURCE
@@ -28,6 +29,13 @@ TESTS     := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 BENCHES   := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 EXAMPLES  := $(EX_SRC:examples/%.c=$(BUILD)/examples/%)
 TOOLS     := $(TOOL_SRC:tools/%.c=tools/%)
+
+# C++ tests: tests/test-*.cpp -> build/tests/test-* (alrp.h, implementation included, is also C++17)
+CXX_TEST_SRC := $(wildcard tests/test-*.cpp)
+TESTS        += $(CXX_TEST_SRC:tests/%.cpp=$(BUILD)/tests/%)
+$(BUILD)/tests/%: tests/%.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) -std=c++17 $(WARN) -Werror $(OPT) -I. $(CXXFLAGS) -MMD -MP $< -o $@ $(LDLIBS)
 
 NVCC := $(shell command -v nvcc 2>/dev/null)
 
