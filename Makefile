@@ -5,6 +5,7 @@
 # discovered by name, one C file each (a file may #include other .c files, e.g. detector/*.c),
 # and link one of the two objects:
 #   tests/test-*.c  -> $(BUILD)/tests/test-*     (tests/*-nosimd.c link alrp-nosimd.o)
+#   tests/test-*.cpp -> $(BUILD)/tests/test-*    (C++17, the implementation included in the program)
 #   bench/bench-*.c -> $(BUILD)/bench/bench-*
 #   examples/*.c    -> $(BUILD)/examples/*
 #   tools/*.c       -> $(BUILD)/tools/*, and in the normal build tools/<name>, a link to
@@ -46,6 +47,13 @@ endif
 # another language (a C++ test that compiles the implementation itself) gets its own rule.
 C_PROGRAMS := $(patsubst %.c,$(BUILD)/%,$(TEST_SRC) $(BENCH_SRC) $(EX_SRC) $(TOOL_SRC))
 NOSIMD     := $(filter %-nosimd,$(C_PROGRAMS))
+
+# C++ tests: tests/test-*.cpp -> build/tests/test-* (alrp.h, implementation included, is also C++17)
+CXX_TEST_SRC := $(wildcard tests/test-*.cpp)
+TESTS        += $(CXX_TEST_SRC:tests/%.cpp=$(BUILD)/tests/%)
+$(BUILD)/tests/%: tests/%.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) -std=c++17 -D_GNU_SOURCE $(WARN) -Werror $(OPT) -I. $(CXXFLAGS) -MMD -MP -MF $@.d $< -o $@ $(LDLIBS)
 
 NVCC := $(shell command -v nvcc 2>/dev/null)
 

@@ -973,8 +973,22 @@ ALRPDEF int  alrp__st_save_ex(const char * path, int n, const struct alrp_st_ten
 #include <string.h>
 #include <math.h>
 #include <float.h>
-#include <stdatomic.h>
+#include <assert.h>   // static_assert in C11
 #include <pthread.h>
+// C11 atomics; in C++ the same free functions and memory orders from <atomic>
+#ifdef __cplusplus
+#include <atomic>
+typedef std::atomic<long long> alrp__atomic_llong;
+typedef std::atomic<int>       alrp__atomic_int;
+using std::atomic_init; using std::atomic_load; using std::atomic_load_explicit; using std::atomic_store;
+using std::atomic_store_explicit; using std::atomic_fetch_add; using std::atomic_fetch_add_explicit;
+using std::atomic_fetch_sub; using std::memory_order_relaxed; using std::memory_order_acquire;
+using std::memory_order_release; using std::memory_order_acq_rel;
+#else
+#include <stdatomic.h>
+typedef atomic_llong alrp__atomic_llong;
+typedef atomic_int   alrp__atomic_int;
+#endif
 #include <unistd.h>
 #include <sched.h>
 
@@ -1007,6 +1021,11 @@ ALRPDEF void alrp_set_alloc_hook(void * (*fn_malloc)(size_t size, void * ud), vo
 }
 
 #define ALRP_UNUSED(x) (void)(x)
+#ifdef __cplusplus
+#define ALRP__RESTRICT __restrict
+#else
+#define ALRP__RESTRICT restrict
+#endif
 #define ALRP_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define ALRP_MAX(a, b) ((a) > (b) ? (a) : (b))
 
@@ -1022,12 +1041,12 @@ struct alrp_threadpool {
     pthread_cond_t    cond_done;    // the caller sleeps here when the workers are slow to finish
     alrp_thread_fn    fn;
     void            * arg;
-    atomic_llong      job;          // job generation, bumped per run (after fn and arg are set)
-    atomic_int        n_done;       // workers finished with the current job
-    atomic_int        n_sleeping;   // workers waiting on cond_job
-    atomic_int        stop;
-    atomic_int        bar_count;    // barrier: threads arrived in this phase
-    atomic_int        bar_phase;    // barrier: generation
+    alrp__atomic_llong job;         // job generation, bumped per run (after fn and arg are set)
+    alrp__atomic_int  n_done;       // workers finished with the current job
+    alrp__atomic_int  n_sleeping;   // workers waiting on cond_job
+    alrp__atomic_int  stop;
+    alrp__atomic_int  bar_count;    // barrier: threads arrived in this phase
+    alrp__atomic_int  bar_phase;    // barrier: generation
     void            * work;         // scratch for kernels run through this pool (grows, never shrinks)
     size_t            work_size;
     void            * work2;        // a second one, for kernels that hold data across calls of others
@@ -1086,7 +1105,7 @@ ALRPDEF struct alrp_threadpool * alrp_threadpool_new(int n_threads) {
     if (n_threads < 1) n_threads = alrp_n_cores();
     struct alrp_threadpool * tp = (struct alrp_threadpool *) ALRP_MALLOC(sizeof(*tp));
     ALRP_ASSERT(tp);
-    memset(tp, 0, sizeof(*tp));
+    memset((void *) tp, 0, sizeof(*tp));   // (void *): the atomics are set by atomic_init below
     tp->n_threads = n_threads;
     pthread_mutex_init(&tp->mutex, NULL);
     pthread_cond_init(&tp->cond_job, NULL);
@@ -1188,7 +1207,15 @@ static void * alrp__tp_work(struct alrp_threadpool * tp, size_t size) {
 // SQRT and DIV (absent on 32-bit NEON: test #ifdef ALRP_F32_VEC_SQRT).
 
 #if !defined(ALRP_NO_SIMD) && defined(__AVX512F__)
+#if defined(__cplusplus) && defined(__GNUC__) && !defined(__clang__) && __GNUC__ < 13
+// g++ 12 warns at -O2 inside its own headers (the __Y = __Y of _mm512_undefined_ps)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
+#pragma GCC diagnostic pop
+#else
+#include <immintrin.h>
+#endif
 #define ALRP_SIMD_NAME "AVX-512"
 #define ALRP_F32_EPR 16
 #define ALRP_F32_VEC __m512
@@ -1490,7 +1517,7 @@ static const char * alrp__op_names[ALRP_OP_COUNT] = {
     "FOCAL_LOSS_BACK", "SMOOTH_L1", "SMOOTH_L1_BACK", "GIOU_LOSS", "GIOU_LOSS_BACK", "LOC_ERR_GIOU",
     "LOC_ERR_GIOU_BACK", "CONV2D_AFFINE", "SUM_SQ", "OPT_STEP_SGD", "OPT_STEP_ADAMW",
 };
-_Static_assert(ALRP_OP_COUNT == 48, "update alrp__op_names when adding an op");
+static_assert(ALRP_OP_COUNT == 48, "update alrp__op_names when adding an op");
 
 ALRPDEF const char * alrp_op_name(enum alrp_op op) { return (op >= 0 && op < ALRP_OP_COUNT) ? alrp__op_names[op] : "?"; }
 
@@ -3618,7 +3645,7 @@ static inline __mmask16 alrp__mask16(int64_t n) {   // lanes [0, n), n clamped t
 #endif
 
 // d[0..n) = s[0..n)
-static inline void alrp__copy_f32(float * restrict d, const float * restrict s, int64_t n) {
+static inline void alrp__copy_f32(float * ALRP__RESTRICT d, const float * ALRP__RESTRICT s, int64_t n) {
 #ifdef ALRP__AVX512
     for (int64_t i = 0; i < n; i += 16) {
         const __mmask16 m = alrp__mask16(n - i);
@@ -3654,8 +3681,8 @@ static void alrp__scale_f32(float * d, int64_t n, float beta) {
 // c = alpha * a @ b + beta * c + bias[r] (bias: mr values or NULL; beta == 0: c not read),
 // then, with es != NULL, c = c * es[r] + et[r] and max(c, 0) if relu (the fused epilogue).
 // mr is a compile-time constant in each instance (alrp__ukr_1 ... alrp__ukr_MR below).
-ALRP__FORCE_INLINE void alrp__ukr(const int mr, int64_t kc, const float * restrict a, const float * restrict b,
-                                  float * restrict c, int64_t ldc, int nr, float alpha, float beta,
+ALRP__FORCE_INLINE void alrp__ukr(const int mr, int64_t kc, const float * ALRP__RESTRICT a, const float * ALRP__RESTRICT b,
+                                  float * ALRP__RESTRICT c, int64_t ldc, int nr, float alpha, float beta,
                                   const float * bias, const float * es, const float * et, int relu) {
     ALRP_F32_VEC acc[ALRP__GEMM_MR][ALRP__GEMM_NRV];
     ALRP__UNROLL for (int r = 0; r < mr; r++) {
@@ -3773,7 +3800,7 @@ struct alrp__src {
 };
 
 // d[t] = row[iw0 + t s] where 0 <= iw0 + t s < w, else 0, for t in [0, run)
-ALRP__FORCE_INLINE void alrp__gather_row(float * restrict d, const float * restrict row, int64_t w, int64_t iw0, int64_t s, int64_t run) {
+ALRP__FORCE_INLINE void alrp__gather_row(float * ALRP__RESTRICT d, const float * ALRP__RESTRICT row, int64_t w, int64_t iw0, int64_t s, int64_t run) {
 #ifdef ALRP__AVX512
     if (s == 1) {
         for (int64_t t = 0; t < run; t += 16) {   // lanes i valid when 0 <= iw0 + t + i < w
@@ -3831,7 +3858,7 @@ ALRP__FORCE_INLINE void alrp__transpose16(__m512 r[16]) {
 
 // One panel from w row-major rows (a transposition): dst (kc, W)[k][t] = src[t ld + k] for t < w,
 // 0 for w <= t < W.
-static void alrp__pack_rows(float * restrict dst, int W, const float * restrict src, int64_t ld, int64_t w, int64_t kc) {
+static void alrp__pack_rows(float * ALRP__RESTRICT dst, int W, const float * ALRP__RESTRICT src, int64_t ld, int64_t w, int64_t kc) {
 #ifdef ALRP__AVX512
     for (int t0 = 0; t0 < W; t0 += 16) {
         const __mmask16 sm = alrp__mask16(W - t0);
@@ -3866,7 +3893,7 @@ static void alrp__pack_rows(float * restrict dst, int W, const float * restrict 
 }
 
 // One panel from w k-major columns: dst (kc, W)[k][t] = src[k ld + t] for t < w, 0 past w.
-static void alrp__pack_cols(float * restrict dst, int W, const float * restrict src, int64_t ld, int64_t w, int64_t kc) {
+static void alrp__pack_cols(float * ALRP__RESTRICT dst, int W, const float * ALRP__RESTRICT src, int64_t ld, int64_t w, int64_t kc) {
     if (w == ALRP__GEMM_NR && W == ALRP__GEMM_NR) {
         for (int64_t k = 0; k < kc; k++, dst += W, src += ld) {
             ALRP__UNROLL for (int v = 0; v < ALRP__GEMM_NRV; v++) ALRP_F32_VEC_STORE(dst + v * ALRP_F32_EPR, ALRP_F32_VEC_LOAD(src + v * ALRP_F32_EPR));
@@ -3883,7 +3910,7 @@ static void alrp__pack_cols(float * restrict dst, int W, const float * restrict 
     }
 }
 
-static void alrp__pack_mat(const struct alrp__src * m, int64_t b1, int64_t b2, float * restrict dst,
+static void alrp__pack_mat(const struct alrp__src * m, int64_t b1, int64_t b2, float * ALRP__RESTRICT dst,
                            int64_t r0, int64_t nr, int64_t p0, int64_t kc, int W) {
     const float * base = m->p + b1 * m->s1 + b2 * m->s2;
     if (m->kmajor && W == ALRP__GEMM_NR) {
@@ -3924,7 +3951,7 @@ static void alrp__pack_mat(const struct alrp__src * m, int64_t b1, int64_t b2, f
 // at most 4 runs of at most 32 columns: the row offset of every (run, ki) and the load masks of
 // every (run, kj) are computed once per panel, so a k row is only masked loads and stores.
 #define ALRP__IM2COL_FAST_RUNS 4
-static bool alrp__pack_im2col_avx512(const struct alrp__cgeo * g, const float * x, float * restrict d, int64_t p0, int64_t kc, int W,
+static bool alrp__pack_im2col_avx512(const struct alrp__cgeo * g, const float * x, float * ALRP__RESTRICT d, int64_t p0, int64_t kc, int W,
                                      int ns, const int64_t * st, const int64_t * soh, const int64_t * sow, const int64_t * sn, int64_t w) {
     if ((g->sw != 1 && g->sw != 2) || g->kh > 16 || g->kw > 16 || ns > ALRP__IM2COL_FAST_RUNS) return false;
     for (int s = 0; s < ns; s++) if (sn[s] > 32) return false;
@@ -4013,7 +4040,7 @@ static bool alrp__pack_im2col_avx512(const struct alrp__cgeo * g, const float * 
 // IM2COL: rows j are output positions of one image, k = (c, ki, kj). Panel by panel: the
 // panel's columns are cut once into runs along output rows, then each k row is a few copies.
 #define ALRP__IM2COL_MAXW 64
-static void alrp__pack_im2col(const struct alrp__cgeo * g, int64_t b1, int64_t b2, float * restrict dst,
+static void alrp__pack_im2col(const struct alrp__cgeo * g, int64_t b1, int64_t b2, float * ALRP__RESTRICT dst,
                               int64_t r0, int64_t nr, int64_t p0, int64_t kc, int W) {
     ALRP_ASSERT(W <= ALRP__IM2COL_MAXW);
     const float * x = g->x + b1 * g->xs1 + b2 * g->xs2;
@@ -4061,8 +4088,8 @@ static void alrp__pack_im2col(const struct alrp__cgeo * g, int64_t b1, int64_t b
 // exist for three run shapes per kernel column and are computed once per call. Returns false
 // (nothing done) outside its limits.
 #define ALRP__COLT_MAXLD 32   // loads per run: OW sw <= 512
-static bool alrp__pack_colt_avx512(const struct alrp__cgeo * g, const float * xg, float * restrict dst,
-                                   int64_t r0, int64_t nr, int64_t p0, int64_t kc, int W, float * restrict tmp) {
+static bool alrp__pack_colt_avx512(const struct alrp__cgeo * g, const float * xg, float * ALRP__RESTRICT dst,
+                                   int64_t r0, int64_t nr, int64_t p0, int64_t kc, int W, float * ALRP__RESTRICT tmp) {
     const int64_t sw = g->sw, OW = g->ow, ohw = g->oh * g->ow;
     if ((sw != 1 && sw != 2) || g->kw > 16 || OW * sw > 16 * ALRP__COLT_MAXLD) return false;
     // run shapes: 0 = the first run (may start inside a row), 1 = whole rows, 2 = the last run
@@ -4165,8 +4192,8 @@ static bool alrp__pack_colt_avx512(const struct alrp__cgeo * g, const float * xg
 
 // COLT: rows j = (c, ki, kj), k = (n, oh, ow) over the whole batch (image n at x + n * xs1).
 // Each row is gathered contiguously into tmp (W x kc floats), then the panel is transposed.
-static void alrp__pack_colt(const struct alrp__cgeo * g, int64_t b2, float * restrict dst,
-                            int64_t r0, int64_t nr, int64_t p0, int64_t kc, int W, float * restrict tmp) {
+static void alrp__pack_colt(const struct alrp__cgeo * g, int64_t b2, float * ALRP__RESTRICT dst,
+                            int64_t r0, int64_t nr, int64_t p0, int64_t kc, int W, float * ALRP__RESTRICT tmp) {
     const float * xg = g->x + b2 * g->xs2;
 #ifdef ALRP__AVX512
     if (alrp__pack_colt_avx512(g, xg, dst, r0, nr, p0, kc, W, tmp)) return;
@@ -4319,7 +4346,7 @@ static int64_t alrp__gemm_plan_floats(const struct alrp__gemm_plan * pl, int64_t
 // Packs A's panels pc0 .. pc1 (rows [p M / npan, (p + 1) M / npan) each) for the K slice k0 .. k0 + kc
 // into dst, panel p at dst + (p - pc0) MR kc. k-major matrices are copied k row by k row across
 // all panels (their k rows are far apart: one page per k row, not one per k row and panel).
-static void alrp__pack_a_block(const struct alrp__src * a, int64_t b1, int64_t b2, float * restrict dst,
+static void alrp__pack_a_block(const struct alrp__src * a, int64_t b1, int64_t b2, float * ALRP__RESTRICT dst,
                                int64_t M, int64_t npan, int64_t pc0, int64_t pc1, int64_t k0, int64_t kc, float * tmp) {
     const int W = ALRP__GEMM_MR;
     if (a->kind == ALRP__SRC_MAT && a->kmajor) {
@@ -4805,7 +4832,7 @@ struct alrp__col_job {
 };
 
 // row[iw0 + t s] += src[t] where 0 <= iw0 + t s < w, for t in [0, run)
-static inline void alrp__scatter_row_add(float * restrict row, int64_t w, int64_t iw0, int64_t s, const float * restrict src, int64_t run) {
+static inline void alrp__scatter_row_add(float * ALRP__RESTRICT row, int64_t w, int64_t iw0, int64_t s, const float * ALRP__RESTRICT src, int64_t run) {
     int64_t lo = iw0 >= 0 ? 0 : (-iw0 + s - 1) / s;
     int64_t hi = iw0 >= w ? 0 : (w - iw0 + s - 1) / s;
     lo = ALRP_MIN(lo, run);
@@ -5579,6 +5606,8 @@ static int64_t alrp__rank_loss(struct alrp_threadpool * tp, enum alrp__rank_kind
     void * mem[32];
     int n_mem = 0;
     int64_t ret = -1;
+    int64_t P = 0;                          // these are declared before the first goto (C++
+    double loss_a = 0.0, loss_b = 0.0, inv_P; // forbids jumping over an initialisation)
     r->fname = fname; r->n = n; r->logits = logits; r->labels = labels; r->loc_err = loc_err;
     r->delta = (double) delta; r->inv2d = 0.5 / (double) delta;
     r->grad = grad;
@@ -5593,7 +5622,6 @@ static int64_t alrp__rank_loss(struct alrp_threadpool * tp, enum alrp__rank_kind
     if (!(r->blk_bad = (int64_t *) alrp__rank_alloc(r, mem, &n_mem, sizeof(int64_t) * (size_t) scan_blocks))) goto done;
     alrp_threadpool_run(tp, alrp__rank_scan, r);
 
-    int64_t P = 0;
     for (int64_t b = 0; b < scan_blocks; b++) {
         if (r->blk_bad[b] >= 0) {
             int64_t i = r->blk_bad[b];
@@ -5653,7 +5681,7 @@ static int64_t alrp__rank_loss(struct alrp_threadpool * tp, enum alrp__rank_kind
 
     // sort the positives once: ascending logit, ties by index (a stable argsort)
     struct alrp__rank_key * keys;
-    double * E, * S1, * SE, * SET, * rank_plus, * rank, * w;
+    double * E, * S1, * SE, * SET, * rank_plus, * rank, * w, * hpe, * nfp;
     if (!(keys = (struct alrp__rank_key *) alrp__rank_alloc(r, mem, &n_mem, sizeof(*keys) * (size_t) P))) goto done;
     if (!(r->order = (int64_t *) alrp__rank_alloc(r, mem, &n_mem, sizeof(int64_t) * (size_t) P))) goto done;
     if (!(r->t  = (double *) alrp__rank_alloc(r, mem, &n_mem, sizeof(double) * (size_t) P))) goto done;
@@ -5726,7 +5754,7 @@ static int64_t alrp__rank_loss(struct alrp_threadpool * tp, enum alrp__rank_kind
         SE[p + 1]  = SE[p]  + E[p];
         SET[p + 1] = SET[p] + E[p] * tr;
     }
-    double * hpe = w;   // sum_{k != i} H(s_k - s_i) E_k, per sorted position (w reuses it below)
+    hpe = w;            // sum_{k != i} H(s_k - s_i) E_k, per sorted position (w reuses it below)
     for (int64_t p = 0; p < P; p++) {
         double  tv = r->t[p], tr = tv - r->ref;
         int64_t lo = alrp__rank_count(r, tv - r->delta, 0);   // H = 0 for positions < lo
@@ -5754,7 +5782,7 @@ static int64_t alrp__rank_loss(struct alrp_threadpool * tp, enum alrp__rank_kind
             for (int64_t p = 0; p <= P; p++) { r->d_full[p] += df[p]; r->d_win[p] += dw[p]; r->d_c[p] += dc[p]; }
         }
     }
-    double * nfp = r->d_c;   // reuse: position p < P after the scan below
+    nfp = r->d_c;            // reuse: position p < P after the scan below
     {
         int64_t full = 0, win = 0;
         for (int64_t q = 1; q <= P; q++) full += r->d_full[q];
@@ -5774,8 +5802,7 @@ static int64_t alrp__rank_loss(struct alrp_threadpool * tp, enum alrp__rank_kind
     }
 
     // the loss and each positive's weight on the negatives
-    double loss_a = 0.0, loss_b = 0.0;
-    const double inv_P = 1.0 / (double) P;
+    inv_P = 1.0 / (double) P;
     if (kind == ALRP__RANK_KIND_ALRP) {
         double sum_prec = 0.0;
         for (int64_t p = 0; p < P; p++) {
@@ -7359,7 +7386,7 @@ ALRPDEF int alrp__st_save_ex(const char * path, int n, const struct alrp_st_tens
     char * tmp = (char *) ALRP_MALLOC(plen + 5);
     if (!tmp) { ALRP_FREE(order); ALRP_FREE(h.p); alrp__st_errf(err, err_size, "%s: out of memory", path); return -1; }
     memcpy(tmp, path, plen); memcpy(tmp + plen, ".tmp", 5);
-    int rc = -1;
+    int rc = -1, werr;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) {
         alrp__st_errf(err, err_size, "%s: cannot create: %s (does the folder exist and is it writable?)", tmp, strerror(errno));
@@ -7367,7 +7394,7 @@ ALRPDEF int alrp__st_save_ex(const char * path, int n, const struct alrp_st_tens
     }
     uint8_t len8[8];
     for (int k = 0; k < 8; k++) len8[k] = (uint8_t) ((uint64_t) h.n >> (8 * k));
-    int werr = alrp__write_all(fd, len8, 8) || alrp__write_all(fd, h.p, h.n);
+    werr = alrp__write_all(fd, len8, 8) || alrp__write_all(fd, h.p, h.n);
     for (int j = 0; j < n && !werr; j++) {
         const struct alrp_st_tensor * t = &tensors[order[j]];
         size_t nb = (size_t) alrp__st_numel(t->n_dims, t->shape) * (size_t) alrp_st_dtype_size(t->dtype);

@@ -11,3 +11,10 @@ ${CC:-cc} -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -I. "$out/example.c" 
 got=$("$out/example")
 echo "$got"
 [ "$got" = "f = 16.0, df/dx = 12.0" ] || { echo "expected: f = 16.0, df/dx = 12.0"; exit 1; }
+# the same example as C++17 (the header compiles as C++ too)
+if command -v ${CXX:-c++} >/dev/null 2>&1; then
+    ${CXX:-c++} -std=c++17 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -I. -x c++ "$out/example.c" -o "$out/example-cxx" -lm -lpthread
+    got=$("$out/example-cxx")
+    [ "$got" = "f = 16.0, df/dx = 12.0" ] || { echo "C++ build printed: $got"; exit 1; }
+    echo "C++17 build: same output"
+fi
