@@ -2469,6 +2469,7 @@ static inline float * alrp__f(const struct alrp_tensor * t) { return (float *) t
 static void alrp__k_fill(const struct alrp_tensor * t, int64_t i0, int64_t i1) {
     float v = alrp__get_op_f32(t, 0);
     if (t->type == ALRP_TYPE_I32) { for (int64_t i = i0; i < i1; i++) ((int32_t *) t->data)[i] = (int32_t) v; return; }
+    if (t->type == ALRP_TYPE_I8)  { for (int64_t i = i0; i < i1; i++) ((int8_t *) t->data)[i] = (int8_t) v; return; }
     float * y = alrp__f(t);
     for (int64_t i = i0; i < i1; i++) y[i] = v;
 }
