@@ -2497,6 +2497,7 @@ static void alrp__k_cont(const struct alrp_tensor * t, int64_t i0, int64_t i1) {
         char * y = (char *) t->data + r * n3 * (int64_t) es;
         if (s3 == 1) memcpy(y, x, (size_t) n3 * es);
         else if (es == 4) for (int64_t i = 0; i < n3; i++) memcpy(y + 4 * i, x + 4 * i * s3, 4);
+        else for (int64_t i = 0; i < n3; i++) y[i] = x[i * s3];
     }
 }
 
