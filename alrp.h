@@ -2733,12 +2733,13 @@ static void alrp__k_upsample(const struct alrp_tensor * t, int64_t p0, int64_t p
     }
 }
 
-// ---- strided block copy: dst (strides dnb) <- src (strides snb), shape ne
-static void alrp__copy4(float * dst, const int64_t * dnb, const float * src, const int64_t * snb, const int64_t * ne) {
+// ---- strided block copy: dst (strides dnb) <- src (strides snb), shape ne; elements of es bytes (4 or 1)
+static void alrp__copy4(void * dst, const int64_t * dnb, const void * src, const int64_t * snb, const int64_t * ne, size_t es) {
     for (int64_t i0 = 0; i0 < ne[0]; i0++) for (int64_t i1 = 0; i1 < ne[1]; i1++) for (int64_t i2 = 0; i2 < ne[2]; i2++) {
-        float * d = dst + i0 * dnb[0] + i1 * dnb[1] + i2 * dnb[2];
-        const float * s = src + i0 * snb[0] + i1 * snb[1] + i2 * snb[2];
-        if (dnb[3] == 1 && snb[3] == 1) memcpy(d, s, sizeof(float) * (size_t) ne[3]);
+        char * d = (char *) dst + (i0 * dnb[0] + i1 * dnb[1] + i2 * dnb[2]) * (int64_t) es;
+        const char * s = (const char *) src + (i0 * snb[0] + i1 * snb[1] + i2 * snb[2]) * (int64_t) es;
+        if (dnb[3] == 1 && snb[3] == 1) memcpy(d, s, es * (size_t) ne[3]);
+        else if (es == 4) for (int64_t i3 = 0; i3 < ne[3]; i3++) memcpy(d + 4 * i3 * dnb[3], s + 4 * i3 * snb[3], 4);
         else for (int64_t i3 = 0; i3 < ne[3]; i3++) d[i3 * dnb[3]] = s[i3 * snb[3]];
     }
 }
@@ -2746,14 +2747,15 @@ static void alrp__cpu_pad_slice(const struct alrp_tensor * t) {
     const struct alrp_tensor * dy = t->src[0];
     int d = 4 - t->n_dims + t->op_params[0];
     memset(t->data, 0, alrp_nbytes(t));
-    alrp__copy4(alrp__f(t) + (int64_t) t->op_params[1] * t->nb[d], t->nb, alrp__f(dy), dy->nb, dy->ne);
+    alrp__copy4(alrp__f(t) + (int64_t) t->op_params[1] * t->nb[d], t->nb, alrp__f(dy), dy->nb, dy->ne, sizeof(float));
 }
-static void alrp__cpu_concat(const struct alrp_tensor * t) {
+static void alrp__cpu_concat(const struct alrp_tensor * t) {   // any type: labels are concatenated too
     int d = 4 - t->n_dims + t->op_params[0];
+    size_t es = alrp__type_size(t->type);
     int64_t off = 0;
     for (int i = 0; i < ALRP_MAX_SRC && t->src[i]; i++) {
         const struct alrp_tensor * s = t->src[i];
-        alrp__copy4(alrp__f(t) + off * t->nb[d], t->nb, alrp__f(s), s->nb, s->ne);
+        alrp__copy4((char *) t->data + off * t->nb[d] * (int64_t) es, t->nb, s->data, s->nb, s->ne, es);
         off += s->ne[d];
     }
 }
