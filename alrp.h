@@ -2759,21 +2759,31 @@ static void alrp__cpu_concat(const struct alrp_tensor * t) {   // any type: labe
         off += s->ne[d];
     }
 }
+// any element type: i8 labels and i32 values are gathered (and added) as what they are
 static void alrp__cpu_gather_scatter(const struct alrp_tensor * t) {
     const struct alrp_tensor * a = t->src[0], * idx = t->src[1];
     const int32_t * ix = (const int32_t *) idx->data;
     int64_t K = idx->ne[3], D = a->ne[3];
+    size_t es = alrp__type_size(a->type);
     if (t->op == ALRP_OP_GATHER_ROWS) {
         for (int64_t k = 0; k < K; k++) {
             ALRP_ASSERTM(ix[k] >= 0 && ix[k] < a->ne[2], "gather_rows: index %d at %lld is out of range 0..%lld", ix[k], (long long) k, (long long) a->ne[2] - 1);
-            memcpy(alrp__f(t) + k * D, alrp__f(a) + ix[k] * D, sizeof(float) * (size_t) D);
+            memcpy((char *) t->data + k * D * (int64_t) es, (const char *) a->data + ix[k] * D * (int64_t) es, es * (size_t) D);
         }
     } else {
         memset(t->data, 0, alrp_nbytes(t));
         for (int64_t k = 0; k < K; k++) {
             ALRP_ASSERTM(ix[k] >= 0 && ix[k] < t->ne[2], "scatter_add_rows: index %d at %lld is out of range 0..%lld", ix[k], (long long) k, (long long) t->ne[2] - 1);
-            float * y = alrp__f(t) + ix[k] * D; const float * x = alrp__f(a) + k * D;
-            for (int64_t j = 0; j < D; j++) y[j] += x[j];
+            if (a->type == ALRP_TYPE_F32) {
+                float * y = alrp__f(t) + ix[k] * D; const float * x = alrp__f(a) + k * D;
+                for (int64_t j = 0; j < D; j++) y[j] += x[j];
+            } else if (a->type == ALRP_TYPE_I32) {   // wrapping, as int32 tensors add in PyTorch
+                uint32_t * y = (uint32_t *) t->data + ix[k] * D; const uint32_t * x = (const uint32_t *) a->data + k * D;
+                for (int64_t j = 0; j < D; j++) y[j] += x[j];
+            } else {
+                uint8_t * y = (uint8_t *) t->data + ix[k] * D; const uint8_t * x = (const uint8_t *) a->data + k * D;
+                for (int64_t j = 0; j < D; j++) y[j] = (uint8_t) (y[j] + x[j]);
+            }
         }
     }
 }
