@@ -1270,16 +1270,17 @@ static void run_case_mode(const struct op_case * c, int ci, enum mode m) {
         hdata_make(&h, &r, c, seed);
         const struct alrp_tensor * un = run_unsupported(&r, g_ref.be);
         detail[0] = 0;
+        part(detail, sizeof detail, "%d node%s", alrp_graph_n_nodes(r.g), alrp_graph_n_nodes(r.g) == 1 ? "" : "s");
         bool ok = true;
-        if (un) { snprintf(detail, sizeof detail, "the reference does not support %s", alrp_op_name(un->op)); ok = false; }
-        else if (!run_place(&r, g_ref.be, &h, 0xFF)) { snprintf(detail, sizeof detail, "out of memory"); ok = false; }
-        else if (alrp_backend_graph_compute(g_ref.be, r.g) != ALRP_STATUS_SUCCESS) { snprintf(detail, sizeof detail, "compute failed"); ok = false; }
+        if (un) { part(detail, sizeof detail, "the reference does not support %s", alrp_op_name(un->op)); ok = false; }
+        else if (!run_place(&r, g_ref.be, &h, 0xFF)) { part(detail, sizeof detail, "out of memory"); ok = false; }
+        else if (alrp_backend_graph_compute(g_ref.be, r.g) != ALRP_STATUS_SUCCESS) { part(detail, sizeof detail, "compute failed"); ok = false; }
         if (ok) {
             run_results(&r, c, m, g_ref.be, &ref);
             const char * ch = run_inputs_changed(&r, c, g_ref.be, &h);
             int64_t nf = count_nonfinite(&ref);
-            if (ch) { snprintf(detail, sizeof detail, "input '%s' was modified", ch); ok = false; }
-            else if (nf && !(c->flags & C_NONFINITE)) { snprintf(detail, sizeof detail, "%lld non-finite values in the results", (long long) nf); ok = false; }
+            if (ch) { part(detail, sizeof detail, "input '%s' was modified", ch); ok = false; }
+            else if (nf && !(c->flags & C_NONFINITE)) { part(detail, sizeof detail, "%lld non-finite values in the results", (long long) nf); ok = false; }
             else if (nf) part(detail, sizeof detail, "%lld non-finite values (expected)", (long long) nf);
         }
         if (ok && m == MODE_GRAD && c->grad == G_FD) {
@@ -1301,7 +1302,6 @@ static void run_case_mode(const struct op_case * c, int ci, enum mode m) {
                 part(detail, sizeof detail, "no ranking-loss update checked against the plain-array API");
             }
         }
-        if (!detail[0]) snprintf(detail, sizeof detail, "-");
         report(m, c, &g_ref, ok ? "OK" : "FAIL", detail);
         if (!ok) { result_free(&ref); hdata_free(&h); return; }
     }
@@ -1365,7 +1365,12 @@ static bool op_not_differentiable(enum alrp_op op) {
     return op == ALRP_OP_FILL || op == ALRP_OP_OPT_STEP_SGD || op == ALRP_OP_OPT_STEP_ADAMW || op == ALRP_OP_BN_STATS;
 }
 
-static int cov_fwd[ALRP_OP_COUNT], cov_grad[ALRP_OP_COUNT], cov_un_fwd[ALRP_UNARY_COUNT], cov_un_grad[ALRP_UNARY_COUNT];
+static bool op_rank_loss(enum alrp_op op) { return op == ALRP_OP_ALRP_LOSS || op == ALRP_OP_AP_LOSS; }
+
+// per op (and per unary op): cases with it in a forward graph, in the gradient path of a
+// gradient case, and of a finite-difference case
+static int cov_fwd[ALRP_OP_COUNT], cov_grad[ALRP_OP_COUNT], cov_fd[ALRP_OP_COUNT];
+static int cov_un_fwd[ALRP_UNARY_COUNT], cov_un_grad[ALRP_UNARY_COUNT], cov_un_fd[ALRP_UNARY_COUNT];
 static const char * unary_names[ALRP_UNARY_COUNT] = { "NEG", "EXP", "LOG", "RELU", "SIGMOID", "SQR", "SQRT" };
 
 // builds every case in each of its modes (no compute) and counts, per op, the cases that have it;
@@ -1396,34 +1401,79 @@ static int coverage_collect(void) {
             run_free(&r);
         }
         if (!f[c->op]) { printf("table error: case '%s': its op %s is not in its graph\n", c->name, alrp_op_name(c->op)); errors++; }
-        for (int op = 0; op < ALRP_OP_COUNT; op++) { cov_fwd[op] += f[op]; cov_grad[op] += gr[op]; }
-        for (int u = 0; u < ALRP_UNARY_COUNT; u++) { cov_un_fwd[u] += uf[u]; cov_un_grad[u] += ug[u]; }
+        const int fd = c->grad == G_FD;
+        for (int op = 0; op < ALRP_OP_COUNT; op++) { cov_fwd[op] += f[op]; cov_grad[op] += gr[op]; cov_fd[op] += gr[op] && fd; }
+        for (int u = 0; u < ALRP_UNARY_COUNT; u++) { cov_un_fwd[u] += uf[u]; cov_un_grad[u] += ug[u]; cov_un_fd[u] += ug[u] && fd; }
     }
     return errors;
 }
 
-// prints the table; returns the number of coverage failures
+// prints the table; returns the number of coverage failures: an op with no forward case, a
+// differentiable op with no gradient case, or (ranking losses aside) no finite-difference case
 static int coverage_report(bool print) {
     int bad = 0;
-    if (print) printf("\ncoverage (cases whose graph has the op; grad: in the forward part of a gradient case, on the gradient's path):\n"
-                      "  %-20s %5s %5s\n", "op", "fwd", "grad");
+    if (print) printf("\ncoverage: cases whose graph has the op (fwd), on the gradient path in the forward part of a gradient case\n"
+                      "(grad), of those checked by finite differences (fd):\n  %-20s %5s %5s %5s\n", "op", "fwd", "grad", "fd");
     for (int op = 1; op < ALRP_OP_COUNT; op++) {
         const bool bo = op_backward_only((enum alrp_op) op), nd = op_not_differentiable((enum alrp_op) op);
-        const bool fail = cov_fwd[op] == 0 || (!bo && !nd && cov_grad[op] == 0);
+        const bool fail = cov_fwd[op] == 0 || (!bo && !nd && (cov_grad[op] == 0 || (!op_rank_loss((enum alrp_op) op) && cov_fd[op] == 0)));
         bad += fail;
         if (!print) continue;
-        char g[24];
-        if (bo) snprintf(g, sizeof g, "(backward)");
-        else if (nd) snprintf(g, sizeof g, "(none)");
-        else snprintf(g, sizeof g, "%5d", cov_grad[op]);
+        char g[48];
+        if (bo) snprintf(g, sizeof g, "   (backward)");
+        else if (nd) snprintf(g, sizeof g, "   (not differentiable)");
+        else if (op_rank_loss((enum alrp_op) op)) snprintf(g, sizeof g, "%5d     -  (vs plain-array API)", cov_grad[op]);
+        else snprintf(g, sizeof g, "%5d %5d", cov_grad[op], cov_fd[op]);
         printf("  %-20s %5d %s%s\n", alrp_op_name((enum alrp_op) op), cov_fwd[op], g, fail ? "   <-- NOT COVERED" : "");
     }
     for (int u = 0; u < ALRP_UNARY_COUNT; u++) {
-        const bool fail = cov_un_fwd[u] == 0 || cov_un_grad[u] == 0;
+        const bool fail = cov_un_fwd[u] == 0 || cov_un_grad[u] == 0 || cov_un_fd[u] == 0;
         bad += fail;
-        if (print) printf("  UNARY %-14s %5d %5d%s\n", unary_names[u], cov_un_fwd[u], cov_un_grad[u], fail ? "   <-- NOT COVERED" : "");
+        if (print) printf("  UNARY %-14s %5d %5d %5d%s\n", unary_names[u], cov_un_fwd[u], cov_un_grad[u], cov_un_fd[u], fail ? "   <-- NOT COVERED" : "");
     }
     return bad;
+}
+
+// ---- a self-check of the SKIP path: the CPU backend with CONV2D_AFFINE taken out of its
+// supports_op (a port that lacks an op) must make the cases that use it SKIP, not FAIL, and
+// alrp_backend_graph_compute must refuse such a graph with ALRP_STATUS_UNSUPPORTED
+static bool (*g_cpu_supports)(struct alrp_backend * be, const struct alrp_tensor * t);
+static bool no_affine_supports(struct alrp_backend * be, const struct alrp_tensor * t) {
+    return t->op != ALRP_OP_CONV2D_AFFINE && g_cpu_supports(be, t);
+}
+static const char * no_affine_name(struct alrp_backend * be) { (void) be; return "CPU without CONV2D_AFFINE"; }
+static void run_case_mode(const struct op_case * c, int ci, enum mode m);
+static bool self_check_skip(struct alrp_backend * cpu) {
+    struct alrp_backend w = *cpu;   // shares the CPU backend's context; never freed itself
+    g_cpu_supports = cpu->iface.supports_op;
+    w.iface.supports_op = no_affine_supports;
+    w.iface.name = no_affine_name;
+    int ci = 0;
+    while (ci < N_CASES && cases[ci].op != ALRP_OP_CONV2D_AFFINE) ci++;
+    ALRP_ASSERT(ci < N_CASES);
+    // the guard in alrp_backend_graph_compute
+    struct run r;
+    run_build(&r, &cases[ci], MODE_FWD, false);
+    struct hdata h;
+    hdata_make(&h, &r, &cases[ci], 1);
+    bool ok = run_place(&r, &w, &h, 0xFF);
+    printf("harness self-check: '%s' on %s (the line below on stderr is expected)\n", cases[ci].name, no_affine_name(&w));
+    fflush(stdout);
+    ok = ok && alrp_backend_graph_compute(&w, r.g) == ALRP_STATUS_UNSUPPORTED;
+    run_free(&r);
+    hdata_free(&h);
+    // the harness: SKIP, counted neither as OK nor as FAIL
+    struct backend saved = g_test[0];
+    const int saved_n = g_n_test, s_ok = n_ok, s_fail = n_fail, s_skip = n_skip;
+    g_test[0].be = &w;
+    snprintf(g_test[0].name, sizeof g_test[0].name, "%s", no_affine_name(&w));
+    g_n_test = 1;
+    run_case_mode(&cases[ci], ci, MODE_FWD);
+    ok = ok && n_skip == s_skip + 1 && n_fail == s_fail;
+    g_test[0] = saved; g_n_test = saved_n;
+    n_ok = s_ok; n_fail = s_fail; n_skip = s_skip;
+    printf("harness self-check: %s\n\n", ok ? "OK (status UNSUPPORTED, case skipped)" : "FAIL");
+    return ok;
 }
 
 // ============================================================================================
@@ -1502,6 +1552,8 @@ int main(int argc, char ** argv) {
     if (be_filter && g_n_test == 0) printf("no backend under test matches '%s': only the reference's own checks run\n", be_filter);
 
     const int table_errors = coverage_collect();
+    bool self_ok = true;
+    if (!op_filter && !be_filter) self_ok = self_check_skip(all[0]);
     int n_sel = 0;
     for (int ci = 0; ci < N_CASES; ci++) {
         const struct op_case * c = &cases[ci];
@@ -1519,7 +1571,8 @@ int main(int argc, char ** argv) {
     if (table_errors) printf("; %d table errors", table_errors);
     printf(" (%.1f s)\n", now_s() - t0);
     for (int i = 0; i < n_failed_names; i++) printf("  failed: %s\n", failed[i]);
-    const bool pass = n_fail == 0 && cov_bad == 0 && table_errors == 0 && (n_sel > 0 || !op_filter);
+    if (!self_ok) printf("  failed: the harness self-check (SKIP on an unsupported op)\n");
+    const bool pass = n_fail == 0 && cov_bad == 0 && table_errors == 0 && self_ok && (n_sel > 0 || !op_filter);
     printf("%s\n", pass ? "all OK" : "FAILED");
 
     for (int i = 0; i < g_n_test; i++) alrp_backend_free(g_test[i].be);
