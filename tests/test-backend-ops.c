@@ -251,6 +251,14 @@ B(b_unary_all) {   // every unary op: x any sign, in[1] positive
     struct alrp_tensor * a = alrp_add(c, alrp_add(c, alrp_neg(c, x), alrp_exp(c, x)), alrp_add(c, alrp_relu(c, x), alrp_sigmoid(c, x)));
     return alrp_add(c, alrp_add(c, a, alrp_sqr(c, x)), alrp_add(c, alrp_log(c, p), alrp_sqrt(c, p)));
 }
+B(b_mul_self) { return alrp_mul(c, in[0], in[0]); }
+B(b_inplace_chain) {   // element-wise nodes whose source dies with them: the allocator runs them in place
+    struct alrp_tensor * h = alrp_exp(c, alrp_scale(c, in[0], 0.5f));
+    h = alrp_sigmoid(c, alrp_sub(c, h, in[1]));
+    return alrp_clamp(c, alrp_sqr(c, alrp_add(c, h, in[1])), 0.0f, 1.5f);
+}
+B(b_out_reshape) { return alrp_reshape_2d(c, alrp_mul(c, in[0], in[1]), 6, 4); }                   // (2,3,4) -> (6,4)
+B(b_out_transpose) { return alrp_permute(c, alrp_add(c, in[0], in[1]), AX(1, 0)); }              // (3,5)^T: the harness copies it
 B(b_chain) {   // one input on three paths: the gradients add up
     struct alrp_tensor * a = alrp_sigmoid(c, in[0]);
     return alrp_add(c, alrp_mul(c, a, in[0]), alrp_exp(c, alrp_scale(c, in[0], 0.5f)));
@@ -498,6 +506,11 @@ static const struct op_case cases[] = {
     { "clamp of an expanded (1,6)->(4,6) view", ALRP_OP_CLAMP, b_clamp_expand, G_FD, .in = { DI(I_DIST, 1, 6) }, .eps = 1e-3f },
     { "clamp with NaN/inf (6,6)", ALRP_OP_CLAMP, b_clamp, G_NONE, .in = { CI(I_NONFIN, 6, 6) }, .flags = C_NONFINITE },
     { "shared input on 3 paths (3,5)", ALRP_OP_UNARY, b_chain, G_FD, .in = { DI(I_UNI, 3, 5) } },
+    { "mul x * x (4,5)", ALRP_OP_MUL, b_mul_self, G_FD, .in = { DI(I_UNI, 4, 5) } },
+    { "in-place chain exp, sub, sigmoid, add, sqr, clamp (6,7)", ALRP_OP_UNARY, b_inplace_chain, G_FD,
+      .in = { DI(I_UNI, 6, 7), DI(I_UNI, 6, 7) }, .eps = 1e-3f },
+    { "a view as the output: reshape (2,3,4) -> (6,4)", ALRP_OP_RESHAPE, b_out_reshape, G_FD, .in = { DI(I_UNI, 2, 3, 4), DI(I_UNI, 2, 3, 4) } },
+    { "a strided view as the output: (3,5)^T", ALRP_OP_PERMUTE, b_out_transpose, G_FD, .in = { DI(I_UNI, 3, 5), DI(I_UNI, 3, 5) } },
     // ---- fill, cont, sum of squares
     { "fill f32 (3,4)", ALRP_OP_FILL, b_fill, G_NONE, .flags = 0 },
     { "fill i32 (5)", ALRP_OP_FILL, b_fill_i32, G_NONE, .flags = 0 },
