@@ -149,8 +149,8 @@ enum alrp_op {
     ALRP_OP_CONCAT,            // concat of 2..ALRP_MAX_SRC tensors along p0 (PyTorch axis)
     ALRP_OP_GATHER_ROWS,       // a (R, D), idx (K) i32 -> (K, D)
     ALRP_OP_SCATTER_ADD_ROWS,  // zeros (R, D) then row idx[k] += a[k]; p0 = R
-    ALRP_OP_ALRP_LOSS,         // packed (2 + n + P): loss_cls, loss_loc, grad_logits (n), grad_loc (P)
-    ALRP_OP_AP_LOSS,           // packed (1 + n): loss, grad_logits (n)
+    ALRP_OP_ALRP_LOSS,         // packed (3 + n + A): loss_cls, loss_loc, P, grad_logits (n), grad_loc (A; 0 without loc_err)
+    ALRP_OP_AP_LOSS,           // packed (2 + n): loss, P, grad_logits (n)
     ALRP_OP_RANK_LOSS_BACK,    // dy[p0] * packed[p1 ...]: the stored update scaled by the incoming gradient
     ALRP_OP_FOCAL_LOSS,        // element-wise sigmoid focal loss; src = logits, targets; p = alpha, gamma
     ALRP_OP_FOCAL_LOSS_BACK,   // d/dlogits; src = dy, logits, targets
