@@ -956,7 +956,11 @@ static bool compare_results(const struct result * a, const struct result * ref, 
             snprintf(why, why_size, "%s: %lld non-finite values where the reference differs", a->label[i], (long long) c.n_nonfinite_mismatch);
             ok = false;
         } else if (ok && !(c.nmse <= thr)) {
-            snprintf(why, why_size, "%s: NMSE %.3e > %.0e", a->label[i], c.nmse, thr);
+            int64_t k = 0;   // the element that differs most
+            for (int64_t j = 1; j < ref->len[i]; j++)
+                if (fabs(a->v[i][j] - ref->v[i][j]) > fabs(a->v[i][k] - ref->v[i][k])) k = j;
+            snprintf(why, why_size, "%s: NMSE %.3e > %.0e (worst [%lld]: %.7g, reference %.7g)", a->label[i], c.nmse, thr,
+                     (long long) k, a->v[i][k], ref->v[i][k]);
             ok = false;
         }
     }
@@ -1315,10 +1319,9 @@ static void part(char * buf, size_t size, const char * fmt, ...) {
     va_end(ap);
 }
 
-static void run_case_mode(const struct op_case * c, int ci, enum mode m) {
+static void run_case_mode(const struct op_case * c, enum mode m) {
     const double thr = c->max_nmse > 0 ? c->max_nmse : 1e-7;
-    const uint64_t seed = name_seed(c->name);   // (ci unused: cases keep their data when the table changes)
-    (void) ci;
+    const uint64_t seed = name_seed(c->name);
     char detail[512], why[256];
     struct hdata h;
     struct result ref;
@@ -1363,7 +1366,11 @@ static void run_case_mode(const struct op_case * c, int ci, enum mode m) {
             }
         }
         report(m, c, &g_ref, ok ? "OK" : "FAIL", detail);
-        if (!ok) { result_free(&ref); hdata_free(&h); return; }
+        if (!ok) {   // nothing to compare with
+            for (int b = 0; b < g_n_test; b++) report(m, c, &g_test[b], "SKIP (the reference failed)", "");
+            result_free(&ref); hdata_free(&h);
+            return;
+        }
     }
     // ---- the backends under test
     for (int b = 0; b < g_n_test; b++) {
@@ -1389,6 +1396,7 @@ static void run_case_mode(const struct op_case * c, int ci, enum mode m) {
             why[0] = 0;
             ok = compare_results(&res, &ref, thr, &worst, why, sizeof why);
             snprintf(detail, sizeof detail, "nmse %.2e", worst);
+            if (c->max_nmse > 0) part(detail, sizeof detail, "max %.0e for this case", thr);
             if (!ok) part(detail, sizeof detail, "%s", why);
             const char * ch = run_inputs_changed(&r, c, tb->be, &h);
             if (ch) { ok = false; part(detail, sizeof detail, "input '%s' was modified", ch); }
@@ -1502,7 +1510,7 @@ static bool no_affine_supports(struct alrp_backend * be, const struct alrp_tenso
     return t->op != ALRP_OP_CONV2D_AFFINE && g_cpu_supports(be, t);
 }
 static const char * no_affine_name(struct alrp_backend * be) { (void) be; return "CPU without CONV2D_AFFINE"; }
-static void run_case_mode(const struct op_case * c, int ci, enum mode m);
+static void run_case_mode(const struct op_case * c, enum mode m);
 static bool self_check_skip(struct alrp_backend * cpu) {
     struct alrp_backend w = *cpu;   // shares the CPU backend's context; never freed itself
     g_cpu_supports = cpu->iface.supports_op;
@@ -1528,7 +1536,7 @@ static bool self_check_skip(struct alrp_backend * cpu) {
     g_test[0].be = &w;
     snprintf(g_test[0].name, sizeof g_test[0].name, "%s", no_affine_name(&w));
     g_n_test = 1;
-    run_case_mode(&cases[ci], ci, MODE_FWD);
+    run_case_mode(&cases[ci], MODE_FWD);
     ok = ok && n_skip == s_skip + 1 && n_fail == s_fail;
     g_test[0] = saved; g_n_test = saved_n;
     n_ok = s_ok; n_fail = s_fail; n_skip = s_skip;
@@ -1620,8 +1628,8 @@ int main(int argc, char ** argv) {
         const struct op_case * c = &cases[ci];
         if (!case_selected(c, op_filter)) continue;
         n_sel++;
-        if (do_fwd) run_case_mode(c, ci, MODE_FWD);
-        if (do_grad && c->grad != G_NONE) run_case_mode(c, ci, MODE_GRAD);
+        if (do_fwd) run_case_mode(c, MODE_FWD);
+        if (do_grad && c->grad != G_NONE) run_case_mode(c, MODE_GRAD);
     }
     int cov_bad = 0;
     if (!op_filter) cov_bad = coverage_report(true);
