@@ -249,6 +249,7 @@ B(b_cont_perm) { return alrp_cont(c, alrp_permute(c, in[0], AX(2, 0, 1))); }    
 B(b_cont_expand) { return alrp_cont(c, alrp_expand(c, in[0], 3, SH(2, 3, 4))); }                 // (3,1) -> (2,3,4)
 B(b_cont_slice_perm) { return alrp_cont(c, alrp_slice(c, alrp_permute(c, in[0], AX(1, 0, 2)), 0, 1, 2)); } // (3,4,5) -> (4,3,5)[1:3]
 B(b_cont_i32_expand) { return alrp_cont(c, alrp_expand(c, in[0], 2, SH(3, 5))); }                // i32 (5) -> (3,5)
+B(b_cont_i8_expand) { return alrp_cont(c, alrp_expand(c, in[0], 2, SH(3, 5))); }                 // i8 (1,5) -> (3,5)
 B(b_sum_sq) { return alrp_sum_sq(c, in[0]); }
 B(b_sum_sq_perm) { return alrp_sum_sq(c, alrp_permute(c, in[0], AX(1, 0))); }
 B(b_global_norm) { struct alrp_tensor * ts[3] = { in[0], in[1], in[2] }; return alrp_global_norm(c, 3, ts); }
@@ -311,6 +312,8 @@ CONV(b_conv_5x5, 1, 1, 2, 2, 1, 1, 1)
 CONV(b_conv_k4s3p2, 3, 3, 2, 2, 1, 1, 1)
 CONV(b_conv_valid, 1, 1, 0, 0, 1, 1, 1)
 CONV(b_conv_p1, 1, 1, 1, 1, 1, 1, 1)
+CONV(b_conv_p2, 1, 1, 2, 2, 1, 1, 1)
+CONV(b_conv_1x1s3, 3, 3, 0, 0, 1, 1, 1)
 B(b_conv_perm) { return alrp_conv2d(c, alrp_permute(c, in[0], AX(0, 3, 1, 2)), in[1], NULL, 1, 1, 1, 1); }   // NHWC (2,5,6,3) -> NCHW
 B(b_conv_slice) { return alrp_conv2d(c, alrp_slice(c, in[0], 1, 1, 3), in[1], NULL, 1, 1, 1, 1); }           // (2,5,6,6)[:, 1:4]
 B(b_fpn) {   // upsample(P5) + conv1x1(C4): the FPN merge; the lateral weight a constant made here
@@ -387,6 +390,7 @@ B(b_alrp_catlab) {   // labels: i8 concat of two images' labels
     struct alrp_tensor * ts[2] = { in[1], in[2] };
     return rank_out(c, alrp_alrp_loss(c, in[0], alrp_concat(c, 2, ts, 0), in[3], 1.0f));
 }
+B(b_alrp_tlogits) { return rank_out(c, alrp_alrp_loss(c, alrp_permute(c, in[0], AX(1, 0)), in[1], in[2], 1.0f)); }   // logits (4,10)^T
 B(b_ap) { return rank_out(c, alrp_ap_loss(c, in[0], in[1], 1.0f)); }
 B(b_ap_permlab) { return rank_out(c, alrp_ap_loss(c, in[0], alrp_permute(c, in[1], AX(1, 0)), 1.0f)); }   // labels (8,5)^T
 B(b_ap_filllab) { (void) in; return rank_out(c, alrp_ap_loss(c, in[0], alrp_fill(c, ALRP_TYPE_I8, 2, SH(4, 6), 0.0f), 1.0f)); }
@@ -537,6 +541,7 @@ static const struct op_case cases[] = {
     { "cont of an expanded (3,1) view", ALRP_OP_CONT, b_cont_expand, G_FD, .in = { DI(I_UNI, 3, 1) } },
     { "cont of a slice of a permute (3,4,5)", ALRP_OP_CONT, b_cont_slice_perm, G_FD, .in = { DI(I_UNI, 3, 4, 5) } },
     { "cont of an expanded i32 (5) view", ALRP_OP_CONT, b_cont_i32_expand, G_NONE, .in = { IX(100, 5) } },
+    { "cont of an expanded i8 (1,5) view", ALRP_OP_CONT, b_cont_i8_expand, G_NONE, .in = { LB(2, 1, 5) } },
     { "sum_sq (3,5)", ALRP_OP_SUM_SQ, b_sum_sq, G_FD, .in = { DI(I_UNI, 3, 5) } },
     { "sum_sq of a transposed (4,3) view", ALRP_OP_SUM_SQ, b_sum_sq_perm, G_FD, .in = { DI(I_UNI, 4, 3) } },
     { "global_norm of (3,5), (7), (2,2,2)", ALRP_OP_SUM_SQ, b_global_norm, G_FD, .in = { DI(I_UNI, 3, 5), DI(I_UNI, 7), DI(I_UNI, 2, 2, 2) } },
@@ -567,6 +572,7 @@ static const struct op_case cases[] = {
     { "matmul transposed view (3,5) @ (3,4)", ALRP_OP_PERMUTE, b_perm_matmul, G_FD, .in = { DI(I_UNI, 3, 5), DI(I_UNI, 3, 4) } },
     { "matmul (17,33) @ (33,19)", ALRP_OP_MATMUL, b_mm, G_FD, .in = { DI(I_UNI, 17, 33), DI(I_UNI, 33, 19) } },
     { "matmul (2,37,70) @ (70,45)^T", ALRP_OP_MATMUL, b_mm_tb, G_BIG, .in = { DI(I_UNI, 2, 37, 70), DI(I_UNI, 45, 70) }, .eps = 0.25f },
+    { "matmul (1,2000) @ (2000,1) K > KC", ALRP_OP_MATMUL, b_mm, G_BIG, .in = { DI(I_UNI, 1, 2000), DI(I_UNI, 2000, 1) }, .eps = 0.25f },
     { "matmul (40,1200) @ (1200,33) K > KC", ALRP_OP_MATMUL, b_mm, G_BIG, .in = { DI(I_UNI, 40, 1200), DI(I_UNI, 1200, 33) }, .eps = 0.25f },
     // ---- conv2d: x (N,C,H,W) * w (O,C/g,kH,kW)
     { "conv 3x3 pad 1 + bias (2,3,5,6) * (4,3,3,3)", ALRP_OP_CONV2D, b_conv_p1b, G_FD, .in = { DI(I_UNI, 2, 3, 5, 6), DI(I_UNI, 4, 3, 3, 3), DI(I_UNI, 4) } },
@@ -584,6 +590,9 @@ static const struct op_case cases[] = {
     { "conv 5x5 pad 2 (1,2,6,6) * (2,2,5,5)", ALRP_OP_CONV2D, b_conv_5x5, G_FD, .in = { DI(I_UNI, 1, 2, 6, 6), DI(I_UNI, 2, 2, 5, 5) } },
     { "conv 4x4 stride 3 pad 2 (1,2,9,8) * (3,2,4,4)", ALRP_OP_CONV2D, b_conv_k4s3p2, G_FD, .in = { DI(I_UNI, 1, 2, 9, 8), DI(I_UNI, 3, 2, 4, 4) } },
     { "conv to 1x1 (1,1,3,3) * (1,1,3,3)", ALRP_OP_CONV2D, b_conv_valid, G_FD, .in = { DI(I_UNI, 1, 1, 3, 3), DI(I_UNI, 1, 1, 3, 3) } },
+    { "conv 3x3 pad 1 on 2x2 (1,2,2,2) * (3,2,3,3)", ALRP_OP_CONV2D, b_conv_p1, G_FD, .in = { DI(I_UNI, 1, 2, 2, 2), DI(I_UNI, 3, 2, 3, 3) } },
+    { "conv 5x5 pad 2 on 1x1 (2,2,1,1) * (3,2,5,5)", ALRP_OP_CONV2D, b_conv_p2, G_FD, .in = { DI(I_UNI, 2, 2, 1, 1), DI(I_UNI, 3, 2, 5, 5) } },
+    { "conv 1x1 stride 3 (1,3,7,8) * (2,3,1,1)", ALRP_OP_CONV2D, b_conv_1x1s3, G_FD, .in = { DI(I_UNI, 1, 3, 7, 8), DI(I_UNI, 2, 3, 1, 1) } },
     { "conv of an NHWC (2,5,6,3) view * (4,3,3,3)", ALRP_OP_CONV2D, b_conv_perm, G_FD, .in = { DI(I_UNI, 2, 5, 6, 3), DI(I_UNI, 4, 3, 3, 3) } },
     { "conv of a channel slice (2,5,6,6)[:,1:4] * (2,3,3,3)", ALRP_OP_CONV2D, b_conv_slice, G_FD, .in = { DI(I_UNI, 2, 5, 6, 6), DI(I_UNI, 2, 3, 3, 3) } },
     { "conv 3x3 pad 1 (2,16,9,9) * (32,16,3,3)", ALRP_OP_CONV2D, b_conv_p1, G_BIG, .in = { DI(I_UNI, 2, 16, 9, 9), DI(I_UNI, 32, 16, 3, 3) }, .eps = 0.25f },
@@ -654,6 +663,7 @@ static const struct op_case cases[] = {
     { "loc_err_giou (5,4) wide deltas, stds 1", ALRP_OP_LOC_ERR_GIOU, b_loc_err_unit, G_FD, .in = { DI(I_WIDE, 5, 4), CI(I_UNI, 5, 4) }, .eps = 1e-3f, .tol = 5e-3f },
     { "aLRP (40,3), 9 pos, loc_err per anchor (40)", ALRP_OP_ALRP_LOSS, b_alrp, G_RANK, .in = { DI(I_UNI, 40, 3), LB(9, 40, 3), DI(I_SOFT, 40) } },
     { "aLRP (30), 4 pos, loc_err per entry (30)", ALRP_OP_ALRP_LOSS, b_alrp, G_RANK, .in = { DI(I_UNI, 30), LB(4, 30), DI(I_SOFT, 30) } },
+    { "aLRP (10,4) logits: transposed (4,10) view", ALRP_OP_ALRP_LOSS, b_alrp_tlogits, G_RANK, .in = { DI(I_UNI, 4, 10), LB(5, 10, 4), DI(I_SOFT, 10) } },
     { "aLRP (50), 6 pos, no loc_err", ALRP_OP_ALRP_LOSS, b_alrp_noloc, G_RANK, .in = { DI(I_UNI, 50), LB(6, 50) } },
     { "aLRP (12,5), no positive", ALRP_OP_ALRP_LOSS, b_alrp, G_RANK, .in = { DI(I_UNI, 12, 5), LB(0, 12, 5), DI(I_SOFT, 12) } },
     { "aLRP (20,4) delta 0.5, 1 pos", ALRP_OP_ALRP_LOSS, b_alrp_d05, G_RANK, .in = { DI(I_WIDE, 20, 4), LB(1, 20, 4), DI(I_SOFT, 20) } },
