@@ -173,8 +173,8 @@ enum alrp_op {
     ALRP_OP_CONCAT,            // concat of 2..ALRP_MAX_SRC tensors along p0 (PyTorch axis)
     ALRP_OP_GATHER_ROWS,       // a (R, D), idx (K) i32 -> (K, D)
     ALRP_OP_SCATTER_ADD_ROWS,  // zeros (R, D) then row idx[k] += a[k]; p0 = R
-    ALRP_OP_ALRP_LOSS,         // packed (2 + n + P): loss_cls, loss_loc, grad_logits (n), grad_loc (P)
-    ALRP_OP_AP_LOSS,           // packed (1 + n): loss, grad_logits (n)
+    ALRP_OP_ALRP_LOSS,         // packed (3 + n + A): loss_cls, loss_loc, P, grad_logits (n), grad_loc (A; 0 without loc_err)
+    ALRP_OP_AP_LOSS,           // packed (2 + n): loss, P, grad_logits (n)
     ALRP_OP_RANK_LOSS_BACK,    // dy[p0] * packed[p1 ...]: the stored update scaled by the incoming gradient
     ALRP_OP_FOCAL_LOSS,        // element-wise sigmoid focal loss; src = logits, targets; p = alpha, gamma
     ALRP_OP_FOCAL_LOSS_BACK,   // d/dlogits; src = dy, logits, targets
@@ -2559,6 +2559,7 @@ static inline float * alrp__f(const struct alrp_tensor * t) { return (float *) t
 static void alrp__k_fill(const struct alrp_tensor * t, int64_t i0, int64_t i1) {
     float v = alrp__get_op_f32(t, 0);
     if (t->type == ALRP_TYPE_I32) { for (int64_t i = i0; i < i1; i++) ((int32_t *) t->data)[i] = (int32_t) v; return; }
+    if (t->type == ALRP_TYPE_I8)  { for (int64_t i = i0; i < i1; i++) ((int8_t *) t->data)[i] = (int8_t) v; return; }
     float * y = alrp__f(t);
     for (int64_t i = i0; i < i1; i++) y[i] = v;
 }
@@ -2586,6 +2587,7 @@ static void alrp__k_cont(const struct alrp_tensor * t, int64_t i0, int64_t i1) {
         char * y = (char *) t->data + r * n3 * (int64_t) es;
         if (s3 == 1) memcpy(y, x, (size_t) n3 * es);
         else if (es == 4) for (int64_t i = 0; i < n3; i++) memcpy(y + 4 * i, x + 4 * i * s3, 4);
+        else for (int64_t i = 0; i < n3; i++) y[i] = x[i * s3];
     }
 }
 
@@ -2821,12 +2823,13 @@ static void alrp__k_upsample(const struct alrp_tensor * t, int64_t p0, int64_t p
     }
 }
 
-// ---- strided block copy: dst (strides dnb) <- src (strides snb), shape ne
-static void alrp__copy4(float * dst, const int64_t * dnb, const float * src, const int64_t * snb, const int64_t * ne) {
+// ---- strided block copy: dst (strides dnb) <- src (strides snb), shape ne; elements of es bytes (4 or 1)
+static void alrp__copy4(void * dst, const int64_t * dnb, const void * src, const int64_t * snb, const int64_t * ne, size_t es) {
     for (int64_t i0 = 0; i0 < ne[0]; i0++) for (int64_t i1 = 0; i1 < ne[1]; i1++) for (int64_t i2 = 0; i2 < ne[2]; i2++) {
-        float * d = dst + i0 * dnb[0] + i1 * dnb[1] + i2 * dnb[2];
-        const float * s = src + i0 * snb[0] + i1 * snb[1] + i2 * snb[2];
-        if (dnb[3] == 1 && snb[3] == 1) memcpy(d, s, sizeof(float) * (size_t) ne[3]);
+        char * d = (char *) dst + (i0 * dnb[0] + i1 * dnb[1] + i2 * dnb[2]) * (int64_t) es;
+        const char * s = (const char *) src + (i0 * snb[0] + i1 * snb[1] + i2 * snb[2]) * (int64_t) es;
+        if (dnb[3] == 1 && snb[3] == 1) memcpy(d, s, es * (size_t) ne[3]);
+        else if (es == 4) for (int64_t i3 = 0; i3 < ne[3]; i3++) memcpy(d + 4 * i3 * dnb[3], s + 4 * i3 * snb[3], 4);
         else for (int64_t i3 = 0; i3 < ne[3]; i3++) d[i3 * dnb[3]] = s[i3 * snb[3]];
     }
 }
@@ -2834,32 +2837,43 @@ static void alrp__cpu_pad_slice(const struct alrp_tensor * t) {
     const struct alrp_tensor * dy = t->src[0];
     int d = 4 - t->n_dims + t->op_params[0];
     memset(t->data, 0, alrp_nbytes(t));
-    alrp__copy4(alrp__f(t) + (int64_t) t->op_params[1] * t->nb[d], t->nb, alrp__f(dy), dy->nb, dy->ne);
+    alrp__copy4(alrp__f(t) + (int64_t) t->op_params[1] * t->nb[d], t->nb, alrp__f(dy), dy->nb, dy->ne, sizeof(float));
 }
-static void alrp__cpu_concat(const struct alrp_tensor * t) {
+static void alrp__cpu_concat(const struct alrp_tensor * t) {   // any type: labels are concatenated too
     int d = 4 - t->n_dims + t->op_params[0];
+    size_t es = alrp__type_size(t->type);
     int64_t off = 0;
     for (int i = 0; i < ALRP_MAX_SRC && t->src[i]; i++) {
         const struct alrp_tensor * s = t->src[i];
-        alrp__copy4(alrp__f(t) + off * t->nb[d], t->nb, alrp__f(s), s->nb, s->ne);
+        alrp__copy4((char *) t->data + off * t->nb[d] * (int64_t) es, t->nb, s->data, s->nb, s->ne, es);
         off += s->ne[d];
     }
 }
+// any element type: i8 labels and i32 values are gathered (and added) as what they are
 static void alrp__cpu_gather_scatter(const struct alrp_tensor * t) {
     const struct alrp_tensor * a = t->src[0], * idx = t->src[1];
     const int32_t * ix = (const int32_t *) idx->data;
     int64_t K = idx->ne[3], D = a->ne[3];
+    size_t es = alrp__type_size(a->type);
     if (t->op == ALRP_OP_GATHER_ROWS) {
         for (int64_t k = 0; k < K; k++) {
             ALRP_ASSERTM(ix[k] >= 0 && ix[k] < a->ne[2], "gather_rows: index %d at %lld is out of range 0..%lld", ix[k], (long long) k, (long long) a->ne[2] - 1);
-            memcpy(alrp__f(t) + k * D, alrp__f(a) + ix[k] * D, sizeof(float) * (size_t) D);
+            memcpy((char *) t->data + k * D * (int64_t) es, (const char *) a->data + ix[k] * D * (int64_t) es, es * (size_t) D);
         }
     } else {
         memset(t->data, 0, alrp_nbytes(t));
         for (int64_t k = 0; k < K; k++) {
             ALRP_ASSERTM(ix[k] >= 0 && ix[k] < t->ne[2], "scatter_add_rows: index %d at %lld is out of range 0..%lld", ix[k], (long long) k, (long long) t->ne[2] - 1);
-            float * y = alrp__f(t) + ix[k] * D; const float * x = alrp__f(a) + k * D;
-            for (int64_t j = 0; j < D; j++) y[j] += x[j];
+            if (a->type == ALRP_TYPE_F32) {
+                float * y = alrp__f(t) + ix[k] * D; const float * x = alrp__f(a) + k * D;
+                for (int64_t j = 0; j < D; j++) y[j] += x[j];
+            } else if (a->type == ALRP_TYPE_I32) {   // wrapping, as int32 tensors add in PyTorch
+                uint32_t * y = (uint32_t *) t->data + ix[k] * D; const uint32_t * x = (const uint32_t *) a->data + k * D;
+                for (int64_t j = 0; j < D; j++) y[j] += x[j];
+            } else {
+                uint8_t * y = (uint8_t *) t->data + ix[k] * D; const uint8_t * x = (const uint8_t *) a->data + k * D;
+                for (int64_t j = 0; j < D; j++) y[j] = (uint8_t) (y[j] + x[j]);
+            }
         }
     }
 }
