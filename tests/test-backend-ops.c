@@ -53,13 +53,17 @@
 // ranking losses aside, of a finite-difference case; every unary op likewise. The counts are
 // printed at the end. Exits non-zero on any failure.
 #define ALRP_INTERNAL
-#define ALRP_IMPLEMENTATION
 #include "alrp.h"
 
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+// the harness's own programming errors (a malformed case): message and abort
+#define TASSERTM(x, ...) do { if (!(x)) { fprintf(stderr, "test-backend-ops: %s:%d: ", __FILE__, __LINE__); fprintf(stderr, __VA_ARGS__); fprintf(stderr, "\n"); abort(); } } while (0)
+#define TASSERT(x) TASSERTM(x, "%s", #x)
+#define TMAX(a, b) ((a) > (b) ? (a) : (b))
 #include <string.h>
 #include <time.h>
 
@@ -185,7 +189,7 @@ static struct run * g_building;             // the run whose builder is running
 static struct alrp_tensor * extra_new(struct alrp_context * ctx, enum alrp_type type, enum init_kind k, int ip,
                                       const float * vals, bool state, int nd, const int64_t * s) {
     struct run * r = g_building;
-    ALRP_ASSERTM(r && r->n_extra < MAX_EXTRA, "builder leafs: at most %d per case", MAX_EXTRA);
+    TASSERTM(r && r->n_extra < MAX_EXTRA, "builder leafs: at most %d per case", MAX_EXTRA);
     struct alrp_tensor * t = alrp_new_tensor(state ? r->ctx_p : ctx, type, nd, s);
     alrp_format_name(t, "%s%d", state ? "state" : "leaf", r->n_extra);
     r->extra[r->n_extra++] = (struct extra_leaf) { t, k, ip, vals, state };
@@ -738,13 +742,13 @@ static void run_build(struct run * r, const struct op_case * c, enum mode m, boo
     g_building = r;
     struct alrp_tensor * out = c->build(r->ctx, r->in);
     g_building = NULL;
-    ALRP_ASSERTM(out && out->op != ALRP_OP_NONE, "case '%s': the builder must return the result of an op", c->name);
+    TASSERTM(out && out->op != ALRP_OP_NONE, "case '%s': the builder must return the result of an op", c->name);
     if (!alrp_is_contiguous(out)) out = r->harness[0] = alrp_cont(r->ctx, out);
     alrp_set_output(out);
     r->out = out;
     r->g = alrp_new_graph(r->ctx, MAX_NODES);
     if (m == MODE_GRAD) {
-        ALRP_ASSERTM(out->type == ALRP_TYPE_F32, "case '%s': a gradient case needs an f32 output", c->name);
+        TASSERTM(out->type == ALRP_TYPE_F32, "case '%s': a gradient case needs an f32 output", c->name);
         int64_t s[4];
         for (int i = 0; i < out->n_dims; i++) s[i] = alrp_dim(out, i);
         r->R = alrp_set_name(alrp_new_tensor(r->ctx, ALRP_TYPE_F32, out->n_dims, s), "R");
@@ -771,7 +775,7 @@ static void run_build(struct run * r, const struct op_case * c, enum mode m, boo
             bool known = s == r->R;
             for (int j = 0; j < r->n_in; j++) known = known || s == r->in[j];
             for (int j = 0; j < r->n_extra; j++) known = known || s == r->extra[j].t;
-            ALRP_ASSERTM(known, "case '%s': leaf '%s' was not made by the harness or bl_f32/bl_vals/bl_state", c->name, s->name);
+            TASSERTM(known, "case '%s': leaf '%s' was not made by the harness or bl_f32/bl_vals/bl_state", c->name, s->name);
         }
     }
 }
@@ -862,9 +866,9 @@ static bool run_place(struct run * r, struct alrp_backend * be, const struct hda
     for (int j = 0; j < nb; j++) alrp_buffer_clear(bufs[j], poison);
     struct alrp_tensor * ls[MAX_IN + MAX_EXTRA + 1];
     int n = run_leafs(r, ls);
-    ALRP_ASSERTM(n == h->n, "the graph's leafs changed between builds");
+    TASSERTM(n == h->n, "the graph's leafs changed between builds");
     for (int i = 0; i < n; i++) {
-        ALRP_ASSERTM(!memcmp(ls[i]->ne, h->ne[i], sizeof(h->ne[i])) && ls[i]->type == h->type[i], "leaf %d changed between builds", i);
+        TASSERTM(!memcmp(ls[i]->ne, h->ne[i], sizeof(h->ne[i])) && ls[i]->type == h->type[i], "leaf %d changed between builds", i);
         alrp_backend_tensor_set(be, ls[i], h->v[i], 0, h->bytes[i]);
     }
     return true;
@@ -888,7 +892,7 @@ static double * to_doubles(const void * raw, enum alrp_type type, int64_t n) {
 }
 // a contiguous tensor's values as computed by be
 static double * read_back(struct alrp_backend * be, const struct alrp_tensor * t) {
-    ALRP_ASSERTM(alrp_is_contiguous(t), "read_back: '%s' is not contiguous", t->name);
+    TASSERTM(alrp_is_contiguous(t), "read_back: '%s' is not contiguous", t->name);
     void * raw = malloc(alrp_nbytes(t) ? alrp_nbytes(t) : 1);
     alrp_backend_tensor_get(be, t, raw, 0, alrp_nbytes(t));
     double * v = to_doubles(raw, t->type, alrp_nelements(t));
@@ -896,7 +900,7 @@ static double * read_back(struct alrp_backend * be, const struct alrp_tensor * t
     return v;
 }
 static void result_add(struct result * res, const char * label, double * v, int64_t len) {
-    ALRP_ASSERT(res->n < MAX_RES);
+    TASSERT(res->n < MAX_RES);
     snprintf(res->label[res->n], sizeof(res->label[0]), "%s", label);
     res->v[res->n] = v; res->len[res->n] = len; res->n++;
 }
@@ -995,7 +999,7 @@ static double * input_vals(const struct run * r, const struct hdata * h, struct 
     double * rv;
     const void * hv = root->op == ALRP_OP_NONE ? hdata_of(h, r, root) : NULL;
     if (root->op == ALRP_OP_NONE) {
-        ALRP_ASSERTM(hv, "input_vals: leaf '%s' has no host data", root->name);
+        TASSERTM(hv, "input_vals: leaf '%s' has no host data", root->name);
         rv = to_doubles(hv, root->type, n_root);
     } else {
         rv = read_back(be, root);
@@ -1005,7 +1009,7 @@ static double * input_vals(const struct run * r, const struct hdata * h, struct 
     for (int64_t i = 0; i < n; i++) {
         int64_t rem = i, off = t->view_offs;
         for (int d = 3; d >= 0; d--) { off += (rem % t->ne[d]) * t->nb[d]; rem /= t->ne[d]; }
-        ALRP_ASSERTM(off >= 0 && off < n_root, "input_vals: view '%s' reads outside its source", t->name);
+        TASSERTM(off >= 0 && off < n_root, "input_vals: view '%s' reads outside its source", t->name);
         v[i] = rv[off];
     }
     free(rv);
@@ -1071,7 +1075,7 @@ static double * rank_expected(const struct run * r, const struct hdata * h, stru
         for (int64_t i = 0, k = 0; e && i < n; i++) if (labels[i] == 1) ep[k++] = e[i / C];
         float cls = 0.0f, loc = 0.0f;
         int64_t rc = alrp_loss_alrp_f32(n, logits, labels, e ? ep : NULL, delta, &cls, &loc, gl, e ? gp : NULL);
-        ALRP_ASSERTM(rc == P, "alrp_loss_alrp_f32 returned %lld for %lld positives", (long long) rc, (long long) P);
+        TASSERTM(rc == P, "alrp_loss_alrp_f32 returned %lld for %lld positives", (long long) rc, (long long) P);
         want[0] = cls; want[1] = loc; want[2] = (double) P;
         for (int64_t i = 0; i < n; i++) want[3 + i] = gl[i];
         for (int64_t i = 0, k = 0; e && i < n; i++) if (labels[i] == 1) want[3 + n + i / C] += gp[k++];
@@ -1079,7 +1083,7 @@ static double * rank_expected(const struct run * r, const struct hdata * h, stru
     } else {
         float loss = 0.0f;
         int64_t rc = alrp_loss_ap_f32(n, logits, labels, delta, &loss, gl);
-        ALRP_ASSERTM(rc == P, "alrp_loss_ap_f32 returned %lld for %lld positives", (long long) rc, (long long) P);
+        TASSERTM(rc == P, "alrp_loss_ap_f32 returned %lld for %lld positives", (long long) rc, (long long) P);
         want[0] = loss; want[1] = (double) P;
         for (int64_t i = 0; i < n; i++) want[2 + i] = gl[i];
     }
@@ -1239,7 +1243,7 @@ static void fd_check(const struct run * r, const struct op_case * c, struct alrp
                      const struct result * ana, struct fdstat * fs) {
     memset(fs, 0, sizeof(*fs));
     const float eps = c->eps > 0 ? c->eps : 1e-2f, tol = c->tol > 0 ? c->tol : 2e-3f;
-    ALRP_ASSERT(alrp_backend_graph_compute(be, r->gf) == ALRP_STATUS_SUCCESS);
+    TASSERT(alrp_backend_graph_compute(be, r->gf) == ALRP_STATUS_SUCCESS);
     const double l0 = alrp_backend_get_f32_1(be, r->loss, 0);
     int ri = 1;   // ana: out, then the gradients in input order
     for (int i = 0; i < r->n_in; i++) {
@@ -1251,10 +1255,10 @@ static void fd_check(const struct run * r, const struct op_case * c, struct alrp
         for (int64_t k = step / 2; k < n; k += step) {
             float xp = x[k] + eps, xm = x[k] - eps;
             alrp_backend_tensor_set(be, r->in[i], &xp, (size_t) k * sizeof(float), sizeof(float));
-            ALRP_ASSERT(alrp_backend_graph_compute(be, r->gf) == ALRP_STATUS_SUCCESS);
+            TASSERT(alrp_backend_graph_compute(be, r->gf) == ALRP_STATUS_SUCCESS);
             double lp = alrp_backend_get_f32_1(be, r->loss, 0);
             alrp_backend_tensor_set(be, r->in[i], &xm, (size_t) k * sizeof(float), sizeof(float));
-            ALRP_ASSERT(alrp_backend_graph_compute(be, r->gf) == ALRP_STATUS_SUCCESS);
+            TASSERT(alrp_backend_graph_compute(be, r->gf) == ALRP_STATUS_SUCCESS);
             double lm = alrp_backend_get_f32_1(be, r->loss, 0);
             alrp_backend_tensor_set(be, r->in[i], &x[k], (size_t) k * sizeof(float), sizeof(float));
             double num = (lp - lm) / ((double) xp - (double) xm), err = fabs(num - a[k]) / (1.0 + fabs(num));
@@ -1270,7 +1274,7 @@ static void fd_check(const struct run * r, const struct op_case * c, struct alrp
             fs->n_bad++;
         }
     }
-    if (fs->n_bad == 0 && fs->n_kinks > ALRP_MAX(1, fs->n_elems / 10)) {
+    if (fs->n_bad == 0 && fs->n_kinks > TMAX(1, fs->n_elems / 10)) {
         snprintf(fs->why, sizeof fs->why, "finite differences: %lld of %lld elements at kinks", (long long) fs->n_kinks, (long long) fs->n_elems);
         fs->n_bad = fs->n_kinks;
     }
@@ -1528,7 +1532,7 @@ static bool self_check_skip(struct alrp_backend * cpu) {
     w.iface.name = no_affine_name;
     int ci = 0;
     while (ci < N_CASES && cases[ci].op != ALRP_OP_CONV2D_AFFINE) ci++;
-    ALRP_ASSERT(ci < N_CASES);
+    TASSERT(ci < N_CASES);
     // the guard in alrp_backend_graph_compute
     struct run r;
     run_build(&r, &cases[ci], MODE_FWD, false);
