@@ -17,6 +17,11 @@ for side in before after; do
     echo "building $side ($(git -C "$root" rev-parse --short "$rev"))"
     make -C "$tmp/$side" -s build/bench/bench-conv build/bench/bench-loss >/dev/null
 done
+# PyTorch is hidden from bench-conv (a module named torch that fails to import shadows it):
+# this compares our two commits, not us with PyTorch
+mkdir -p "$tmp/notorch"
+echo 'raise ImportError("hidden by compare-commits.sh")' > "$tmp/notorch/torch.py"
+export PYTHONPATH="$tmp/notorch"
 r=1
 while [ "$r" -le "$rounds" ]; do
     for b in bench-conv bench-loss; do
