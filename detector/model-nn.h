@@ -4,7 +4,7 @@
 //
 //     struct nn_registry reg = { 0 };
 //     struct nn_conv c = nn_conv_new(&reg, ctx_w, "neck.", "fpn_convs.0.conv", 256, 256, 3, 1, 1, 1,
-//                                    true, true, NN_INIT_XAVIER_UNIFORM, 0.0f);
+//                                    true, true, NN_INIT_XAVIER_UNIFORM, 0.0f, 0.0f);
 //     ... alrp_backend_alloc_ctx_tensors(ctx_w, be); nn_registry_init(&reg, be, seed);
 //     struct alrp_tensor * y = nn_conv_forward(ctx_c, &c, x, false);
 //     nn_registry_free(&reg);
