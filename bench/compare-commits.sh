@@ -42,13 +42,15 @@ def rows(side, bench):
         section = ""
         for line in open(f"{tmp}/{side}.{bench}.{r}.txt"):
             if bench == "bench-conv":
-                m = re.match(r"\s+(.+?)\s+(forward|bwd-data|bwd-weight|gemm)?\s*([0-9.]+) ms", line)
-                if m: key = (m.group(1) + " " + (m.group(2) or "")).strip(); vals = [float(m.group(3))]
-                else: continue
-                keys = [key]
+                # "  <layer, 24 columns> <op, 10 columns> <t> ms ...": the layer is blank on
+                # the rows after its first
+                m = re.match(r"  (.{24}) (.{10}) *([0-9.]+) ms", line)
+                if not m: continue
+                if m.group(1).strip(): section = m.group(1).strip()
+                keys, vals = [f"{section} {m.group(2).strip()}"], [float(m.group(3))]
             else:
                 if line.startswith("P = "): section = line.split(",")[0] + "," + line.split(",")[1]; continue
-                m = re.match(r"\s+(\S+) fwd\+bwd: 1 thread\s+([0-9.]+) ms\s+2 threads\s+([0-9.]+) ms", line)
+                m = re.match(r"\s+(\S+)\s+fwd\+bwd: 1 thread\s+([0-9.]+) ms\s+2 threads\s+([0-9.]+) ms", line)
                 if not m: continue
                 keys = [f"{section} {m.group(1)} 1 thread", f"{section} {m.group(1)} 2 threads"]
                 vals = [float(m.group(2)), float(m.group(3))]
@@ -61,7 +63,7 @@ for bench in ("bench-conv", "bench-loss"):
     for k in b:
         if k in a:
             ratios.append(a[k] / b[k])
-            print(f"  {k:<44} {b[k]:10.2f} {a[k]:10.2f}   {a[k] / b[k]:6.3f}")
+            print(f"  {k:<58} {b[k]:10.2f} {a[k]:10.2f}   {a[k] / b[k]:6.3f}")
     if ratios:
         g = 1.0
         for x in ratios: g *= x
