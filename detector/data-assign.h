@@ -126,9 +126,9 @@ int assign_atss_naive(int64_t n, const float * anchors, const float * centres, i
                       int32_t * gt_ind, char * err, size_t err_size);
 
 // ---- targets --------------------------------------------------------------------------------
-// The gts a RetinaNet trains on, as [A]'s COCO loader keeps them: width x2 - x1 >= 1, height
-// y2 - y1 >= 1 and area > 0. keep (n_gt,) receives the kept indices in order; returns their
-// count (-1 on non-finite boxes, with the message).
+// The gts a RetinaNet trains on, as the official code's COCO loader keeps them: width
+// x2 - x1 >= 1, height y2 - y1 >= 1 and area > 0. keep (n_gt,) receives the kept indices in
+// order; returns their count (-1 on non-finite boxes, with the message).
 int assign_keep_gts(int n_gt, const float * gts, int32_t * keep, char * err, size_t err_size);
 
 // gt_cls (n_gt,) in [0, n_classes); labels (a->n, n_classes), deltas (a->n, 4), gt_ind (a->n,);
