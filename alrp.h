@@ -2149,7 +2149,9 @@ static void alrp__backward_node(struct alrp_context * ctx, struct alrp_graph * g
         // dc = dz * s, so dw = s[o] * dW(x, dz) and ds[o] = sum dz c = <w[o], dW(x, dz)[o]>: the
         // raw weight gradient serves both, and c itself is never needed.
         struct alrp_tensor * w = b, * s = t->src[2], * h = t->src[3];
-        int64_t O = w->ne[0], s4[4] = { O, 1, 1, 1 }, c4[4] = { 1, O, 1, 1 };
+        // the weight-sized products run on (O, K) views: rows of K, not of kW
+        int64_t O = w->ne[0], c4[4] = { 1, O, 1, 1 }, k2[2] = { O, alrp_nelements(w) / O }, s2[2] = { O, 1 };
+        int64_t wsh[4] = { w->ne[0], w->ne[1], w->ne[2], w->ne[3] };
         struct alrp_tensor * dz = dy;
         if (t->op_params[7]) {
             dz = alrp__op_new(ctx, ALRP_OP_UNARY_BACK, ALRP_TYPE_F32, 4, t->ne, dy, NULL, t);
@@ -2158,18 +2160,21 @@ static void alrp__backward_node(struct alrp_context * ctx, struct alrp_graph * g
         if (h->flags & ALRP_FLAG_GRAD)
             alrp__add_grad(ctx, g, h, alrp__view(ctx, ALRP_OP_RESHAPE, alrp__sum_to_ne(ctx, dz, 4, c4), h->n_dims, h->ne, 0));
         if (a->flags & ALRP_FLAG_GRAD) {
-            struct alrp_tensor * ws = alrp_mul(ctx, w, alrp_reshape(ctx, s, 4, s4));
-            struct alrp_tensor * dx = alrp__op_new(ctx, ALRP_OP_CONV2D_BACK_DATA, ALRP_TYPE_F32, 4, a->ne, dz, ws, NULL);
+            // conv^T(dz * s, w) = conv^T(dz, w * s): scale whichever of the two is smaller
+            struct alrp_tensor * dzs = dz, * ws = w;
+            if (alrp_nelements(w) <= alrp_nelements(dz)) ws = alrp_reshape(ctx, alrp_mul(ctx, alrp_reshape(ctx, w, 2, k2), alrp_reshape(ctx, s, 2, s2)), 4, wsh);
+            else dzs = alrp_mul(ctx, dz, alrp_reshape(ctx, s, 4, c4));
+            struct alrp_tensor * dx = alrp__op_new(ctx, ALRP_OP_CONV2D_BACK_DATA, ALRP_TYPE_F32, 4, a->ne, dzs, ws, NULL);
             memcpy(dx->op_params, t->op_params, sizeof(int32_t) * 7);
             alrp__add_grad(ctx, g, a, dx);
         }
         if ((w->flags & ALRP_FLAG_GRAD) || (s->flags & ALRP_FLAG_GRAD)) {
             struct alrp_tensor * dwr = alrp__op_new(ctx, ALRP_OP_CONV2D_BACK_WEIGHT, ALRP_TYPE_F32, 4, w->ne, a, dz, NULL);
             memcpy(dwr->op_params, t->op_params, sizeof(int32_t) * 7);
-            if (w->flags & ALRP_FLAG_GRAD) alrp__add_grad(ctx, g, w, alrp_mul(ctx, dwr, alrp_reshape(ctx, s, 4, s4)));
+            struct alrp_tensor * r2 = alrp_reshape(ctx, dwr, 2, k2);
+            if (w->flags & ALRP_FLAG_GRAD) alrp__add_grad(ctx, g, w, alrp_reshape(ctx, alrp_mul(ctx, r2, alrp_reshape(ctx, s, 2, s2)), 4, wsh));
             if (s->flags & ALRP_FLAG_GRAD) {
-                int64_t k[2] = { O, alrp_nelements(w) / O };
-                struct alrp_tensor * p = alrp_reshape(ctx, alrp_mul(ctx, dwr, w), 2, k);
+                struct alrp_tensor * p = alrp_mul(ctx, r2, alrp_reshape(ctx, w, 2, k2));
                 alrp__add_grad(ctx, g, s, alrp__view(ctx, ALRP_OP_RESHAPE, alrp_sum_axis(ctx, p, 1, false), s->n_dims, s->ne, 0));
             }
         }
