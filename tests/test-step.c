@@ -124,6 +124,8 @@ static void run_case(const char * c, enum loss_kind kind, int rank_group, bool n
         compare_vals(what, &vals[k], &want, 1, k == 3 ? 1e-3 : 1e-4, true);
     }
     CHECK(out.n_pos == (int64_t) ref_scalar(c, "n_pos"), "%s: P %lld, reference %g", c, (long long) out.n_pos, (double) ref_scalar(c, "n_pos"));
+    if (kind == LOSS_ALRP)   // the self-balance state counted this step (steps with P = 0 are not)
+        CHECK(s->sb.count == (nopos ? 0 : 1) && (nopos || s->sb.sum_cls == (double) out.cls), "%s: self-balance update after the step", c);
     if (nopos) CHECK(out.total == 0.0f && out.cls == 0.0f && out.loc == 0.0f, "%s: no positive gives zero losses", c);
 
     double worst = 0.0;

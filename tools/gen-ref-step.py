@@ -281,7 +281,6 @@ def main():
     put("targets", targets)
     OUT["labels"] = labels
     OUT["labels_nopos"] = labels_nopos
-    named = {k: p for k, p in net.named_parameters() if p.requires_grad}
     names = {}
     for prefix, mod in (("backbone.", bb), ("neck.", fpn), ("bbox_head.", head)):
         for k, p in mod.named_parameters():
@@ -309,7 +308,6 @@ def main():
         put(name + ".grad_norm", torch.tensor([gsq ** 0.5]))
         CASES.append(name)
         print("  %-10s %-5s rank_group %d: total %.6f cls %.6f loc %.6f P %d |g| %.4e" % (name, kind, rg, float(total), float(cls), float(loc), P, gsq ** 0.5))
-    del named
     META["format"] = "alrp-ref-step v1"
     META["generator"] = "tools/gen-ref-step.py"
     META["torch"] = torch.__version__
