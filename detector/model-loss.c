@@ -108,7 +108,8 @@ static void step_build_loss(struct step * s) {
         s->total = alrp_add(ctx, s->cls, alrp_mul(ctx, s->loc, s->w_sb));
     } else {
         struct alrp_tensor * sl = alrp_smooth_l1_loss(ctx, d2, t2, s->lo.smooth_l1_beta);   // (N A, 4)
-        s->loc = alrp_mul(ctx, alrp_sum(ctx, alrp_mul(ctx, sl, s->pos_mask)), s->inv_pos);
+        // [A]'s AP config: smooth L1 with mean reduction over the positives' 4 coordinates
+        s->loc = alrp_scale(ctx, alrp_mul(ctx, alrp_sum(ctx, alrp_mul(ctx, sl, s->pos_mask)), s->inv_pos), 0.25f);
         s->total = alrp_add(ctx, s->cls, s->loc);
     }
 }

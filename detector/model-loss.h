@@ -27,7 +27,8 @@
 //               with the unscaled parts (means over groups) and P (sum over groups).
 //               out.cls, out.loc are the means over groups, out.n_pos the sum.
 //   LOSS_AP     total = mean over groups of AP_g + reg, reg = sum over positive anchors of
-//               smooth L1 (beta 1) of the 4 deltas (stds as aLRP) / max(1, P), P over the batch.
+//               smooth L1 (beta 1) of the 4 deltas (stds as aLRP) / (4 max(1, P)), P over the batch
+//               ([A]'s AP config: mean reduction over the positives' coordinates).
 //               out.cls = mean of AP_g, out.loc = reg.
 //   LOSS_FOCAL  total = cls + reg, mmdetection's RetinaNet: cls = sigmoid focal loss
 //               (alpha 0.25, gamma 2) summed over every entry whose label is not -1, / max(1, P);

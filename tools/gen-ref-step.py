@@ -28,7 +28,7 @@ definition (not with the project's kernels):
   AP    positives visited in ascending score order with the running maximum of precision p~;
         ap = 1 - mean p~; g_i = -(1 - p~(i)) / P; negatives get H(s_j - s_i) / rank(i) c_i / P,
         c_i = 1 when prec(i) set the new maximum, else (1 - p~) / (1 - prec). reg = sum over
-        positive anchors of smooth L1 (beta 1) of the 4 deltas / max(1, P).
+        positive anchors of smooth L1 (beta 1) of the 4 deltas / (4 max(1, P)) ([A]'s mean reduction).
   focal torchvision's sigmoid focal loss (alpha 0.25, gamma 2) summed over the entries whose
         label is not -1, / max(1, P), + L1 of the positives' deltas / max(1, P).
 The ranking losses' logit updates enter the backward as sum(logits * update) (the custom
@@ -206,7 +206,7 @@ def loss_of(kind, logits, deltas, labels, targets, rank_group):
         back = surrogate / G
     else:
         sl1 = nn.functional.smooth_l1_loss(d2, t2, reduction="none", beta=1.0)
-        loc = (sl1 * pos_anchor.double()[:, None]).sum() / max(1, P)
+        loc = (sl1 * pos_anchor.double()[:, None]).sum() / (4 * max(1, P))   # [A]: mean over the 4 P coordinates
         total = cls + loc
         back = surrogate / G + loc
     return total, cls, loc, P, back
