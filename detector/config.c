@@ -216,6 +216,8 @@ static int config__number(const struct config_key * k, const char * s, size_t n,
         if (v < (long long) INT_MIN || v > (long long) INT_MAX) *out = v < 0 ? -1e300 : 1e300;
     } else if (!config__parse_float(s, n, out)) {
         return config__fail(err, err_size, where, "key '%s': value '%s' is not %s", k->name, q, what);
+    } else {
+        *out = (double) (float) *out;   // the range applies to the value stored (1e-50 is a float 0)
     }
     if (!config__in_range(k, *out)) {
         config__range(k, r, sizeof r);
@@ -405,10 +407,10 @@ int config_load(const char * path, struct config * c, char * err, size_t err_siz
     char * buf = malloc(max + 1);
     if (!buf) { fclose(f); return config__fail(err, err_size, path, "out of memory"); }
     size_t n = fread(buf, 1, max + 1, f);
-    int bad = ferror(f);
+    int bad = ferror(f) ? errno : 0;
     fclose(f);
     int rc;
-    if (bad)          rc = config__fail(err, err_size, path, "read error");
+    if (bad)          rc = config__fail(err, err_size, path, "cannot read: %s", strerror(bad));
     else if (n > max) rc = config__fail(err, err_size, path, "larger than 1 MiB (not a config)");
     else              rc = config_parse(buf, n, path, c, err, err_size);
     free(buf);

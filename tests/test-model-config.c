@@ -234,6 +234,11 @@ static void test_errors(void) {
     check_err("out of range: batch 0", parse("batch = 0\n"), "models/test:1: ", "key 'batch': value 0 out of range (expected an integer in [1, 65536])");
     check_err("out of range: delta 0", parse("delta = 0\n"), "models/test:1: ", "key 'delta': value 0 out of range (expected a number in (0, 1000])");
     check_err("out of range: beyond int", parse("epochs = 99999999999999\n"), "models/test:1: ", "out of range");
+    // found by reading the fuzz harness's round trip: 1e-50 passed as a double > 0 and was
+    // stored as the float 0, which then read back out of range (and lr = 0 means "derive it")
+    check_err("out of range: a float that underflows to 0", parse("octave_base_scale = 1e-50\n"), "models/test:1: ", "value 1e-50 out of range");
+    check_err("out of range: lr that underflows to 0", parse("lr = 1e-46\n"), "models/test:1: ", "key 'lr': value 1e-46 out of range");
+    check_err("out of range: a ratio that underflows to 0", parse("anchor_ratios = 1, 1e-60\n"), "models/test:1: ", "value 1e-60 out of range");
     check_err("out of range: a list entry", parse("lr_steps = 0\n"), "models/test:1: ", "key 'lr_steps': value 0 out of range");
     check_err("rank_group does not divide batch, at the later line", parse("rank_group = 3\nbatch = 16\n"), "models/test:2: ", "rank_group 3 does not divide batch 16");
     check_err("rank_group does not divide the default batch", parse("rank_group = 5\n"), "models/test:1: ", "rank_group 5 does not divide batch 32");
@@ -250,7 +255,7 @@ static void test_errors(void) {
     check("comments, CRLF, tabs, no final newline", parse("batch = 16 # sixteen\r\n\trank_group\t=\t4\r\n# end\nepochs=3") == 0);
     // files
     check_err("unreadable file", config_load("models/no-such-config", &c, err, sizeof err), "models/no-such-config: ", "cannot open");
-    check_err("a folder", config_load("models", &c, err, sizeof err), "models: ", "");
+    check_err("a folder", config_load("models", &c, err, sizeof err), "models: ", "cannot read: Is a directory");
     char tmp[] = "/tmp/test-model-config-XXXXXX";
     int fd = mkstemp(tmp);
     if (fd >= 0) {
