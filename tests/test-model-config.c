@@ -274,6 +274,8 @@ static void test_errors(void) {
     check_err("override: empty", config_set(&c, "", err, sizeof err), "override '': ", "expected key=value");
     check_err("override: out of range", config_set(&c, "batch=0", err, sizeof err), "override 'batch=0': ", "out of range");
     check_err("override: wrong type", config_set(&c, "size=big", err, sizeof err), "override 'size=big': ", "key 'size': value 'big' is not an integer");
+    check_err("override: a ratio that underflows to 0 (found by fuzz-config)", config_set(&c, "anchor_ratios=5e-71,2", err, sizeof err),
+              "override 'anchor_ratios=5e-71,2': ", "value 5e-71 out of range");
     check_err("override: a comment", config_set(&c, "batch=8#x", err, sizeof err), "override 'batch=8#x': ", "'#'");
     check("a failed override leaves the config valid", config_check(&c, err, sizeof err) == 0 && c.batch == 32);
     check("an override may repeat a key", config_set(&c, "batch=8", err, sizeof err) == 0 && config_set(&c, "batch=16", err, sizeof err) == 0 && c.batch == 16);
