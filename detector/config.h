@@ -142,8 +142,10 @@ int  config_parse(const char * text, size_t n, const char * name, struct config 
 // One override, "key=value" (spaces around '=' allowed). Checks that value alone; cross-key
 // rules are config_check's, after the last override.
 int  config_set(struct config * c, const char * kv, char * err, size_t err_size);
-// Rules between keys: rank_group divides batch, lr_steps increasing, test_max_size >= test_size,
-// at most CONFIG_MAX_LIST anchors per location, the small backbone with bn.
+// Rules between keys: rank_group divides batch, batch x accum <= 65536, lr_steps increasing,
+// test_max_size >= test_size, size a multiple of 32, at most ANCHORS_MAX_PER_LOC anchors per
+// location, nothing frozen in the small backbone (it trains from scratch). Steps after the last
+// epoch are allowed (they never apply), so `epochs=2` works on any recipe.
 int  config_check(const struct config * c, char * err, size_t err_size);
 
 struct config_derived {
