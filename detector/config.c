@@ -590,6 +590,16 @@ void config_print(FILE * f, const struct config * c, const struct config_derived
     }
 }
 
+void config_print_help(FILE * f) {
+    static const char * const types[] = { "int", "float", "bool", "name", "ints", "floats", "text" };
+    for (int i = 0; i < CONFIG__N_KEYS; i++) {
+        const struct config_key * k = &config__keys[i];
+        char def[96];
+        snprintf(def, sizeof def, "%s%s%s", k->def[0] ? "" : "(", k->def[0] ? k->def : "empty", k->def[0] ? "" : ")");
+        fprintf(f, "  %-18s %-6s %-10s %s\n", k->name, types[k->type], def, k->help);
+    }
+}
+
 bool config_equal(const struct config * a, const struct config * b) {
     char x[256], y[256];
     for (int i = 0; i < CONFIG__N_KEYS; i++) {

@@ -170,6 +170,8 @@ void config_anchors(const struct config * c, struct anchors_config * a);
 // A table of every key, one `key = value  # help` line each (loadable by config_load), then
 // the derived values as comments when d is not NULL.
 void config_print(FILE * f, const struct config * c, const struct config_derived * d);
+// every key with its type, default and help, one line each (for --help)
+void config_print_help(FILE * f);
 // value of key k of c as it is written in a file (shortest text that reads back the same)
 void config_format_value(const struct config * c, const struct config_key * k, char * buf, size_t size);
 // true if every key of a and b holds the same value

@@ -51,6 +51,15 @@ static void test_table(void) {
     check("defaults: the keys the brief fixes", c.delta == 1.0f && c.rank_group == 8 && c.accum == 1 && c.lr == 0.0f &&
           c.warmup_iters == 500 && c.warmup_ratio == 0.001f && c.size == 512 && c.score_thr == 0.05f &&
           c.nms_iou == 0.5f && c.nms_pre == 1000 && c.max_per_img == 100 && c.self_balance);
+    char * buf = NULL;
+    size_t n = 0;
+    FILE * f = open_memstream(&buf, &n);
+    config_print_help(f);
+    fclose(f);
+    int lines = 0;
+    for (size_t j = 0; j < n; j++) lines += buf[j] == '\n';
+    check("config_print_help: one line per key", lines == config_n_keys() && strstr(buf, "  lr_steps           ints   75, 95 "));
+    free(buf);
     check("config_key_at out of range", config_key_at(-1) == NULL && config_key_at(config_n_keys()) == NULL);
     check("config_choice", strcmp(config_choice("loss", CONFIG_LOSS_FOCAL), "focal") == 0 &&
           strcmp(config_choice("backbone", CONFIG_BACKBONE_RESNEXT101_64X4D), "resnext101_64x4d") == 0 &&
