@@ -4,6 +4,7 @@
 //
 // Sections: IoU (scalar and 8 anchors at a time), the grid windows, best IoU per anchor / gt,
 // MaxIoU, ATSS, targets.
+#include "det-err.h"
 #include "data-assign.h"
 
 #include "alrp.h"
@@ -18,17 +19,6 @@
 #pragma STDC FP_CONTRACT OFF   // a*b+c as two roundings, as PyTorch computes it
 #endif
 
-// formats a one-line message into err and returns -1
-#if defined(__GNUC__)
-__attribute__((format(printf, 3, 4)))
-#endif
-static int assign__err(char * err, size_t err_size, const char * fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    if (err && err_size) vsnprintf(err, err_size, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 #define ASSIGN__EPS 1e-6f      // bbox_overlaps' eps on the union
 
@@ -133,12 +123,12 @@ static void assign__iou_run(const float * g, float g_area, const float * planes,
 // ============================================================================================
 
 static int assign__check_gts(int n_gt, const float * gts, char * err, size_t err_size) {
-    if (n_gt < 0) return assign__err(err, err_size, "assign: %d ground truths", n_gt);
-    if (n_gt > 0 && !gts) return assign__err(err, err_size, "assign: %d ground truths but no boxes", n_gt);
+    if (n_gt < 0) return det_errf(err, err_size, "assign: %d ground truths", n_gt);
+    if (n_gt > 0 && !gts) return det_errf(err, err_size, "assign: %d ground truths but no boxes", n_gt);
     for (int g = 0; g < n_gt; g++) {
         for (int c = 0; c < 4; c++) {
             if (!isfinite(gts[4 * g + c])) {
-                return assign__err(err, err_size, "assign: ground truth %d has a non-finite coordinate (%g)",
+                return det_errf(err, err_size, "assign: ground truth %d has a non-finite coordinate (%g)",
                                    g, (double) gts[4 * g + c]);
             }
         }
@@ -148,7 +138,7 @@ static int assign__check_gts(int n_gt, const float * gts, char * err, size_t err
 
 static int assign__check_anchors(const struct anchors * a, char * err, size_t err_size) {
     if (!a || (a->n > 0 && (!a->boxes || !a->centres || !a->planes))) {
-        return assign__err(err, err_size, "assign: anchors are not initialised (anchors_init)");
+        return det_errf(err, err_size, "assign: anchors are not initialised (anchors_init)");
     }
     return 0;
 }
@@ -286,7 +276,7 @@ int assign_best_iou(const struct anchors * a, int n_gt, const float * gts, float
     float * best = anchor_best ? anchor_best : (float *) malloc(sizeof(float) * (size_t) (a->n ? a->n : 1));
     int32_t * arg = anchor_arg ? anchor_arg : (int32_t *) malloc(sizeof(int32_t) * (size_t) (a->n ? a->n : 1));
     int rc = 0;
-    if (!best || !arg) rc = assign__err(err, err_size, "assign: out of memory");
+    if (!best || !arg) rc = det_errf(err, err_size, "assign: out of memory");
     else assign__best_fast(a, n_gt, gts, best, arg, gt_best, NULL, NULL);
     if (!anchor_best) free(best);
     if (!anchor_arg) free(arg);
@@ -297,7 +287,7 @@ int assign_best_iou_naive(int64_t n, const float * anchors, int n_gt, const floa
                           float * anchor_best, int32_t * anchor_arg, float * gt_best,
                           char * err, size_t err_size) {
     if (n < 0 || (n > 0 && !anchors))
-        return assign__err(err, err_size, "assign: %lld anchors and no boxes", (long long) n);
+        return det_errf(err, err_size, "assign: %lld anchors and no boxes", (long long) n);
     if (assign__check_gts(n_gt, gts, err, err_size)) return -1;
     for (int64_t k = 0; k < n; k++) {
         float best = 0.0f;
@@ -328,7 +318,7 @@ int assign_best_iou_naive(int64_t n, const float * anchors, int n_gt, const floa
 
 static int assign__check_maxiou(const struct assign_maxiou_params * p, char * err, size_t err_size) {
     if (!p || !(p->neg_iou_thr <= p->pos_iou_thr) || !isfinite(p->min_pos_iou)) {
-        return assign__err(err, err_size, "assign: MaxIoU thresholds must satisfy neg_iou_thr <= pos_iou_thr");
+        return det_errf(err, err_size, "assign: MaxIoU thresholds must satisfy neg_iou_thr <= pos_iou_thr");
     }
     return 0;
 }
@@ -369,7 +359,7 @@ int assign_maxiou(const struct anchors * a, int n_gt, const float * gts,
                   char * err, size_t err_size) {
     if (assign__check_anchors(a, err, err_size) || assign__check_gts(n_gt, gts, err, err_size) ||
         assign__check_maxiou(p, err, err_size)) return -1;
-    if (!gt_ind) return assign__err(err, err_size, "assign: no gt_ind output");
+    if (!gt_ind) return det_errf(err, err_size, "assign: no gt_ind output");
     const int64_t n = a->n;
     if (n_gt == 0) {
         for (int64_t k = 0; k < n; k++) { gt_ind[k] = ASSIGN_NEG; if (max_iou) max_iou[k] = 0.0f; }
@@ -382,7 +372,7 @@ int assign_maxiou(const struct anchors * a, int n_gt, const float * gts,
     int * n_ties = (int *) malloc(sizeof(int) * (size_t) n_gt);
     int rc = 0;
     if (!best || !arg || !gt_best || !ties || !n_ties) {
-        rc = assign__err(err, err_size, "assign: out of memory");
+        rc = det_errf(err, err_size, "assign: out of memory");
         goto done;
     }
     assign__best_fast(a, n_gt, gts, best, arg, gt_best, ties, n_ties);
@@ -418,9 +408,9 @@ int assign_maxiou_naive(int64_t n, const float * anchors, int n_gt, const float 
                         const struct assign_maxiou_params * p, int32_t * gt_ind, float * max_iou,
                         char * err, size_t err_size) {
     if (n < 0 || (n > 0 && !anchors))
-        return assign__err(err, err_size, "assign: %lld anchors and no boxes", (long long) n);
+        return det_errf(err, err_size, "assign: %lld anchors and no boxes", (long long) n);
     if (assign__check_gts(n_gt, gts, err, err_size) || assign__check_maxiou(p, err, err_size)) return -1;
-    if (!gt_ind) return assign__err(err, err_size, "assign: no gt_ind output");
+    if (!gt_ind) return det_errf(err, err_size, "assign: no gt_ind output");
     if (n_gt == 0) {
         for (int64_t k = 0; k < n; k++) { gt_ind[k] = ASSIGN_NEG; if (max_iou) max_iou[k] = 0.0f; }
         return 0;
@@ -433,7 +423,7 @@ int assign_maxiou_naive(int64_t n, const float * anchors, int n_gt, const float 
     int64_t * gt_arg = (int64_t *) malloc(sizeof(int64_t) * (size_t) n_gt);
     int rc = 0;
     if (!ov || !best || !arg || !gt_best || !gt_arg) {
-        rc = assign__err(err, err_size, "assign: out of memory");
+        rc = det_errf(err, err_size, "assign: out of memory");
         goto done;
     }
     assign_iou(n_gt, gts, n, anchors, ov);
@@ -547,8 +537,8 @@ static int assign__atss_level(const struct anchors * a, int l, float gcx, float 
 }
 
 static int assign__atss_check(int topk, int32_t * gt_ind, char * err, size_t err_size) {
-    if (topk < 1 || topk > 4096) return assign__err(err, err_size, "assign: ATSS topk %d (must be 1..4096)", topk);
-    if (!gt_ind) return assign__err(err, err_size, "assign: no gt_ind output");
+    if (topk < 1 || topk > 4096) return det_errf(err, err_size, "assign: ATSS topk %d (must be 1..4096)", topk);
+    if (!gt_ind) return det_errf(err, err_size, "assign: no gt_ind output");
     return 0;
 }
 
@@ -586,7 +576,7 @@ int assign_atss(const struct anchors * a, int n_gt, const float * gts, int topk,
     int64_t * cand_k = (int64_t *) malloc(sizeof(int64_t) * (size_t) max_cand);
     float * cand_iou = (float *) malloc(sizeof(float) * (size_t) max_cand);
     int rc = 0;
-    if (!best || !top || !cand_k || !cand_iou) { rc = assign__err(err, err_size, "assign: out of memory"); goto done; }
+    if (!best || !top || !cand_k || !cand_iou) { rc = det_errf(err, err_size, "assign: out of memory"); goto done; }
     for (int64_t k = 0; k < n; k++) best[k] = -INFINITY;
     for (int g = 0; g < n_gt; g++) {
         const float * gb = gts + 4 * g;
@@ -614,16 +604,16 @@ int assign_atss_naive(int64_t n, const float * anchors, const float * centres, i
                       const int64_t * level_offset, int n_gt, const float * gts, int topk,
                       int32_t * gt_ind, char * err, size_t err_size) {
     if (n < 0 || (n > 0 && (!anchors || !centres)) || n_levels < 1 || !level_offset) {
-        return assign__err(err, err_size, "assign: bad anchors for ATSS (%lld anchors, %d levels)",
+        return det_errf(err, err_size, "assign: bad anchors for ATSS (%lld anchors, %d levels)",
                            (long long) n, n_levels);
     }
     if (level_offset[0] != 0 || level_offset[n_levels] != n) {
-        return assign__err(err, err_size, "assign: level offsets must run from 0 to the number of anchors (%lld)",
+        return det_errf(err, err_size, "assign: level offsets must run from 0 to the number of anchors (%lld)",
                            (long long) n);
     }
     for (int l = 0; l < n_levels; l++) {
         if (level_offset[l + 1] < level_offset[l])
-            return assign__err(err, err_size, "assign: level %d has a negative count", l);
+            return det_errf(err, err_size, "assign: level %d has a negative count", l);
     }
     if (assign__check_gts(n_gt, gts, err, err_size) || assign__atss_check(topk, gt_ind, err, err_size)) return -1;
     for (int64_t k = 0; k < n; k++) gt_ind[k] = ASSIGN_NEG;
@@ -636,7 +626,7 @@ int assign_atss_naive(int64_t n, const float * anchors, const float * centres, i
     float * best = (float *) malloc(sizeof(float) * (size_t) n);
     int rc = 0;
     if (!ov || !dist || !cand_k || !cand_iou || !best) {
-        rc = assign__err(err, err_size, "assign: out of memory");
+        rc = det_errf(err, err_size, "assign: out of memory");
         goto done;
     }
     assign_iou(n, anchors, n_gt, gts, ov);
@@ -682,7 +672,7 @@ done:
 
 int assign_keep_gts(int n_gt, const float * gts, int32_t * keep, char * err, size_t err_size) {
     if (assign__check_gts(n_gt, gts, err, err_size)) return -1;
-    if (n_gt > 0 && !keep) return assign__err(err, err_size, "assign: no keep output");
+    if (n_gt > 0 && !keep) return det_errf(err, err_size, "assign: no keep output");
     int m = 0;
     for (int g = 0; g < n_gt; g++) {
         const float * b = gts + 4 * g;
@@ -697,17 +687,17 @@ int assign_targets(const struct anchors * a, int n_gt, const float * gts, const 
                    int32_t * gt_ind, struct assign_stats * st, char * err, size_t err_size) {
     if (assign__check_anchors(a, err, err_size) || assign__check_gts(n_gt, gts, err, err_size)) return -1;
     if (!p || (p->method != ASSIGN_MAXIOU && p->method != ASSIGN_ATSS))
-        return assign__err(err, err_size, "assign: unknown method");
-    if (n_classes < 1 || n_classes > (1 << 20)) return assign__err(err, err_size, "assign: %d classes", n_classes);
+        return det_errf(err, err_size, "assign: unknown method");
+    if (n_classes < 1 || n_classes > (1 << 20)) return det_errf(err, err_size, "assign: %d classes", n_classes);
     if (!labels || !deltas || !gt_ind || (n_gt > 0 && !gt_cls))
-        return assign__err(err, err_size, "assign: missing output or class array");
+        return det_errf(err, err_size, "assign: missing output or class array");
     for (int i = 0; i < 4; i++) {
         if (!(p->stds[i] > 0.0f) || !isfinite(p->stds[i]))
-            return assign__err(err, err_size, "assign: delta std %d is %g (must be > 0)", i, (double) p->stds[i]);
+            return det_errf(err, err_size, "assign: delta std %d is %g (must be > 0)", i, (double) p->stds[i]);
     }
     for (int g = 0; g < n_gt; g++) {
         if (gt_cls[g] < 0 || gt_cls[g] >= n_classes) {
-            return assign__err(err, err_size, "assign: ground truth %d has class %d (must be 0..%d)",
+            return det_errf(err, err_size, "assign: ground truth %d has class %d (must be 0..%d)",
                                g, (int) gt_cls[g], n_classes - 1);
         }
     }
@@ -715,7 +705,7 @@ int assign_targets(const struct anchors * a, int n_gt, const float * gts, const 
     int32_t * keep = (int32_t *) malloc(sizeof(int32_t) * (size_t) (n_gt ? n_gt : 1));
     float * kept = (float *) malloc(sizeof(float) * 4 * (size_t) (n_gt ? n_gt : 1));
     int rc = 0;
-    if (!keep || !kept) { rc = assign__err(err, err_size, "assign: out of memory"); goto done; }
+    if (!keep || !kept) { rc = det_errf(err, err_size, "assign: out of memory"); goto done; }
     const int m = assign_keep_gts(n_gt, gts, keep, err, err_size);
     for (int i = 0; i < m; i++) memcpy(kept + 4 * i, gts + 4 * keep[i], sizeof(float) * 4);
 

@@ -1,4 +1,5 @@
 // model-anchors.c - RetinaNet anchors on the feature pyramid; the rules are in model-anchors.h.
+#include "det-err.h"
 #include "model-anchors.h"
 
 #include <math.h>
@@ -11,17 +12,6 @@
 #pragma STDC FP_CONTRACT OFF   // a*b+c as two roundings, as PyTorch computes it
 #endif
 
-// formats a one-line message into err and returns -1
-#if defined(__GNUC__)
-__attribute__((format(printf, 3, 4)))
-#endif
-static int anchors__err(char * err, size_t err_size, const char * fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    if (err && err_size) vsnprintf(err, err_size, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 int anchors_config_preset(struct anchors_config * c, int per_loc) {
     memset(c, 0, sizeof(*c));
@@ -48,24 +38,24 @@ int anchors_feat_size(int size, int stride) {
 
 static int anchors__check(const struct anchors_config * c, char * err, size_t err_size) {
     if (c->n_levels < 1 || c->n_levels > ANCHORS_MAX_LEVELS) {
-        return anchors__err(err, err_size, "anchors: %d levels (must be 1..%d)", c->n_levels, ANCHORS_MAX_LEVELS);
+        return det_errf(err, err_size, "anchors: %d levels (must be 1..%d)", c->n_levels, ANCHORS_MAX_LEVELS);
     }
     if (c->scales_per_octave < 1 || c->n_ratios < 1 || c->scales_per_octave * c->n_ratios > ANCHORS_MAX_PER_LOC) {
-        return anchors__err(err, err_size, "anchors: %d ratios x %d scales per octave (1..%d anchors per location)",
+        return det_errf(err, err_size, "anchors: %d ratios x %d scales per octave (1..%d anchors per location)",
                             c->n_ratios, c->scales_per_octave, ANCHORS_MAX_PER_LOC);
     }
     if (!(c->octave_base_scale > 0.0f) || !isfinite(c->octave_base_scale)) {
-        return anchors__err(err, err_size, "anchors: octave_base_scale %g (must be > 0)",
+        return det_errf(err, err_size, "anchors: octave_base_scale %g (must be > 0)",
                             (double) c->octave_base_scale);
     }
     for (int r = 0; r < c->n_ratios; r++) {
         if (!(c->ratios[r] > 0.0f) || !isfinite(c->ratios[r])) {
-            return anchors__err(err, err_size, "anchors: ratio %d is %g (must be > 0)", r, (double) c->ratios[r]);
+            return det_errf(err, err_size, "anchors: ratio %d is %g (must be > 0)", r, (double) c->ratios[r]);
         }
     }
     for (int l = 0; l < c->n_levels; l++) {
         if (c->strides[l] < 1 || c->strides[l] > (1 << 20)) {
-            return anchors__err(err, err_size, "anchors: stride %d at level %d (must be 1..%d)",
+            return det_errf(err, err_size, "anchors: stride %d at level %d (must be 1..%d)",
                                 c->strides[l], l, 1 << 20);
         }
     }
@@ -82,12 +72,12 @@ int anchors_init(struct anchors * a, const struct anchors_config * c, const int 
     int64_t n = 0;
     for (int l = 0; l < c->n_levels; l++) {
         if (feat_h[l] < 1 || feat_w[l] < 1) {
-            return anchors__err(err, err_size, "anchors: level %d has a %d x %d feature map (must be >= 1 x 1)",
+            return det_errf(err, err_size, "anchors: level %d has a %d x %d feature map (must be >= 1 x 1)",
                                 l, feat_h[l], feat_w[l]);
         }
         // shifts s * x must stay exact in float (< 2^24)
         if ((int64_t) c->strides[l] * feat_h[l] > (1 << 24) || (int64_t) c->strides[l] * feat_w[l] > (1 << 24)) {
-            return anchors__err(err, err_size, "anchors: level %d: %d x %d cells of stride %d exceed 2^24 pixels",
+            return det_errf(err, err_size, "anchors: level %d: %d x %d cells of stride %d exceed 2^24 pixels",
                                 l, feat_h[l], feat_w[l], c->strides[l]);
         }
         a->stride[l] = c->strides[l];
@@ -96,7 +86,7 @@ int anchors_init(struct anchors * a, const struct anchors_config * c, const int 
         a->offset[l] = n;
         n += (int64_t) feat_h[l] * feat_w[l] * per_loc;
         if (n > INT32_MAX) {
-            return anchors__err(err, err_size, "anchors: more than %d anchors", INT32_MAX);
+            return det_errf(err, err_size, "anchors: more than %d anchors", INT32_MAX);
         }
     }
     a->offset[c->n_levels] = n;
@@ -135,7 +125,7 @@ int anchors_init(struct anchors * a, const struct anchors_config * c, const int 
     a->planes = (float *) malloc(sizeof(float) * 5 * (size_t) (n ? n : 1));
     if (!a->boxes || !a->centres || !a->planes) {
         anchors_free(a);
-        return anchors__err(err, err_size, "anchors: out of memory for %lld anchors", (long long) n);
+        return det_errf(err, err_size, "anchors: out of memory for %lld anchors", (long long) n);
     }
     // boxes (n, 4), centres (n, 2): level, row y, column x, base anchor
     for (int l = 0; l < c->n_levels; l++) {
@@ -168,7 +158,7 @@ int anchors_init_image(struct anchors * a, const struct anchors_config * c, int 
     memset(a, 0, sizeof(*a));
     if (anchors__check(c, err, err_size)) return -1;
     if (img_h < 1 || img_w < 1) {
-        return anchors__err(err, err_size, "anchors: image of %d x %d pixels (must be >= 1 x 1)", img_h, img_w);
+        return det_errf(err, err_size, "anchors: image of %d x %d pixels (must be >= 1 x 1)", img_h, img_w);
     }
     int fh[ANCHORS_MAX_LEVELS], fw[ANCHORS_MAX_LEVELS];
     for (int l = 0; l < c->n_levels; l++) {

@@ -1,5 +1,6 @@
 // model-boxes.c - box decoding, clipping, rescaling and NMS; the rules are in model-boxes.h.
 // Needs alrp.h's implementation (the box coder) in the same program.
+#include "det-err.h"
 #include "model-boxes.h"
 
 #include "alrp.h"
@@ -14,17 +15,6 @@
 #pragma STDC FP_CONTRACT OFF   // a*b+c as two roundings, as PyTorch computes it
 #endif
 
-// formats a one-line message into err and returns -1
-#if defined(__GNUC__)
-__attribute__((format(printf, 3, 4)))
-#endif
-static int boxes__err(char * err, size_t err_size, const char * fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    if (err && err_size) vsnprintf(err, err_size, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 void boxes_decode(int64_t n, const float * anchors, const float * deltas, const float * stds,
                   float * boxes) {
@@ -78,13 +68,13 @@ static int boxes__by_class(const void * x_, const void * y_) {
 static int boxes__check(int64_t n, const float * boxes, const float * scores, const int64_t * keep,
                         char * err, size_t err_size) {
     if (n < 0 || (n > 0 && (!boxes || !scores || !keep))) {
-        return boxes__err(err, err_size, "nms: %lld boxes and missing arrays", (long long) n);
+        return det_errf(err, err_size, "nms: %lld boxes and missing arrays", (long long) n);
     }
     for (int64_t i = 0; i < n; i++) {
-        if (isnan(scores[i])) return boxes__err(err, err_size, "nms: box %lld has a NaN score", (long long) i);
+        if (isnan(scores[i])) return det_errf(err, err_size, "nms: box %lld has a NaN score", (long long) i);
         for (int c = 0; c < 4; c++) {
             if (isnan(boxes[4 * i + c]))
-                return boxes__err(err, err_size, "nms: box %lld has a NaN coordinate", (long long) i);
+                return det_errf(err, err_size, "nms: box %lld has a NaN coordinate", (long long) i);
         }
     }
     return 0;
@@ -128,7 +118,7 @@ static int64_t boxes__nms(int64_t n, const float * b, const float * scores, cons
     uint8_t * kept = (uint8_t *) calloc((size_t) n, 1);
     int64_t n_keep = -1;
     if (!key || !area || !supp || !kept) {
-        boxes__err(err, err_size, "nms: out of memory for %lld boxes", (long long) n);
+        det_errf(err, err_size, "nms: out of memory for %lld boxes", (long long) n);
         goto done;
     }
     for (int64_t i = 0; i < n; i++) {
@@ -187,15 +177,15 @@ static void boxes__offset(int64_t n, const float * boxes, const int32_t * classe
 static int64_t boxes__batched(int64_t n, const float * boxes, const float * scores, const int32_t * classes,
                               double iou_thr, int64_t * keep, int naive, char * err, size_t err_size) {
     if (boxes__check(n, boxes, scores, keep, err, err_size)) return -1;
-    if (n > 0 && !classes) return boxes__err(err, err_size, "nms: no classes");
+    if (n > 0 && !classes) return det_errf(err, err_size, "nms: no classes");
     for (int64_t i = 0; i < n; i++) {
         if (classes[i] < 0)
-            return boxes__err(err, err_size, "nms: box %lld has class %d (must be >= 0)",
+            return det_errf(err, err_size, "nms: box %lld has class %d (must be >= 0)",
                               (long long) i, (int) classes[i]);
     }
     if (n == 0) return 0;
     float * moved = (float *) malloc(sizeof(float) * 4 * (size_t) n);
-    if (!moved) return boxes__err(err, err_size, "nms: out of memory for %lld boxes", (long long) n);
+    if (!moved) return det_errf(err, err_size, "nms: out of memory for %lld boxes", (long long) n);
     int disjoint;
     boxes__offset(n, boxes, classes, moved, &disjoint);
     const int64_t r = boxes__nms(n, moved, scores, classes, disjoint && !naive, iou_thr, keep, err, err_size);

@@ -1,6 +1,7 @@
 // model-post.c - RetinaNet post-processing: per-level top scores, decode, class-wise NMS; the
 // rules are in model-post.h. Needs model-anchors.c, model-boxes.c and alrp.h's implementation
 // in the same program.
+#include "det-err.h"
 #include "model-post.h"
 #include "model-boxes.h"
 
@@ -14,17 +15,6 @@
 #pragma STDC FP_CONTRACT OFF
 #endif
 
-// formats a one-line message into err and returns -1
-#if defined(__GNUC__)
-__attribute__((format(printf, 3, 4)))
-#endif
-static int post__err(char * err, size_t err_size, const char * fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    if (err && err_size) vsnprintf(err, err_size, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 void post_params_default(struct post_params * p) {
     p->nms_pre = 1000;
@@ -53,22 +43,22 @@ static int post__by_score(const void * x_, const void * y_) {
 static int post__check(const struct anchors * a, int n_classes, const float * logits, const float * deltas,
                        float img_w, float img_h, float scale_w, float scale_h, const struct post_params * p,
                        const struct det_detection * out, char * err, size_t err_size) {
-    if (!a || (a->n > 0 && !a->boxes)) return post__err(err, err_size, "post: anchors are not initialised");
-    if (n_classes < 1) return post__err(err, err_size, "post: %d classes", n_classes);
+    if (!a || (a->n > 0 && !a->boxes)) return det_errf(err, err_size, "post: anchors are not initialised");
+    if (n_classes < 1) return det_errf(err, err_size, "post: %d classes", n_classes);
     if (a->n > 0 && (!logits || !deltas || !out))
-        return post__err(err, err_size, "post: missing logits, deltas or output");
-    if (!p) return post__err(err, err_size, "post: no parameters");
+        return det_errf(err, err_size, "post: missing logits, deltas or output");
+    if (!p) return det_errf(err, err_size, "post: no parameters");
     if (!(img_w > 0.0f) || !(img_h > 0.0f) || !isfinite(img_w) || !isfinite(img_h)) {
-        return post__err(err, err_size, "post: image size %g x %g (must be > 0)", (double) img_w, (double) img_h);
+        return det_errf(err, err_size, "post: image size %g x %g (must be > 0)", (double) img_w, (double) img_h);
     }
     if (!(scale_w > 0.0f) || !(scale_h > 0.0f) || !isfinite(scale_w) || !isfinite(scale_h)) {
-        return post__err(err, err_size, "post: scale factors %g, %g (must be > 0)", (double) scale_w, (double) scale_h);
+        return det_errf(err, err_size, "post: scale factors %g, %g (must be > 0)", (double) scale_w, (double) scale_h);
     }
     if (!isfinite(p->score_thr) || !(p->nms_iou == p->nms_iou))
-        return post__err(err, err_size, "post: bad score_thr or nms_iou");
+        return det_errf(err, err_size, "post: bad score_thr or nms_iou");
     for (int c = 0; c < 4; c++) {
         if (!(p->stds[c] > 0.0f) || !isfinite(p->stds[c]))
-            return post__err(err, err_size, "post: std %d is %g (must be > 0)", c, (double) p->stds[c]);
+            return det_errf(err, err_size, "post: std %d is %g (must be > 0)", c, (double) p->stds[c]);
     }
     return 0;
 }
@@ -102,7 +92,7 @@ int post_detect(const struct anchors * a, int n_classes, const float * logits, c
             float mx = x[0];
             int bad = x[0] != x[0];
             for (int64_t c = 1; c < C; c++) { mx = x[c] > mx ? x[c] : mx; bad |= x[c] != x[c]; }
-            if (bad) { post__err(err, err_size, "post: anchor %lld has a NaN logit", (long long) k); goto fail; }
+            if (bad) { det_errf(err, err_size, "post: anchor %lld has a NaN logit", (long long) k); goto fail; }
             const float s = post__sigmoid(mx);
             if (s > p->score_thr) { key[m].score = s; key[m].k = k; m++; }
         }
@@ -163,7 +153,7 @@ int post_detect(const struct anchors * a, int n_classes, const float * logits, c
     rc = (int) n_out;
     goto fail;
 oom:
-    post__err(err, err_size, "post: out of memory");
+    det_errf(err, err_size, "post: out of memory");
 fail:
     free(key);
     free(sel);
