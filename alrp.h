@@ -2885,51 +2885,34 @@ static void alrp__cpu_gather_scatter(const struct alrp_tensor * t) {
 
 // ---- losses: the kernels of the "ranking losses and box losses" section
 static int64_t alrp__rank_loss_ws(struct alrp_threadpool * tp, bool alrp, int64_t n, const float * logits, const int8_t * labels,
-                                  const float * loc_err, float delta, float * out_a, float * out_b, float * grad, float * grad_loc,
-                                  struct alrp__bump * ws);
+                                  const float * loc_err, int64_t loc_group, float delta, float * out_a, float * out_b, float * grad,
+                                  float * grad_loc, struct alrp__bump * ws);
 static void alrp__conv2d_affine_f32(struct alrp_threadpool * tp, const struct alrp_conv2d_desc * d,
                                     const float * x, const float * w, const float * scale, const float * shift, bool relu,
                                     float * y, void * work);
 
 // The ranking losses. Packed output: aLRP (3 + n + A) = loss_cls, loss_loc, P, grad (n), grad_loc
-// (A); AP (2 + n) = loss, P, grad (n). loc_err (A) is read at the positives only: gathered into
-// index order, and grad_loc scattered back (zero elsewhere). All scratch comes from the pool's
-// second workspace, which grows to what the largest call needed (so steady-state steps do not
-// allocate).
+// (A); AP (2 + n) = loss, P, grad (n). The kernel reads loc_err (A) at the positives' anchors
+// only and accumulates grad_loc there (zero elsewhere). All scratch comes from the pool's second
+// workspace, which grows to what the largest call needed (so steady-state steps do not allocate).
 static bool alrp__cpu_rank_loss(struct alrp_threadpool * tp, const struct alrp_tensor * t) {
     const struct alrp_tensor * lg = t->src[0], * lb = t->src[1], * le = t->src[2];
     const bool alrp = t->op == ALRP_OP_ALRP_LOSS;
-    const int64_t n = alrp_nelements(lg), A = le ? alrp_nelements(le) : 0, C = A ? n / A : 1;
+    const int64_t n = alrp_nelements(lg), A = le ? alrp_nelements(le) : 0;
     float * out = alrp__f(t);
     const int8_t * labels = (const int8_t *) lb->data;
-    const int64_t P = alrp_loss_count_positives(n, labels);
     struct alrp__bump ws = { NULL, 0, 0, 0 };
     if (tp) { ws.base = (char *) tp->work2; ws.size = tp->work2_size; }
-    float * le_pos = NULL, * gl_pos = NULL;
-    if (le && P > 0) {
-        size_t sz = ((size_t) P * sizeof(float) + 63) & ~(size_t) 63;
-        bool fit = ws.size >= 2 * sz;
-        float * mem = fit ? (float *) ws.base : (float *) ALRP_MALLOC(2 * sz);
-        ALRP_ASSERTM(mem, "%s: out of memory", alrp_op_name(t->op));
-        if (fit) ws.used = 2 * sz;
-        ws.need = 2 * sz;
-        le_pos = mem; gl_pos = (float *) ((char *) mem + sz);
-        const float * e = alrp__f(le);
-        for (int64_t i = 0, k = 0; i < n; i++) if (labels[i] == 1) le_pos[k++] = e[i / C];
-    }
     int64_t rc;
     if (alrp) {
-        rc = alrp__rank_loss_ws(tp, true, n, alrp__f(lg), labels, le_pos, alrp__get_op_f32(t, 0), &out[0], &out[1], out + 3, gl_pos, &ws);
-        if (le) {
-            float * gl = out + 3 + n;
-            memset(gl, 0, sizeof(float) * (size_t) A);
-            if (rc > 0) for (int64_t i = 0, k = 0; i < n; i++) if (labels[i] == 1) gl[i / C] += gl_pos[k++];
-        }
+        float * gl = le ? out + 3 + n : NULL;
+        if (gl) memset(gl, 0, sizeof(float) * (size_t) A);
+        rc = alrp__rank_loss_ws(tp, true, n, alrp__f(lg), labels, le ? alrp__f(le) : NULL, A ? n / A : 0, alrp__get_op_f32(t, 0),
+                                &out[0], &out[1], out + 3, gl, &ws);
     } else {
-        rc = alrp__rank_loss_ws(tp, false, n, alrp__f(lg), labels, NULL, alrp__get_op_f32(t, 0), &out[0], NULL, out + 2, NULL, &ws);
+        rc = alrp__rank_loss_ws(tp, false, n, alrp__f(lg), labels, NULL, 0, alrp__get_op_f32(t, 0), &out[0], NULL, out + 2, NULL, &ws);
     }
-    out[alrp ? 2 : 1] = (float) (P > 0 ? P : 0);
-    if (le && P > 0 && (char *) le_pos != ws.base) ALRP_FREE(le_pos);
+    out[alrp ? 2 : 1] = (float) (rc > 0 ? rc : 0);   // P
     if (tp && ws.need > tp->work2_size) {   // grow for next time (+25%: P varies from batch to batch)
         size_t want = ws.need + ws.need / 4;
         if (tp->work2) ALRP_FREE(tp->work2);
@@ -5237,7 +5220,8 @@ struct alrp__rank {
     int64_t        n;
     const float  * logits;      // (n,)
     const int8_t * labels;      // (n,)
-    const float  * loc_err;     // (P,) or NULL
+    const float  * loc_err;     // (P,) in index order of the positives, or (n / loc_group,) per anchor; or NULL
+    int64_t        loc_group;   // 0: loc_err and grad_loc per positive; C: per anchor of C entries
     double         delta, inv2d;
     // fixed blocks of entries
     int64_t   block, n_blocks;
@@ -5599,11 +5583,19 @@ static void * alrp__rank_alloc(struct alrp__rank * r, void ** list, int * n_list
     return p;
 }
 
+// where positive k's E_loc is in loc_err (and its gradient goes in grad_loc)
+static inline int64_t alrp__rank_loc_at(const struct alrp__rank * r, int64_t k) {
+    return r->loc_group ? r->pos_idx[k] / r->loc_group : k;
+}
+
 // The whole computation for both losses. Outputs: kind ALRP: out_a = loss_cls, out_b = loss_loc,
-// grad_loc (P,); kind AP: out_a = loss. rank (P,). Any output may be NULL.
+// grad_loc; kind AP: out_a = loss. rank (P,). Any output may be NULL. loc_group 0: loc_err and
+// grad_loc hold one value per positive, in index order; loc_group C > 0: one per anchor of C
+// entries (entry i belongs to anchor i / C), read only at the positives' anchors, and grad_loc
+// (which the caller zeroes) accumulates there.
 static int64_t alrp__rank_loss(struct alrp_threadpool * tp, enum alrp__rank_kind kind, const char * fname,
                                int64_t n, const float * logits, const int8_t * labels,
-                               const float * loc_err, float delta,
+                               const float * loc_err, int64_t loc_group, float delta,
                                float * out_a, float * out_b, float * grad, float * grad_loc, float * rank_out,
                                struct alrp__bump * ws) {
     if (out_a) *out_a = 0.0f;
@@ -5627,7 +5619,7 @@ static int64_t alrp__rank_loss(struct alrp_threadpool * tp, enum alrp__rank_kind
     int64_t ret = -1;
     int64_t P = 0;                          // these are declared before the first goto (C++
     double loss_a = 0.0, loss_b = 0.0, inv_P; // forbids jumping over an initialisation)
-    r->fname = fname; r->n = n; r->logits = logits; r->labels = labels; r->loc_err = loc_err;
+    r->fname = fname; r->n = n; r->logits = logits; r->labels = labels; r->loc_err = loc_err; r->loc_group = loc_group;
     r->delta = (double) delta; r->inv2d = 0.5 / (double) delta;
     r->grad = grad;
     r->ws = ws;
@@ -5690,9 +5682,10 @@ static int64_t alrp__rank_loss(struct alrp_threadpool * tp, enum alrp__rank_kind
 
     if (kind == ALRP__RANK_KIND_ALRP && loc_err) {
         for (int64_t k = 0; k < P; k++) {
-            if (!alrp__f32_is_finite(loc_err[k])) {
+            const int64_t j = alrp__rank_loc_at(r, k);
+            if (!alrp__f32_is_finite(loc_err[j])) {
                 fprintf(stderr, "%s: loc_err[%lld] = %g is not finite: check the box regression output\n",
-                        fname, (long long) k, (double) loc_err[k]);
+                        fname, (long long) j, (double) loc_err[j]);
                 goto done;
             }
         }
@@ -5719,7 +5712,7 @@ static int64_t alrp__rank_loss(struct alrp_threadpool * tp, enum alrp__rank_kind
     for (int64_t p = 0; p < P; p++) {
         r->order[p] = keys[p].k;
         r->t[p] = keys[p].s;
-        E[p] = (kind == ALRP__RANK_KIND_ALRP && loc_err) ? (double) loc_err[keys[p].k] : 0.0;
+        E[p] = (kind == ALRP__RANK_KIND_ALRP && loc_err) ? (double) loc_err[alrp__rank_loc_at(r, keys[p].k)] : 0.0;
     }
     r->ref = r->t[0];
     {
@@ -5845,7 +5838,11 @@ static int64_t alrp__rank_loss(struct alrp_threadpool * tp, enum alrp__rank_kind
         if (grad_loc) {
             // d(loss_loc)/dE of the positive at sorted p: (1/P) sum_{q <= p} 1/rank[q]
             double acc = 0.0;
-            for (int64_t p = 0; p < P; p++) { acc += 1.0 / rank[p]; grad_loc[r->order[p]] = (float) (acc * inv_P); }
+            for (int64_t p = 0; p < P; p++) {
+                acc += 1.0 / rank[p];
+                if (loc_group) grad_loc[alrp__rank_loc_at(r, r->order[p])] += (float) (acc * inv_P);
+                else grad_loc[r->order[p]] = (float) (acc * inv_P);
+            }
         }
     } else {
         // AP: interpolated precision = running max over ascending scores
@@ -5882,10 +5879,10 @@ done:
 
 // the graph ops' entry (ALRP_OP_ALRP_LOSS / AP_LOSS): arrays carved from ws first
 static int64_t alrp__rank_loss_ws(struct alrp_threadpool * tp, bool alrp, int64_t n, const float * logits, const int8_t * labels,
-                                  const float * loc_err, float delta, float * out_a, float * out_b, float * grad, float * grad_loc,
-                                  struct alrp__bump * ws) {
+                                  const float * loc_err, int64_t loc_group, float delta, float * out_a, float * out_b, float * grad,
+                                  float * grad_loc, struct alrp__bump * ws) {
     return alrp__rank_loss(tp, alrp ? ALRP__RANK_KIND_ALRP : ALRP__RANK_KIND_AP, alrp ? "alrp_loss" : "ap_loss", n, logits, labels,
-                           loc_err, delta, out_a, out_b, grad, grad_loc, NULL, ws);
+                           loc_err, loc_group, delta, out_a, out_b, grad, grad_loc, NULL, ws);
 }
 
 ALRPDEF int64_t alrp_loss_count_positives(int64_t n, const int8_t * labels) {
@@ -5900,14 +5897,14 @@ ALRPDEF int64_t alrp_loss_alrp_f32_tp(struct alrp_threadpool * tp,
                                       const float * loc_err, float delta,
                                       float * loss_cls, float * loss_loc,
                                       float * grad_logits, float * grad_loc, float * rank) {
-    return alrp__rank_loss(tp, ALRP__RANK_KIND_ALRP, "alrp_loss_alrp_f32", n, logits, labels, loc_err, delta,
+    return alrp__rank_loss(tp, ALRP__RANK_KIND_ALRP, "alrp_loss_alrp_f32", n, logits, labels, loc_err, 0, delta,
                            loss_cls, loss_loc, grad_logits, grad_loc, rank, NULL);
 }
 
 ALRPDEF int64_t alrp_loss_ap_f32_tp(struct alrp_threadpool * tp,
                                     int64_t n, const float * logits, const int8_t * labels,
                                     float delta, float * loss, float * grad_logits, float * rank) {
-    return alrp__rank_loss(tp, ALRP__RANK_KIND_AP, "alrp_loss_ap_f32", n, logits, labels, NULL, delta,
+    return alrp__rank_loss(tp, ALRP__RANK_KIND_AP, "alrp_loss_ap_f32", n, logits, labels, NULL, 0, delta,
                            loss, NULL, grad_logits, NULL, rank, NULL);
 }
 
