@@ -421,7 +421,6 @@ ALRPDEF enum alrp_status     alrp_graph_compute(struct alrp_graph * g, struct al
 
 
 struct alrp_backend;
-struct alrp_buffer;
 struct alrp_backend_i {
     const char * (*name)(struct alrp_backend * be);
     void   (*free)(struct alrp_backend * be);
@@ -1355,10 +1354,15 @@ static void * alrp__ctx_alloc(struct alrp_context * ctx, size_t size) {
 
 static size_t alrp__type_size(enum alrp_type type) { return type == ALRP_TYPE_I8 ? 1 : 4; }
 static size_t alrp__align_up(size_t x, size_t a) { return a > 1 ? (x + a - 1) / a * a : x; }
-// host address of a tensor's data (views resolved)
-static char * alrp__host_data(const struct alrp_tensor * t) {
+// the address of a tensor's data, views resolved (a device address on a GPU backend)
+static char * alrp__data_addr(const struct alrp_tensor * t) {
     if (t->view_src && t->view_src->data) return (char *) t->view_src->data + t->view_offs * (int64_t) alrp__type_size(t->type);
     return (char *) t->data;
+}
+// a view takes its source's current address and buffer (the source may have been placed, or
+// moved by the graph allocator, since the view was made)
+static void alrp__view_follow(struct alrp_tensor * t) {
+    if (t->view_src && t->view_src->data) { t->data = alrp__data_addr(t); t->buffer = t->view_src->buffer; }
 }
 
 static void alrp__set_contiguous_strides(struct alrp_tensor * t) {
@@ -1385,8 +1389,7 @@ static struct alrp_tensor * alrp__new_tensor_impl(struct alrp_context * ctx, enu
         while (view_src->view_src) { view_offs += view_src->view_offs; view_src = view_src->view_src; }
         t->view_src = view_src;
         t->view_offs = view_offs;
-        t->data = view_src->data ? (char *) view_src->data + view_offs * (int64_t) alrp__type_size(type) : NULL;
-        t->buffer = view_src->buffer;
+        alrp__view_follow(t);
     } else if (!ctx->no_alloc) {
         t->data = alrp__ctx_alloc(ctx, alrp_nbytes(t));
     }
@@ -2530,10 +2533,7 @@ ALRPDEF bool alrp_gallocr_alloc_graph(struct alrp_gallocr * ga, struct alrp_grap
     if (!alrp__gallocr_ensure(ga, peak)) return false;
     for (int i = 0; i < n; i++) if (ga->offsets[i] < (size_t) -2) alrp_buffer_place(ga->buf, g->nodes[i], ga->offsets[i]);
     for (int i = 0; i < nl; i++) if (ga->offsets[n + i] != (size_t) -1) alrp_buffer_place(ga->buf, g->leafs[i], ga->offsets[n + i]);
-    for (int i = 0; i < n; i++) {
-        struct alrp_tensor * t = g->nodes[i];
-        if (t->view_src && t->view_src->data) { t->data = alrp__host_data(t); t->buffer = t->view_src->buffer; }
-    }
+    for (int i = 0; i < n; i++) alrp__view_follow(g->nodes[i]);
     return true;
 }
 
@@ -3071,10 +3071,9 @@ static bool alrp__cpu_compute_node(struct alrp_threadpool * tp, struct alrp_tens
 ALRPDEF enum alrp_status alrp_graph_compute(struct alrp_graph * g, struct alrp_threadpool * tp) {
     for (int i = 0; i < g->n_nodes; i++) {
         struct alrp_tensor * t = g->nodes[i];
-        if (t->view_src) { // views follow their source (which the allocator may have moved)
+        if (t->view_src) {
             ALRP_ASSERTM(t->view_src->data, "tensor '%s' views a tensor with no data", t->name);
-            t->data = (char *) t->view_src->data + t->view_offs * (int64_t) alrp__type_size(t->type);
-            t->buffer = t->view_src->buffer;
+            alrp__view_follow(t);
         }
         ALRP_ASSERTM(t->data, "node %d (%s, '%s') has no data: allocate the graph with alrp_gallocr_alloc_graph, "
                      "or build it in a context with no_alloc = false", i, alrp_op_name(t->op), t->name);
@@ -3147,21 +3146,21 @@ static void alrp__check_range(const char * who, const struct alrp_tensor * t, si
 static void alrp__cpu_tensor_set(struct alrp_backend * be, struct alrp_tensor * t, const void * data, size_t offset, size_t size) {
     ALRP_UNUSED(be);
     alrp__check_range("tensor_set", t, offset, size);
-    char * d = alrp__host_data(t);
+    char * d = alrp__data_addr(t);
     ALRP_ASSERTM(d || size == 0, "tensor_set: '%s' has no data: place it (alrp_backend_alloc_ctx_tensors, alrp_gallocr_alloc_graph) first", t->name);
     if (size) memcpy(d + offset, data, size);
 }
 static void alrp__cpu_tensor_get(struct alrp_backend * be, const struct alrp_tensor * t, void * data, size_t offset, size_t size) {
     ALRP_UNUSED(be);
     alrp__check_range("tensor_get", t, offset, size);
-    const char * d = alrp__host_data(t);
+    const char * d = alrp__data_addr(t);
     ALRP_ASSERTM(d || size == 0, "tensor_get: '%s' has no data: place it and compute its graph first", t->name);
     if (size) memcpy(data, d + offset, size);
 }
 static void alrp__cpu_tensor_memset(struct alrp_backend * be, struct alrp_tensor * t, uint8_t value, size_t offset, size_t size) {
     ALRP_UNUSED(be);
     alrp__check_range("tensor_memset", t, offset, size);
-    char * d = alrp__host_data(t);
+    char * d = alrp__data_addr(t);
     ALRP_ASSERTM(d || size == 0, "tensor_memset: '%s' has no data: place it first", t->name);
     if (size) memset(d + offset, value, size);
 }
@@ -3299,8 +3298,7 @@ ALRPDEF struct alrp_buffer * alrp_backend_alloc_ctx_tensors(struct alrp_context 
         alrp_buffer_place(buf, t, off);
         off += alrp_nbytes(t);
     }
-    for (struct alrp_tensor * t = ctx->first; t; t = t->next)
-        if (t->view_src && t->view_src->data) { t->data = alrp__host_data(t); t->buffer = t->view_src->buffer; }
+    for (struct alrp_tensor * t = ctx->first; t; t = t->next) alrp__view_follow(t);
     return buf;
 }
 ALRPDEF int alrp_ctx_n_unplaced(const struct alrp_context * ctx) {
@@ -3414,7 +3412,7 @@ ALRPDEF int     alrp_optimizer_state(const struct alrp_optimizer * o, struct alr
 // host copies of n tensors through be (NULL: host tensors are read in place); *owned to free
 static float * alrp__host_copy(struct alrp_backend * be, const struct alrp_tensor * t, float ** owned) {
     *owned = NULL;
-    if (!be || (be->iface.is_host && alrp__host_data(t))) return (float *) alrp__host_data(t);
+    if (!be || (be->iface.is_host && alrp__data_addr(t))) return (float *) alrp__data_addr(t);
     *owned = (float *) ALRP_MALLOC(alrp_nbytes(t) ? alrp_nbytes(t) : 1);
     if (*owned) alrp_backend_tensor_get(be, t, *owned, 0, alrp_nbytes(t));
     return *owned;
@@ -3429,7 +3427,7 @@ ALRPDEF int alrp_save_tensors(struct alrp_backend * be, const char * path, int n
     int rc = 0;
     for (int i = 0; i < n && rc == 0; i++) {
         const struct alrp_tensor * t = ts[i];
-        if (!alrp__host_data(t) || !alrp_is_contiguous(t) || t->type != ALRP_TYPE_F32 || !t->name[0]) {
+        if (!alrp__data_addr(t) || !alrp_is_contiguous(t) || t->type != ALRP_TYPE_F32 || !t->name[0]) {
             snprintf(err, err_size, "%s: tensor %d ('%s') must be a named, contiguous f32 tensor with data", path, i, t->name);
             rc = -1; break;
         }
@@ -3561,7 +3559,7 @@ ALRPDEF int alrp_load_tensors(struct alrp_backend * be, const char * path, int n
             ALRP_FREE(tmp); alrp_st_close(f); return -1;
         }
         if (be) alrp_backend_tensor_set(be, t, tmp, 0, alrp_nbytes(t));
-        else memcpy(alrp__host_data(t), tmp, alrp_nbytes(t));
+        else memcpy(alrp__data_addr(t), tmp, alrp_nbytes(t));
         loaded++;
     }
     ALRP_FREE(tmp);
