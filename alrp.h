@@ -1048,8 +1048,6 @@ struct alrp_threadpool {
     alrp__atomic_int  bar_phase;    // barrier: generation
     void            * work;         // scratch for kernels run through this pool (grows, never shrinks)
     size_t            work_size;
-    void            * work2;        // a second one, for kernels that hold data across calls of others
-    size_t            work2_size;
 };
 
 // Spinning before sleeping: a graph runs one pool job per node, and a condition-variable wake-up
@@ -1139,7 +1137,6 @@ ALRPDEF void alrp_threadpool_free(struct alrp_threadpool * tp) {
     pthread_cond_destroy(&tp->cond_done);
     ALRP_FREE(tp->threads);
     if (tp->work) ALRP_FREE(tp->work);
-    if (tp->work2) ALRP_FREE(tp->work2);
     ALRP_FREE(tp);
 }
 
@@ -2893,8 +2890,9 @@ static void alrp__conv2d_affine_f32(struct alrp_threadpool * tp, const struct al
 
 // The ranking losses. Packed output: aLRP (3 + n + A) = loss_cls, loss_loc, P, grad (n), grad_loc
 // (A); AP (2 + n) = loss, P, grad (n). The kernel reads loc_err (A) at the positives' anchors
-// only and accumulates grad_loc there (zero elsewhere). All scratch comes from the pool's second
-// workspace, which grows to what the largest call needed (so steady-state steps do not allocate).
+// only and accumulates grad_loc there (zero elsewhere). Its scratch comes from the pool's
+// workspace (shared with the conv and GEMM kernels, which run before or after it), grown to what
+// the largest call needed, so steady-state steps do not allocate.
 static bool alrp__cpu_rank_loss(struct alrp_threadpool * tp, const struct alrp_tensor * t) {
     const struct alrp_tensor * lg = t->src[0], * lb = t->src[1], * le = t->src[2];
     const bool alrp = t->op == ALRP_OP_ALRP_LOSS;
@@ -2902,7 +2900,7 @@ static bool alrp__cpu_rank_loss(struct alrp_threadpool * tp, const struct alrp_t
     float * out = alrp__f(t);
     const int8_t * labels = (const int8_t *) lb->data;
     struct alrp__bump ws = { NULL, 0, 0, 0 };
-    if (tp) { ws.base = (char *) tp->work2; ws.size = tp->work2_size; }
+    if (tp) { ws.base = (char *) tp->work; ws.size = tp->work_size; }
     int64_t rc;
     if (alrp) {
         float * gl = le ? out + 3 + n : NULL;
@@ -2913,12 +2911,7 @@ static bool alrp__cpu_rank_loss(struct alrp_threadpool * tp, const struct alrp_t
         rc = alrp__rank_loss_ws(tp, false, n, alrp__f(lg), labels, NULL, 0, alrp__get_op_f32(t, 0), &out[0], NULL, out + 2, NULL, &ws);
     }
     out[alrp ? 2 : 1] = (float) (rc > 0 ? rc : 0);   // P
-    if (tp && ws.need > tp->work2_size) {   // grow for next time (+25%: P varies from batch to batch)
-        size_t want = ws.need + ws.need / 4;
-        if (tp->work2) ALRP_FREE(tp->work2);
-        tp->work2 = ALRP_MALLOC(want);
-        tp->work2_size = tp->work2 ? want : 0;
-    }
+    if (tp && ws.need > tp->work_size) alrp__tp_work(tp, ws.need + ws.need / 4);   // grow for next time (+25%: P varies)
     if (rc < 0) {
         fprintf(stderr, "alrp: %s ('%s'): bad input (see the line above): a non-finite logit or E_loc of a positive, or a label outside {1, 0, -1}\n",
                 alrp_op_name(t->op), t->name);
