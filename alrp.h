@@ -2920,12 +2920,32 @@ static bool alrp__cpu_rank_loss(struct alrp_threadpool * tp, const struct alrp_t
     return true;
 }
 
-// (1) = sum of squares, in double
-static void alrp__cpu_sum_sq(const struct alrp_tensor * t) {
-    const float * a = alrp__f(t->src[0]);
-    int64_t n = alrp_nelements(t->src[0]);
+// (1) = sum of squares, in double: per fixed block of ALRP__SUMSQ_BLOCK elements, the blocks
+// over the pool's threads, then the block sums in order (the same bits for any thread count).
+// Run on every gradient each step (the global norm), so it must not be one thread's job.
+#define ALRP__SUMSQ_BLOCK 32768
+static double alrp__sumsq_block(const float * a, int64_t n, int64_t b) {
+    const int64_t i0 = b * ALRP__SUMSQ_BLOCK, i1 = ALRP_MIN(n, i0 + ALRP__SUMSQ_BLOCK);
     double s = 0.0;
-    for (int64_t i = 0; i < n; i++) s += (double) a[i] * a[i];
+    for (int64_t i = i0; i < i1; i++) s += (double) a[i] * a[i];
+    return s;
+}
+struct alrp__sumsq_job { const float * a; int64_t n, nb; double * part; };
+static void alrp__sumsq_worker(void * arg, int ith, int nth) {
+    const struct alrp__sumsq_job * j = (const struct alrp__sumsq_job *) arg;
+    for (int64_t b = j->nb * ith / nth; b < j->nb * (ith + 1) / nth; b++) j->part[b] = alrp__sumsq_block(j->a, j->n, b);
+}
+static void alrp__cpu_sum_sq(struct alrp_threadpool * tp, const struct alrp_tensor * t) {
+    const int64_t n = alrp_nelements(t->src[0]), nb = (n + ALRP__SUMSQ_BLOCK - 1) / ALRP__SUMSQ_BLOCK;
+    struct alrp__sumsq_job j = { alrp__f(t->src[0]), n, nb, NULL };
+    double s = 0.0;
+    if (nb > 1 && tp && tp->n_threads > 1) {
+        j.part = (double *) alrp__tp_work(tp, sizeof(double) * (size_t) nb);
+        alrp_threadpool_run(tp, alrp__sumsq_worker, &j);
+        for (int64_t b = 0; b < nb; b++) s += j.part[b];
+    } else {
+        for (int64_t b = 0; b < nb; b++) s += alrp__sumsq_block(j.a, n, b);
+    }
     alrp__f(t)[0] = (float) s;
 }
 
@@ -3050,7 +3070,7 @@ static bool alrp__cpu_compute_node(struct alrp_threadpool * tp, struct alrp_tens
         alrp__conv2d_affine_f32(tp, &d, alrp__f(t->src[0]), alrp__f(t->src[1]), alrp__f(t->src[2]), alrp__f(t->src[3]), t->op_params[7] != 0,
                                 alrp__f(t), alrp__tp_work(tp, alrp_conv2d_work_size(&d, alrp_threadpool_n_threads(tp))));
     } break;
-    case ALRP_OP_SUM_SQ: alrp__cpu_sum_sq(t); break;
+    case ALRP_OP_SUM_SQ: alrp__cpu_sum_sq(tp, t); break;
     case ALRP_OP_OPT_STEP_SGD: case ALRP_OP_OPT_STEP_ADAMW: alrp__cpu_opt_step(tp, t); break;
     case ALRP_OP_RANK_LOSS_BACK: alrp__parallel_for(tp, t, n, 1, alrp__k_rank_loss_back); break;
     case ALRP_OP_FOCAL_LOSS: case ALRP_OP_FOCAL_LOSS_BACK: case ALRP_OP_SMOOTH_L1: case ALRP_OP_SMOOTH_L1_BACK:
