@@ -3152,30 +3152,19 @@ static void * alrp__cpu_buffer_alloc(struct alrp_backend * be, size_t size) {
 }
 static void alrp__cpu_buffer_free(struct alrp_backend * be, void * base) { ALRP_UNUSED(be); if (base) ALRP_FREE(((void **) base)[-1]); }
 
-static void alrp__check_range(const char * who, const struct alrp_tensor * t, size_t offset, size_t size) {
-    ALRP_ASSERTM(offset + size <= alrp_nbytes(t), "%s: bytes [%zu, %zu) are out of range for '%s' (%zu bytes)", who, offset, offset + size, t->name, alrp_nbytes(t));
-    ALRP_ASSERTM(size == 0 || alrp_is_contiguous(t), "%s: '%s' is a strided view: copy it with alrp_cont first", who, t->name);
-}
+// (the range, contiguity and placement checks are done once for every backend, in the
+// alrp_backend_tensor_* wrappers below)
 static void alrp__cpu_tensor_set(struct alrp_backend * be, struct alrp_tensor * t, const void * data, size_t offset, size_t size) {
     ALRP_UNUSED(be);
-    alrp__check_range("tensor_set", t, offset, size);
-    char * d = alrp__data_addr(t);
-    ALRP_ASSERTM(d || size == 0, "tensor_set: '%s' has no data: place it (alrp_backend_alloc_ctx_tensors, alrp_gallocr_alloc_graph) first", t->name);
-    if (size) memcpy(d + offset, data, size);
+    if (size) memcpy(alrp__data_addr(t) + offset, data, size);
 }
 static void alrp__cpu_tensor_get(struct alrp_backend * be, const struct alrp_tensor * t, void * data, size_t offset, size_t size) {
     ALRP_UNUSED(be);
-    alrp__check_range("tensor_get", t, offset, size);
-    const char * d = alrp__data_addr(t);
-    ALRP_ASSERTM(d || size == 0, "tensor_get: '%s' has no data: place it and compute its graph first", t->name);
-    if (size) memcpy(data, d + offset, size);
+    if (size) memcpy(data, alrp__data_addr(t) + offset, size);
 }
 static void alrp__cpu_tensor_memset(struct alrp_backend * be, struct alrp_tensor * t, uint8_t value, size_t offset, size_t size) {
     ALRP_UNUSED(be);
-    alrp__check_range("tensor_memset", t, offset, size);
-    char * d = alrp__data_addr(t);
-    ALRP_ASSERTM(d || size == 0, "tensor_memset: '%s' has no data: place it first", t->name);
-    if (size) memset(d + offset, value, size);
+    if (size) memset(alrp__data_addr(t) + offset, value, size);
 }
 static enum alrp_status alrp__cpu_graph_compute(struct alrp_backend * be, struct alrp_graph * g) {
     return alrp_graph_compute(g, ((struct alrp__cpu_ctx *) be->context)->tp);
@@ -3210,30 +3199,34 @@ ALRPDEF const char * alrp_backend_name(struct alrp_backend * be) { return be->if
 ALRPDEF void alrp_backend_free(struct alrp_backend * be) { if (be) be->iface.free(be); }
 ALRPDEF bool alrp_backend_supports_op(struct alrp_backend * be, const struct alrp_tensor * t) { return be->iface.supports_op(be, t); }
 
-// a tensor that be can reach: in one of be's buffers, or (host backends) in a host arena
-static void alrp__check_reach(struct alrp_backend * be, const struct alrp_tensor * t, const char * who) {
+// what every backend's copies rely on: bytes [offset, offset + size) of a placed, contiguous
+// tensor that be can reach (in one of be's buffers, or, for host backends, in a host arena)
+static void alrp__check_access(struct alrp_backend * be, const struct alrp_tensor * t, const char * who, size_t offset, size_t size) {
+    ALRP_ASSERTM(offset + size <= alrp_nbytes(t), "%s: bytes [%zu, %zu) are out of range for '%s' (%zu bytes)", who, offset, offset + size, t->name, alrp_nbytes(t));
+    ALRP_ASSERTM(size == 0 || alrp_is_contiguous(t), "%s: '%s' is a strided view: copy it with alrp_cont first", who, t->name);
+    ALRP_ASSERTM(size == 0 || alrp__data_addr(t), "%s: '%s' has no data: place it (alrp_backend_alloc_ctx_tensors, alrp_gallocr_alloc_graph) first", who, t->name);
     const struct alrp_buffer * b = t->view_src ? t->view_src->buffer : t->buffer;
     ALRP_ASSERTM(b ? b->be == be : be->iface.is_host, "%s: tensor '%s' is not in a buffer of backend %s: place it with "
                  "alrp_backend_alloc_ctx_tensors or the graph allocator of that backend", who, t->name, alrp_backend_name(be));
 }
 ALRPDEF void alrp_backend_tensor_set(struct alrp_backend * be, struct alrp_tensor * t, const void * data, size_t offset, size_t size) {
-    alrp__check_reach(be, t, "alrp_backend_tensor_set");
+    alrp__check_access(be, t, "alrp_backend_tensor_set", offset, size);
     be->iface.tensor_set(be, t, data, offset, size);
 }
 ALRPDEF void alrp_backend_tensor_get(struct alrp_backend * be, const struct alrp_tensor * t, void * data, size_t offset, size_t size) {
-    alrp__check_reach(be, t, "alrp_backend_tensor_get");
+    alrp__check_access(be, t, "alrp_backend_tensor_get", offset, size);
     be->iface.tensor_get(be, t, data, offset, size);
 }
 ALRPDEF void alrp_backend_tensor_memset(struct alrp_backend * be, struct alrp_tensor * t, uint8_t value, size_t offset, size_t size) {
-    alrp__check_reach(be, t, "alrp_backend_tensor_memset");
+    alrp__check_access(be, t, "alrp_backend_tensor_memset", offset, size);
     be->iface.tensor_memset(be, t, value, offset, size);
 }
 ALRPDEF void alrp_backend_tensor_set_async(struct alrp_backend * be, struct alrp_tensor * t, const void * data, size_t offset, size_t size) {
-    alrp__check_reach(be, t, "alrp_backend_tensor_set_async");
+    alrp__check_access(be, t, "alrp_backend_tensor_set_async", offset, size);
     (be->iface.tensor_set_async ? be->iface.tensor_set_async : be->iface.tensor_set)(be, t, data, offset, size);
 }
 ALRPDEF void alrp_backend_tensor_get_async(struct alrp_backend * be, const struct alrp_tensor * t, void * data, size_t offset, size_t size) {
-    alrp__check_reach(be, t, "alrp_backend_tensor_get_async");
+    alrp__check_access(be, t, "alrp_backend_tensor_get_async", offset, size);
     (be->iface.tensor_get_async ? be->iface.tensor_get_async : be->iface.tensor_get)(be, t, data, offset, size);
 }
 ALRPDEF void alrp_backend_synchronize(struct alrp_backend * be) { if (be->iface.synchronize) be->iface.synchronize(be); }
