@@ -3323,7 +3323,7 @@ struct alrp_optimizer {
     struct alrp_tensor ** params;
     struct alrp_tensor ** grads;   // copied from the graph at creation
     struct alrp_tensor ** state;   // SGD: 1 per param (0 without momentum); AdamW: 2 per param
-    int n_state, per;
+    int n_state;
     struct alrp_tensor * hp;       // (ALRP_OPT_HP_COUNT) input
     struct alrp_tensor * grad_norm;
     int64_t step;
@@ -3344,7 +3344,6 @@ ALRPDEF struct alrp_optimizer * alrp_optimizer_new(struct alrp_context * ctx, co
     memset(o, 0, sizeof(*o));
     o->p = params;
     int per = params.type == ALRP_OPT_ADAMW ? 2 : (params.momentum != 0.0f ? 1 : 0);
-    o->per = per;
     o->params = (struct alrp_tensor **) alrp__ctx_alloc(ctx, sizeof(void *) * (size_t) g->n_params);
     o->grads  = (struct alrp_tensor **) alrp__ctx_alloc(ctx, sizeof(void *) * (size_t) g->n_params);
     o->state  = (struct alrp_tensor **) alrp__ctx_alloc(ctx, sizeof(void *) * (size_t) (g->n_params * per + 1));
@@ -3382,9 +3381,10 @@ ALRPDEF void alrp_optimizer_build(struct alrp_optimizer * o, struct alrp_context
         scale = alrp_clamp(ctx, alrp_div(ctx, alrp_fill(ctx, ALRP_TYPE_F32, 1, s1, max_grad_norm), den), 0.0f, 1.0f);
         alrp_set_name(scale, "grad_clip_scale");
     }
+    const int per = o->n_state / o->n_params;   // state tensors per parameter: 0, 1 or 2
     for (int i = 0; i < o->n_params; i++) {
         if (!o->grads[i]) continue; // a parameter that does not reach the loss
-        struct alrp_tensor * s0 = o->per > 0 ? o->state[i * o->per] : NULL, * s1 = o->per > 1 ? o->state[i * o->per + 1] : NULL;
+        struct alrp_tensor * s0 = per > 0 ? o->state[i * per] : NULL, * s1 = per > 1 ? o->state[i * per + 1] : NULL;
         struct alrp_tensor * u = o->p.type == ALRP_OPT_SGD ? alrp_opt_step_sgd(ctx, o->params[i], o->grads[i], s0, o->hp, scale)
                                                            : alrp_opt_step_adamw(ctx, o->params[i], o->grads[i], s0, s1, o->hp, scale);
         alrp_build_forward(g, u);
@@ -3415,6 +3415,12 @@ ALRPDEF struct alrp_tensor * alrp_optimizer_grad_norm(const struct alrp_optimize
 ALRPDEF struct alrp_tensor * alrp_optimizer_hparams(const struct alrp_optimizer * o) { return o->hp; }
 ALRPDEF int     alrp_optimizer_state(const struct alrp_optimizer * o, struct alrp_tensor *** out) { *out = o->state; return o->n_state; }
 
+// from the safetensors code below: a name quoted escaped (control characters as \n, \xNN, ...)
+// and cut, and a message that is always one line
+struct alrp__st_quoted { char s[160]; };
+static struct alrp__st_quoted alrp__st_q(const char * s);
+static void alrp__st_errf(char * err, size_t err_size, const char * fmt, ...);
+
 // host copies of n tensors through be (NULL: host tensors are read in place); *owned to free
 static float * alrp__host_copy(struct alrp_backend * be, const struct alrp_tensor * t, float ** owned) {
     *owned = NULL;
@@ -3427,14 +3433,14 @@ static float * alrp__host_copy(struct alrp_backend * be, const struct alrp_tenso
 ALRPDEF int alrp_save_tensors(struct alrp_backend * be, const char * path, int n, struct alrp_tensor * const * ts, const char * const * metadata, char * err, size_t err_size) {
     struct alrp_st_tensor * st = (struct alrp_st_tensor *) ALRP_MALLOC(sizeof(struct alrp_st_tensor) * (size_t) (n ? n : 1));
     float ** owned = (float **) ALRP_MALLOC(sizeof(float *) * (size_t) (n ? n : 1));
-    if (!st || !owned) { ALRP_FREE(st); ALRP_FREE(owned); snprintf(err, err_size, "%s: out of memory", path); return -1; }
+    if (!st || !owned) { ALRP_FREE(st); ALRP_FREE(owned); alrp__st_errf(err, err_size, "%s: out of memory", path); return -1; }
     memset(st, 0, sizeof(struct alrp_st_tensor) * (size_t) (n ? n : 1));
     memset(owned, 0, sizeof(float *) * (size_t) (n ? n : 1));
     int rc = 0;
     for (int i = 0; i < n && rc == 0; i++) {
         const struct alrp_tensor * t = ts[i];
         if (!alrp__data_addr(t) || !alrp_is_contiguous(t) || t->type != ALRP_TYPE_F32 || !t->name[0]) {
-            snprintf(err, err_size, "%s: tensor %d ('%s') must be a named, contiguous f32 tensor with data", path, i, t->name);
+            alrp__st_errf(err, err_size, "%s: tensor %d ('%s') must be a named, contiguous f32 tensor with data", path, i, alrp__st_q(t->name).s);
             rc = -1; break;
         }
         snprintf(st[i].name, sizeof(st[i].name), "%s", t->name);
@@ -3442,7 +3448,7 @@ ALRPDEF int alrp_save_tensors(struct alrp_backend * be, const char * path, int n
         st[i].n_dims = t->n_dims;
         for (int d = 0; d < t->n_dims; d++) st[i].shape[d] = alrp_dim(t, d);
         st[i].data = alrp__host_copy(be, t, &owned[i]);
-        if (!st[i].data) { snprintf(err, err_size, "%s: out of memory", path); rc = -1; }
+        if (!st[i].data) { alrp__st_errf(err, err_size, "%s: out of memory", path); rc = -1; }
     }
     if (rc == 0) rc = alrp_st_save(path, n, st, metadata, err, err_size);
     for (int i = 0; i < n; i++) ALRP_FREE(owned[i]);
@@ -3451,11 +3457,6 @@ ALRPDEF int alrp_save_tensors(struct alrp_backend * be, const char * path, int n
     return rc;
 }
 
-// from the safetensors code below: a name quoted escaped (control characters as \n, \xNN, ...)
-// and cut, and a message that is always one line
-struct alrp__st_quoted { char s[160]; };
-static struct alrp__st_quoted alrp__st_q(const char * s);
-static void alrp__st_errf(char * err, size_t err_size, const char * fmt, ...);
 
 // the dtypes alrp_load_tensors converts into I32 and I8 tensors (exactly, or not at all)
 enum alrp__st_int_kind { ALRP__ST_NOT_INT, ALRP__ST_I64, ALRP__ST_U64, ALRP__ST_I32, ALRP__ST_U32, ALRP__ST_I16,
