@@ -3545,7 +3545,7 @@ ALRPDEF int alrp_load_tensors(struct alrp_backend * be, const char * path, int n
             alrp__st_errf(err, err_size, "%s: tensor '%s' has shape %s in the file, the model expects %s", path, alrp__st_q(t->name).s, fs, alrp__shape_str(t, sh, sizeof sh));
             ALRP_FREE(tmp); alrp_st_close(f); return -1;
         }
-        if (!alrp_is_contiguous(t) || (!t->data && !t->view_src)) {
+        if (!alrp_is_contiguous(t) || !alrp__data_addr(t)) {
             alrp__st_errf(err, err_size, "%s: tensor '%s': the destination is not placed or not contiguous", path, alrp__st_q(t->name).s);
             ALRP_FREE(tmp); alrp_st_close(f); return -1;
         }
@@ -3683,6 +3683,12 @@ static void alrp__scale_f32(float * d, int64_t n, float beta) {
     for (int64_t i = 0; i < n; i++) d[i] *= beta;
 }
 
+// the fused epilogue on one value, rounded as the vector code does it (one FMA)
+static inline float alrp__epi_one(float v, float s, float h, int relu) {
+    v = fmaf(v, s, h);
+    return relu && v < 0.0f ? 0.0f : v;
+}
+
 // Micro-kernel. a: packed A micro-panel (kc, MR); b: packed B micro-panel (kc, NR);
 // c: C tile (mr, nr) with row stride ldc, mr <= MR and nr <= NR.
 // c = alpha * a @ b + beta * c + bias[r] (bias: mr values or NULL; beta == 0: c not read),
@@ -3732,12 +3738,7 @@ ALRP__FORCE_INLINE void alrp__ukr(const int mr, int64_t kc, const float * ALRP__
             const float * tp = tmp + r * ALRP__GEMM_NR;
             const float bi = bias ? bias[r] : 0.0f;
             for (int j = 0; j < nr; j++) cp[j] = alpha * tp[j] + (beta == 0.0f ? 0.0f : beta * cp[j]) + bi;
-            if (es) {
-                for (int j = 0; j < nr; j++) {
-                    float v = cp[j] * es[r] + et[r];
-                    cp[j] = relu && v < 0.0f ? 0.0f : v;
-                }
-            }
+            if (es) for (int j = 0; j < nr; j++) cp[j] = alrp__epi_one(cp[j], es[r], et[r], relu);
         }
     }
 }
@@ -4514,7 +4515,7 @@ static void alrp__gemm_reduce_worker(void * arg, int ith, int nth) {
         if (op->escale) {   // the epilogue, now that every K part is in
             const int64_t eo = (b % op->nb2) * op->bias_s2 + i;
             const float s = op->escale[eo], h = op->eshift[eo];
-            for (int64_t j = 0; j < N; j++) { float v = c[j] * s + h; c[j] = op->erelu && v < 0.0f ? 0.0f : v; }
+            for (int64_t j = 0; j < N; j++) c[j] = alrp__epi_one(c[j], s, h, op->erelu);
         }
     }
 }
