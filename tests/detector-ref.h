@@ -11,35 +11,11 @@
 
 #define REF_PATH "tests/data/detector-host.safetensors"
 
-static struct alrp_st_file * ref_file;
+#include "ref-file.h"
+
 static int n_checks, n_fail;
 
-static void ref_open(void) {
-    char err[512];
-    ref_file = alrp_st_load(REF_PATH, err, sizeof(err));
-    if (!ref_file) {
-        fprintf(stderr, "%s\nregenerate with /usr/bin/python3 tools/gen-ref-detector.py\n", err);
-        exit(1);
-    }
-}
-
-static const struct alrp_st_tensor * ref_get(const char * name) {
-    const struct alrp_st_tensor * t = alrp_st_get(ref_file, name);
-    if (!t) {
-        fprintf(stderr, "%s: no tensor %s: regenerate with /usr/bin/python3 tools/gen-ref-detector.py\n", REF_PATH, name);
-        exit(1);
-    }
-    return t;
-}
-
-// a malloc'd float copy of the tensor (any numeric dtype); *numel if not NULL
-static float * ref_f32(const char * name, int64_t * numel) {
-    const struct alrp_st_tensor * t = ref_get(name);
-    float * a = (float *) malloc(sizeof(float) * (size_t) (t->numel ? t->numel : 1));
-    if (!a || alrp_st_to_f32(t, a) != 0) { fprintf(stderr, "%s: cannot read %s\n", REF_PATH, name); exit(1); }
-    if (numel) *numel = t->numel;
-    return a;
-}
+static void ref_open(void) { ref_open_file(REF_PATH, "gen-ref-detector.py"); }
 
 // a malloc'd int64 copy of an I64 tensor
 static inline int64_t * ref_i64(const char * name, int64_t * numel) {

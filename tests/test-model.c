@@ -25,25 +25,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ref-file.h"
+
 static const char * path = "tests/data/model.safetensors";
-static struct alrp_st_file * ref;
 static struct alrp_backend * be;
 static int fails = 0;
 
 #define CHECK(c, ...) do { if (!(c)) { printf("FAIL "); printf(__VA_ARGS__); printf("\n"); fails++; } } while (0)
 
-static const struct alrp_st_tensor * need(const char * name) {
-    const struct alrp_st_tensor * t = alrp_st_get(ref, name);
-    if (!t) { fprintf(stderr, "test-model: reference tensor '%s' is missing: regenerate with tools/gen-ref-model.py\n", name); exit(1); }
-    return t;
-}
-static float * ref_values(const char * name, int64_t * n) {
-    const struct alrp_st_tensor * s = need(name);
-    float * v = (float *) malloc(sizeof(float) * (size_t) (s->numel ? s->numel : 1));
-    alrp_st_to_f32(s, v);
-    *n = s->numel;
-    return v;
-}
 
 // a no_alloc context for graphs: headers only, data in the allocator's buffer
 static struct alrp_context * ctx_new(size_t mb) {
@@ -53,7 +42,7 @@ static struct alrp_context * ctx_new(size_t mb) {
 
 // an input made from a reference tensor (same shape), filled once placed
 static struct alrp_tensor * input_like(struct alrp_context * ctx, const char * name) {
-    const struct alrp_st_tensor * s = need(name);
+    const struct alrp_st_tensor * s = ref_get(name);
     int64_t shape[4];
     for (int i = 0; i < s->n_dims; i++) shape[i] = s->shape[i];
     struct alrp_tensor * t = alrp_set_name(alrp_new_tensor(ctx, ALRP_TYPE_F32, s->n_dims, shape), name);
@@ -62,19 +51,19 @@ static struct alrp_tensor * input_like(struct alrp_context * ctx, const char * n
 }
 static void upload(struct alrp_tensor * t) {
     int64_t n;
-    float * v = ref_values(t->name, &n);
+    float * v = ref_f32(t->name, &n);
     alrp_backend_set_f32(be, t, v);
     free(v);
 }
 
 // max |got - ref| relative to max |ref|, printed; fails above tol
 static void compare(const char * what, struct alrp_tensor * t, const char * refname, double tol) {
-    const struct alrp_st_tensor * s = need(refname);
+    const struct alrp_st_tensor * s = ref_get(refname);
     if (!t || alrp_nelements(t) != s->numel) { printf("FAIL %-44s missing or %lld values instead of %lld\n", what, t ? (long long) alrp_nelements(t) : 0LL, (long long) s->numel); fails++; return; }
     bool shape_ok = t->n_dims == s->n_dims;
     for (int d = 0; shape_ok && d < s->n_dims; d++) shape_ok = alrp_dim(t, d) == s->shape[d];
     int64_t n;
-    float * r = ref_values(refname, &n), * v = (float *) malloc(sizeof(float) * (size_t) n);
+    float * r = ref_f32(refname, &n), * v = (float *) malloc(sizeof(float) * (size_t) n);
     alrp_backend_get_f32(be, t, v);
     double m = 0.0, s_ = 1e-30;
     for (int64_t i = 0; i < n; i++) { m = fmax(m, fabs((double) v[i] - r[i])); s_ = fmax(s_, fabs((double) r[i])); }
@@ -90,7 +79,7 @@ static void compare(const char * what, struct alrp_tensor * t, const char * refn
 static void check_names(const char * arch) {
     char key[64];
     snprintf(key, sizeof key, "names.%s", arch);
-    const char * js = alrp_st_metadata(ref, key);
+    const char * js = alrp_st_metadata(ref_file, key);
     if (!js) { printf("FAIL names of %s: no metadata '%s'\n", arch, key); fails++; return; }
     struct resnet_config cfg;
     CHECK(resnet_config_from_name(arch, &cfg) == 0, "preset %s", arch);
@@ -204,8 +193,8 @@ static void test_det(bool train) {
     if (train) {
         compare("det.loss", loss, "det.loss", 1e-3);   // a sum of ~20k products: the gradients' tolerance
         int n_grads = 0;
-        for (int i = 0; i < alrp_st_count(ref); i++) {
-            const char * nm = alrp_st_at(ref, i)->name;
+        for (int i = 0; i < alrp_st_count(ref_file); i++) {
+            const char * nm = alrp_st_at(ref_file, i)->name;
             if (strncmp(nm, "grad.", 5) != 0 || strncmp(nm, "grad.small.", 11) == 0) continue;
             struct alrp_tensor * p = model_find(m, nm + 5);
             CHECK(p != NULL, "model has no tensor '%s'", nm + 5);
@@ -473,11 +462,9 @@ static void test_flops(void) {
 
 int main(int argc, char ** argv) {
     if (argc > 1) path = argv[1];
-    char err[512];
-    ref = alrp_st_load(path, err, sizeof err);
-    if (!ref) { fprintf(stderr, "test-model: %s\n(run from the repository root, or regenerate with /usr/bin/python3 tools/gen-ref-model.py)\n", err); return 1; }
+    ref_open_file(path, "gen-ref-model.py");
     be = alrp_backend_cpu_init(2);
-    printf("backend: %s, reference %s (%s)\n", alrp_backend_name(be), path, alrp_st_metadata(ref, "torch") ? alrp_st_metadata(ref, "torch") : "?");
+    printf("backend: %s, reference %s (%s)\n", alrp_backend_name(be), path, alrp_st_metadata(ref_file, "torch") ? alrp_st_metadata(ref_file, "torch") : "?");
     static const char * archs[5] = { "resnet18", "resnet50", "resnet101", "resnext101_32x8d", "resnext101_64x4d" };
     for (int i = 0; i < 5; i++) check_names(archs[i]);
     test_det(true);
@@ -487,7 +474,7 @@ int main(int argc, char ** argv) {
     test_init();
     test_flops();
     alrp_backend_free(be);
-    alrp_st_close(ref);
+    alrp_st_close(ref_file);
     printf("%s\n", fails ? "FAILED" : "all OK");
     return fails ? 1 : 0;
 }

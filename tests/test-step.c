@@ -25,29 +25,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ref-file.h"
+
 static const char * path = "tests/data/step.safetensors";
-static struct alrp_st_file * ref;
 static struct alrp_backend * be;
 static int fails = 0;
 
 #define CHECK(c, ...) do { if (!(c)) { printf("FAIL "); printf(__VA_ARGS__); printf("\n"); fails++; } } while (0)
 
-static const struct alrp_st_tensor * need(const char * name) {
-    const struct alrp_st_tensor * t = alrp_st_get(ref, name);
-    if (!t) { fprintf(stderr, "test-step: reference tensor '%s' is missing: regenerate with tools/gen-ref-step.py\n", name); exit(1); }
-    return t;
-}
-static float * ref_values(const char * name, int64_t * n) {
-    const struct alrp_st_tensor * s = need(name);
-    float * v = (float *) malloc(sizeof(float) * (size_t) (s->numel ? s->numel : 1));
-    alrp_st_to_f32(s, v);
-    if (n) *n = s->numel;
-    return v;
-}
 static float ref_scalar(const char * c, const char * what) {
     char key[128];
     snprintf(key, sizeof key, "%s.%s", c, what);
-    float * v = ref_values(key, NULL), r = v[0];
+    float * v = ref_f32(key, NULL), r = v[0];
     free(v);
     return r;
 }
@@ -98,8 +87,8 @@ static void run_case(const char * c, enum loss_kind kind, int rank_group, bool n
     if (kind == LOSS_ALRP) s->sb.weight = 13.5f;   // the reference's given constant
 
     int64_t n_img, n_lab, n_tgt;
-    float * img = ref_values("images", &n_img), * tgt = ref_values("targets", &n_tgt);
-    float * labf = ref_values(nopos ? "labels_nopos" : "labels", &n_lab);
+    float * img = ref_f32("images", &n_img), * tgt = ref_f32("targets", &n_tgt);
+    float * labf = ref_f32(nopos ? "labels_nopos" : "labels", &n_lab);
     int8_t * lab = (int8_t *) malloc((size_t) n_lab);
     for (int64_t i = 0; i < n_lab; i++) lab[i] = (int8_t) labf[i];
     // the parameters before the step
@@ -137,7 +126,7 @@ static void run_case(const char * c, enum loss_kind kind, int rank_group, bool n
         float * gv = (float *) malloc(sizeof(float) * (size_t) n), * pv = (float *) malloc(sizeof(float) * (size_t) n);
         float * want = NULL;
         if (nopos) want = (float *) calloc((size_t) n, sizeof(float));
-        else { snprintf(what, sizeof what, "%s.grad.%s", c, p->name); want = ref_values(what, NULL); }
+        else { snprintf(what, sizeof what, "%s.grad.%s", c, p->name); want = ref_f32(what, NULL); }
         alrp_backend_get_f32(be, gt, gv);
         double m = 0.0, sc = 1e-30;
         for (int64_t k = 0; k < n; k++) { m = fmax(m, fabs((double) gv[k] - want[k])); sc = fmax(sc, fabs((double) want[k])); }
@@ -177,9 +166,7 @@ static void run_case(const char * c, enum loss_kind kind, int rank_group, bool n
 
 int main(int argc, char ** argv) {
     if (argc > 1) path = argv[1];
-    char err[512];
-    ref = alrp_st_load(path, err, sizeof err);
-    if (!ref) { fprintf(stderr, "test-step: %s (regenerate with /usr/bin/python3 tools/gen-ref-step.py)\n", err); return 1; }
+    ref_open_file(path, "gen-ref-step.py");
     be = alrp_backend_cpu_init(2);
     run_case("alrp_g2", LOSS_ALRP, 2, false, true);
     run_case("alrp_g1", LOSS_ALRP, 1, false, false);
@@ -188,7 +175,7 @@ int main(int argc, char ** argv) {
     run_case("alrp_nopos", LOSS_ALRP, 1, true, false);
     run_case("ap_nopos", LOSS_AP, 2, true, false);
     alrp_backend_free(be);
-    alrp_st_close(ref);
+    alrp_st_close(ref_file);
     printf("%s\n", fails ? "test-step: FAILED" : "test-step: all OK");
     return fails ? 1 : 0;
 }
