@@ -6,6 +6,7 @@
 // backend (alrp_backend_tensor_set/get), never through t->data (the placement checks compare
 // data pointers, never dereference them).
 #include "alrp.h"
+#include "capture-stderr.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,17 +41,6 @@ static float * get_all(struct alrp_backend * be, const struct alrp_tensor * t) {
     return h;
 }
 
-// stderr of a call, captured in buf (for messages that come with a status, not an abort)
-struct capture { int saved; FILE * f; };
-static void capture_begin(struct capture * c) { fflush(stderr); c->f = tmpfile(); c->saved = dup(2); dup2(fileno(c->f), 2); }
-static void capture_end(struct capture * c, char * buf, size_t n) {
-    fflush(stderr); dup2(c->saved, 2); close(c->saved);
-    rewind(c->f);
-    size_t k = fread(buf, 1, n - 1, c->f);
-    buf[k] = 0;
-    if (k && buf[k - 1] == '\n') buf[k - 1] = 0;
-    fclose(c->f);
-}
 
 static void test_usage_example(struct alrp_backend * be) {
     struct alrp_init_params ip = { .mem_size = 16 * 1024 * 1024 };

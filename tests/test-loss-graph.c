@@ -6,6 +6,7 @@
 // toy head trained with L = cls + w_SB * loc (optimizer and w_SB in the graph) improves both
 // parts. Inputs, outputs and gradients go through the backend (alrp_backend_tensor_set/get).
 #include "alrp.h"
+#include "capture-stderr.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,17 +23,6 @@ static double maxdiff(const float * a, const float * b, int64_t n) {
 }
 static bool all_zero(const float * a, int64_t n) { for (int64_t i = 0; i < n; i++) if (a[i] != 0.0f) return false; return true; }
 
-// stderr of a call, captured in buf (a failed compute prints its reason and returns)
-struct capture { int saved; FILE * f; };
-static void capture_begin(struct capture * c) { fflush(stderr); c->f = tmpfile(); c->saved = dup(2); dup2(fileno(c->f), 2); }
-static void capture_end(struct capture * c, char * buf, size_t n) {
-    fflush(stderr); dup2(c->saved, 2); close(c->saved);
-    rewind(c->f);
-    size_t k = fread(buf, 1, n - 1, c->f);
-    buf[k] = 0;
-    while (k && buf[k - 1] == '\n') buf[--k] = 0;
-    fclose(c->f);
-}
 
 // A anchors x C classes (C = 1: one E_loc per entry). poison: E_loc of every anchor without a
 // positive is NaN, +inf or -inf, which must change nothing.
