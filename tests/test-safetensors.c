@@ -4,6 +4,7 @@
 //     usage: test-safetensors [tests/data]
 #define ALRP_INTERNAL   // alrp__st_file_stats, alrp__st_save_ex: the duplicate checks' cost
 #include "alrp.h"
+#include "one-line.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,16 +55,6 @@ static int write_file(const char * path, const void * p, size_t n) {
     return w == n ? 0 : -1;
 }
 
-// a message is one line: no control character (bytes < 0x20 and DEL, the C1 controls U+0080..
-// U+009F, and U+2028, U+2029: line and paragraph separators)
-static int one_line(const char * s) {
-    for (const unsigned char * c = (const unsigned char *) s; *c; c++) {
-        if (*c < 0x20 || *c == 0x7f) return 0;
-        if (c[0] == 0xC2 && c[1] >= 0x80 && c[1] <= 0x9F) return 0;
-        if (c[0] == 0xE2 && c[1] == 0x80 && (c[2] == 0xA8 || c[2] == 0xA9)) return 0;
-    }
-    return 1;
-}
 
 // a file in memory: 8-byte length, header (as given, not padded), data_size bytes of data
 static uint8_t * make_file(const char * header, uint64_t len_field, size_t data_size, size_t * size) {

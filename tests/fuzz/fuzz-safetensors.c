@@ -23,6 +23,7 @@
 // empty and an 8-dim tensor, the 68-byte U8 [5] file with an unpadded header, escaped names.
 #define ALRP_IMPLEMENTATION
 #include "alrp.h"
+#include "../one-line.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -32,15 +33,6 @@
 
 #define FUZZ_ASSERT(c) do { if (!(c)) { fprintf(stderr, "assertion failed: %s (line %d)\n", #c, __LINE__); abort(); } } while (0)
 
-// no byte < 0x20, DEL, C1 control (U+0080..U+009F) or U+2028 / U+2029
-static int one_line(const char * s) {
-    for (const unsigned char * c = (const unsigned char *) s; *c; c++) {
-        if (*c < 0x20 || *c == 0x7f) return 0;
-        if (c[0] == 0xC2 && c[1] >= 0x80 && c[1] <= 0x9F) return 0;
-        if (c[0] == 0xE2 && c[1] == 0x80 && (c[2] == 0xA8 || c[2] == 0xA9)) return 0;
-    }
-    return 1;
-}
 
 static char tmp_dir[256], in_path[320], out_path[320], out2_path[320];
 
