@@ -5,14 +5,8 @@
 # (and the entry), exit status 2, never a crash. Runs the build variant's binary
 # ($BUILD/tools/coco-eval, BUILD from tests/run.sh), so make SANITIZE=1 test sanitizes it too.
 cd "$(dirname "$0")/.." || exit 1
-BIN=${BUILD:-build}/tools/coco-eval
-[ -x "$BIN" ] || { echo "FAIL $BIN not built (run make)"; exit 1; }
-T=$(mktemp -d /tmp/test-coco-eval-cli.XXXXXX) || exit 1
-trap 'rm -rf "$T"' EXIT
-fails=0
-
-ok()   { echo "OK   $1"; }
-fail() { echo "FAIL $1"; fails=$((fails + 1)); }
+. tests/cli-common.sh
+cli_init test-coco-eval-cli coco-eval
 
 cat > "$T/gt.json" <<'JSON'
 {"images": [{"id": 1, "file_name": "a.jpg", "width": 100, "height": 100},
@@ -97,5 +91,4 @@ expect_error "too many arguments" "too many arguments" "$T/gt.json" "$T/dt.json"
 "$BIN" "$T" "$T/dt.json" > /dev/null 2> "$T/err"; rc=$?
 [ $rc -eq 2 ] && [ "$(wc -l < "$T/err")" -eq 1 ] && ok "a directory as GT: $(cat "$T/err")" || fail "directory as GT (rc $rc)"
 
-echo "$fails failed"
-[ $fails -eq 0 ]
+cli_done

@@ -3,14 +3,9 @@
 # preset applied before the other options wherever it appears) and bad arguments: each must be
 # exactly one line on stderr naming the argument, exit status 2, and no file written.
 cd "$(dirname "$0")/.." || exit 1
-BIN=tools/coco-gen
-[ -x "$BIN" ] || { echo "FAIL $BIN not built (run make)"; exit 1; }
-T=$(mktemp -d /tmp/test-coco-gen-cli.XXXXXX) || exit 1
-trap 'rm -rf "$T"' EXIT
-fails=0
-
-ok()   { echo "OK   $1"; }
-fail() { echo "FAIL $1"; fails=$((fails + 1)); }
+. tests/cli-common.sh
+cli_init test-coco-gen-cli coco-gen
+EVAL=${BUILD:-build}/tools/coco-eval
 
 # ---- --help: usage on stdout, nothing on stderr, exit 0
 for h in --help -h; do
@@ -26,8 +21,8 @@ done
 "$BIN" --seed 5 --categories 3 --images 6 "$T/g2.json" "$T/d2.json"; rc2=$?
 if [ $rc1 -eq 0 ] && [ $rc2 -eq 0 ] && cmp -s "$T/g1.json" "$T/g2.json" && cmp -s "$T/d1.json" "$T/d2.json"; then
     ok "same options, same bytes"; else fail "determinism (rc $rc1 $rc2)"; fi
-if [ -x tools/coco-eval ]; then
-    out=$(tools/coco-eval "$T/g1.json" "$T/d1.json" --json); rc=$?
+if [ -x "$EVAL" ]; then
+    out=$("$EVAL" "$T/g1.json" "$T/d1.json" --json); rc=$?
     [ $rc -eq 0 ] && echo "$out" | grep -q '"images":6' && ok "coco-eval reads the files" || fail "coco-eval on the files (rc $rc)"
 fi
 "$BIN" --images 4 --preset val2017 "$T/g3.json"; rc1=$?
@@ -67,5 +62,4 @@ expect_error "no output file" "no output file" --polygons
 "$BIN" "$T/nodir/x.json" > /dev/null 2> "$T/err"; rc=$?
 [ $rc -eq 1 ] && [ "$(wc -l < "$T/err")" -eq 1 ] && grep -qF "$T/nodir/x.json" "$T/err" && ok "unwritable path: $(cat "$T/err")" || fail "unwritable path (rc $rc)"
 
-echo "$fails failed"
-[ $fails -eq 0 ]
+cli_done
