@@ -190,9 +190,11 @@ int step_place(struct step * s, char * err, size_t err_size) {
     return 0;
 }
 
-// the host-made inputs of the score-based losses from the labels; returns P
+// the host-made inputs of the score-based losses from the labels (the focal targets and mask
+// only for focal); returns P
 static int64_t step_host_inputs(struct step * s, const int8_t * labels) {
     const int64_t NA = s->N * s->A, C = s->C;
+    const bool focal = s->lo.kind == LOSS_FOCAL;
     float * pos = s->host, * tgt = s->host + NA, * valid = tgt + NA * C;   // (N A), (N A C), (N A C)
     int64_t P = 0;
     for (int64_t a = 0; a < NA; a++) {
@@ -200,18 +202,15 @@ static int64_t step_host_inputs(struct step * s, const int8_t * labels) {
         for (int64_t c = 0; c < C; c++) {
             int8_t l = labels[a * C + c];
             if (l == 1) p = 1.0f;
-            tgt[a * C + c] = l == 1 ? 1.0f : 0.0f;
-            valid[a * C + c] = l >= 0 ? 1.0f : 0.0f;
+            if (focal) { tgt[a * C + c] = l == 1 ? 1.0f : 0.0f; valid[a * C + c] = l >= 0 ? 1.0f : 0.0f; }
         }
         pos[a] = p;
         P += p > 0.0f;
     }
-    if (s->lo.kind != LOSS_ALRP) {
-        float inv = 1.0f / (float) (P > 1 ? P : 1);
-        alrp_backend_set_f32(s->be, s->pos_mask, pos);
-        alrp_backend_set_f32(s->be, s->inv_pos, &inv);
-    }
-    if (s->lo.kind == LOSS_FOCAL) {
+    float inv = 1.0f / (float) (P > 1 ? P : 1);
+    alrp_backend_set_f32(s->be, s->pos_mask, pos);
+    alrp_backend_set_f32(s->be, s->inv_pos, &inv);
+    if (focal) {
         alrp_backend_set_f32(s->be, s->cls_targets, tgt);
         alrp_backend_set_f32(s->be, s->valid, valid);
     }
