@@ -352,8 +352,9 @@ static int coco__accumulate_naive(const struct coco__dres * ent, int64_t nd,
 }
 
 // oLRP of one category from ent, (n): its pooled entries in score order (area all, maxDets 100).
+// curve (101): LRP at the grid thresholds 0, 0.01, ..., 1 (score >= s), whatever the mode.
 static void coco__olrp(const struct coco__dres * ent, int64_t n, int64_t npig,
-                       enum coco_olrp_mode mode, struct coco_eval_class * c) {
+                       enum coco_olrp_mode mode, struct coco_eval_class * c, double * curve) {
     const double tau = 0.5;
     if (mode == COCO_OLRP_SCORES) {
         // LRP-Error: LRP after every detection, the first minimum (numpy argmin: a NaN wins)
@@ -372,14 +373,13 @@ static void coco__olrp(const struct coco__dres * ent, int64_t n, int64_t npig,
         if (n == 0 || tp == 0) {
             c->olrp = 1.0; c->olrp_fn = 1.0;
             c->olrp_loc = NAN; c->olrp_fp = NAN; c->olrp_thr = NAN;
-            return;
+        } else {
+            c->olrp = best;
+            c->olrp_loc = b_loc / (double) b_tp;                 // 0/0 -> NaN, as numpy
+            c->olrp_fp = (double) b_fp / (double) (b_tp + b_fp);
+            c->olrp_fn = (double) (npig - b_tp) / (double) npig;
+            c->olrp_thr = ent[best_i].score;
         }
-        c->olrp = best;
-        c->olrp_loc = b_loc / (double) b_tp;                 // 0/0 -> NaN, as numpy
-        c->olrp_fp = (double) b_fp / (double) (b_tp + b_fp);
-        c->olrp_fn = (double) (npig - b_tp) / (double) npig;
-        c->olrp_thr = ent[best_i].score;
-        return;
     }
     // the seed's grid: thresholds s = 0, 0.01, ..., 1 (np.linspace), detections with score >= s
     // prefix sums; L, the number of detections with score >= s, only shrinks as s grows
@@ -389,7 +389,8 @@ static void coco__olrp(const struct coco__dres * ent, int64_t n, int64_t npig,
     double * pcum = (double *) malloc((size_t) (n + 1) * sizeof(double));
     if (!ptp || !pfp || !pcum) {
         free(ptp); free(pfp); free(pcum);
-        c->olrp = c->olrp_loc = c->olrp_fp = c->olrp_fn = c->olrp_thr = NAN;
+        if (mode == COCO_OLRP_GRID) c->olrp = c->olrp_loc = c->olrp_fp = c->olrp_fn = c->olrp_thr = NAN;
+        for (int s = 0; s < 101; s++) curve[s] = NAN;
         return;
     }
     ptp[0] = 0; pfp[0] = 0; pcum[0] = 0.0;
@@ -413,14 +414,17 @@ static void coco__olrp(const struct coco__dres * ent, int64_t n, int64_t npig,
         const double fpc = tp_l + fp_l > 0 ? (double) fp_l / (double) (tp_l + fp_l) : NAN;
         const double fnc = (double) fn / (double) npig;
         const double lrp = (total_loc / (1 - tau) + (double) fp_l + (double) fn) / (double) (tp_l + fp_l + fn);
+        curve[s] = lrp;
         int take = best_s < 0 || (!isnan(best) && (isnan(lrp) || lrp < best));
         if (take) { best = lrp; best_s = s; b_loc = loc; b_fp = fpc; b_fn = fnc; }
     }
-    c->olrp = best;
-    c->olrp_loc = b_loc;
-    c->olrp_fp = b_fp;
-    c->olrp_fn = b_fn;
-    c->olrp_thr = best_s == 100 ? 1.0 : (double) best_s * 0.01;
+    if (mode == COCO_OLRP_GRID) {
+        c->olrp = best;
+        c->olrp_loc = b_loc;
+        c->olrp_fp = b_fp;
+        c->olrp_fn = b_fn;
+        c->olrp_thr = best_s == 100 ? 1.0 : (double) best_s * 0.01;
+    }
     free(ptp); free(pfp); free(pcum);
 }
 
@@ -496,11 +500,12 @@ int coco_eval(struct coco_eval_result * res, const struct coco_dataset * gt, con
     res->classes = (struct coco_eval_class *) calloc((size_t) (K ? K : 1), sizeof(struct coco_eval_class));
     img_rank = (int64_t *) malloc((size_t) (I + 1) * sizeof(int64_t));
     cat_rank = (int64_t *) malloc((size_t) (K + 1) * sizeof(int64_t));
-    gkey = (int64_t *) malloc((size_t) (NG + 1) * sizeof(int64_t));
-    gidx = (int64_t *) malloc((size_t) (NG + 1) * sizeof(int64_t));
-    gtmp = (int64_t *) malloc((size_t) (NG + 1) * sizeof(int64_t));
-    dkey = (int64_t *) malloc((size_t) (ND + 1) * sizeof(int64_t));
-    didx = (int64_t *) malloc((size_t) (ND + 1) * sizeof(int64_t));
+    // (the index arrays are calloc'ed: GCC 12 at -O2 warns -Wmaybe-uninitialized on them otherwise)
+    gkey = (int64_t *) calloc((size_t) (NG + 1), sizeof(int64_t));
+    gidx = (int64_t *) calloc((size_t) (NG + 1), sizeof(int64_t));
+    gtmp = (int64_t *) calloc((size_t) (NG + 1), sizeof(int64_t));
+    dkey = (int64_t *) calloc((size_t) (ND + 1), sizeof(int64_t));
+    didx = (int64_t *) calloc((size_t) (ND + 1), sizeof(int64_t));
     dtmp = (int64_t *) malloc((size_t) (ND + 1) * sizeof(int64_t));
     gstart = (int64_t *) calloc((size_t) (K + 1), sizeof(int64_t));
     dstart = (int64_t *) calloc((size_t) (K + 1), sizeof(int64_t));
@@ -588,6 +593,9 @@ int coco_eval(struct coco_eval_result * res, const struct coco_dataset * gt, con
     sent = (struct coco__dres *) malloc((size_t) (max_n + 1) * sizeof(*sent));
     prtp = (double *) malloc((size_t) T_ * (size_t) (max_n + 1) * sizeof(double));
     if (!keys || !keys_tmp || !sent || !prtp) goto oom;
+    double curve_k[COCO_EVAL_R];
+    int64_t n_curve = 0;
+    for (int r = 0; r < COCO_EVAL_R; r++) res->lrp_curve[r] = 0.0;
     for (int64_t kr = 0; kr < K; kr++) {
         const int64_t kc = gt->category_ids[kr].index;    // class kr is this category
         struct coco_eval_class * c = &res->classes[kr];
@@ -634,7 +642,9 @@ int coco_eval(struct coco_eval_result * res, const struct coco_dataset * gt, con
                 coco__sort_desc(keys, n, keys_tmp);
                 for (int64_t i = 0; i < n; i++) sent[i] = e[keys[i].i];
             }
-            coco__olrp(sent, n, npig[kr * A_ + 0], p->olrp_mode, c);
+            coco__olrp(sent, n, npig[kr * A_ + 0], p->olrp_mode, c, curve_k);
+            for (int r = 0; r < COCO_EVAL_R; r++) { res->lrp_curve[r] += curve_k[r]; }
+            n_curve++;
         }
         // per class numbers (area all, maxDets 100)
         const size_t sr = (size_t) K * A_ * M_;           // stride between recall points
@@ -662,6 +672,7 @@ int coco_eval(struct coco_eval_result * res, const struct coco_dataset * gt, con
     res->stats[COCO_STAT_ARM]   = coco__summarize(res, 0, 0, T_, 2, 2);
     res->stats[COCO_STAT_ARL]   = coco__summarize(res, 0, 0, T_, 3, 2);
     for (int t = 0; t < T_; t++) res->ap_per_iou[t] = coco__summarize(res, 1, t, t + 1, 0, 2);
+    for (int r = 0; r < COCO_EVAL_R; r++) res->lrp_curve[r] = n_curve ? res->lrp_curve[r] / (double) n_curve : NAN;
     double * comp[4] = { &res->olrp, &res->olrp_loc, &res->olrp_fp, &res->olrp_fn };
     for (int j = 0; j < 4; j++) {
         double sum = 0.0;

@@ -78,6 +78,9 @@ struct coco_eval_class {
 struct coco_eval_result {
     double stats[COCO_STAT_COUNT];   // -1 where undefined
     double ap_per_iou[COCO_EVAL_T];  // AP at each IoU threshold (area all, maxDets 100)
+    double lrp_curve[COCO_EVAL_R];   // LRP (tau 0.5) at score thresholds 0, 0.01, ..., 1 (score >= s), mean over
+                                     // the categories with gts (the LRP curve; its minimum is the grid mode's oLRP
+                                     // when one threshold serves every class)
     double olrp, olrp_loc, olrp_fp, olrp_fn;   // means over categories; NaN where undefined
     int64_t n_images, n_dets, n_classes;
     struct coco_eval_class * classes;          // n_classes, in ascending category id

@@ -174,8 +174,53 @@ static void boxes__offset(int64_t n, const float * boxes, const int32_t * classe
     *disjoint = lo >= 0.0f && isfinite(hi) && (double) step * (max_cls + 1) < 4194304.0;
 }
 
+// The first max_keep boxes that class-wise NMS keeps, without running it to the end: a box is
+// kept iff no kept box of its class that comes before it in score order overlaps it by more
+// than iou_thr, so visiting every box once in score order and comparing it with the kept boxes
+// of its class gives the same kept boxes in the same order, and the visit can stop at the
+// max_keep-th. b are the moved boxes (classes disjoint).
+static int64_t boxes__nms_top(int64_t n, const float * b, const float * scores, const int32_t * classes,
+                              double iou_thr, int64_t max_keep, int64_t * keep, char * err, size_t err_size) {
+    struct boxes__key * key = (struct boxes__key *) malloc(sizeof(struct boxes__key) * (size_t) n);
+    float * kept_box = (float *) malloc(sizeof(float) * 5 * (size_t) max_keep);   // x1 y1 x2 y2 area
+    int32_t * kept_cls = (int32_t *) malloc(sizeof(int32_t) * (size_t) max_keep);
+    int64_t n_keep = -1;
+    if (!key || !kept_box || !kept_cls) {
+        det_errf(err, err_size, "nms: out of memory for %lld boxes", (long long) n);
+        goto done;
+    }
+    for (int64_t i = 0; i < n; i++) { key[i].score = scores[i]; key[i].cls = classes[i]; key[i].i = i; }
+    qsort(key, (size_t) n, sizeof(*key), boxes__by_score);
+    n_keep = 0;
+    for (int64_t p = 0; p < n && n_keep < max_keep; p++) {
+        const int64_t j = key[p].i;
+        const float * bj = b + 4 * j;
+        const float aj = (bj[2] - bj[0]) * (bj[3] - bj[1]);
+        int suppressed = 0;
+        for (int64_t q = 0; q < n_keep && !suppressed; q++) {
+            if (kept_cls[q] != key[p].cls) continue;
+            const float * bi = kept_box + 5 * q;   // the kept box is the one that suppresses: same operand order as boxes__greedy
+            const float w = fmaxf(fminf(bi[2], bj[2]) - fmaxf(bi[0], bj[0]), 0.0f);
+            const float h = fmaxf(fminf(bi[3], bj[3]) - fmaxf(bi[1], bj[1]), 0.0f);
+            const float inter = w * h;
+            const float iou = inter / ((bi[4] + aj) - inter);
+            suppressed = (double) iou > iou_thr;
+        }
+        if (suppressed) continue;
+        memcpy(kept_box + 5 * n_keep, bj, sizeof(float) * 4);
+        kept_box[5 * n_keep + 4] = aj;
+        kept_cls[n_keep] = key[p].cls;
+        keep[n_keep++] = j;
+    }
+done:
+    free(key);
+    free(kept_box);
+    free(kept_cls);
+    return n_keep;
+}
+
 static int64_t boxes__batched(int64_t n, const float * boxes, const float * scores, const int32_t * classes,
-                              double iou_thr, int64_t * keep, int naive, char * err, size_t err_size) {
+                              double iou_thr, int64_t max_keep, int64_t * keep, int naive, char * err, size_t err_size) {
     if (boxes__check(n, boxes, scores, keep, err, err_size)) return -1;
     if (n > 0 && !classes) return det_errf(err, err_size, "nms: no classes");
     for (int64_t i = 0; i < n; i++) {
@@ -188,7 +233,10 @@ static int64_t boxes__batched(int64_t n, const float * boxes, const float * scor
     if (!moved) return det_errf(err, err_size, "nms: out of memory for %lld boxes", (long long) n);
     int disjoint;
     boxes__offset(n, boxes, classes, moved, &disjoint);
-    const int64_t r = boxes__nms(n, moved, scores, classes, disjoint && !naive, iou_thr, keep, err, err_size);
+    int64_t r = max_keep > 0 && max_keep < n && disjoint && !naive
+                    ? boxes__nms_top(n, moved, scores, classes, iou_thr, max_keep, keep, err, err_size)
+                    : boxes__nms(n, moved, scores, classes, disjoint && !naive, iou_thr, keep, err, err_size);
+    if (max_keep > 0 && r > max_keep) r = max_keep;
     free(moved);
     return r;
 }
@@ -196,11 +244,17 @@ static int64_t boxes__batched(int64_t n, const float * boxes, const float * scor
 int64_t boxes_nms_batched(int64_t n, const float * boxes, const float * scores,
                           const int32_t * classes, double iou_thr, int64_t * keep,
                           char * err, size_t err_size) {
-    return boxes__batched(n, boxes, scores, classes, iou_thr, keep, 0, err, err_size);
+    return boxes__batched(n, boxes, scores, classes, iou_thr, 0, keep, 0, err, err_size);
+}
+
+int64_t boxes_nms_batched_top(int64_t n, const float * boxes, const float * scores,
+                              const int32_t * classes, double iou_thr, int64_t max_keep, int64_t * keep,
+                              char * err, size_t err_size) {
+    return boxes__batched(n, boxes, scores, classes, iou_thr, max_keep, keep, 0, err, err_size);
 }
 
 int64_t boxes_nms_batched_naive(int64_t n, const float * boxes, const float * scores,
                                 const int32_t * classes, double iou_thr, int64_t * keep,
                                 char * err, size_t err_size) {
-    return boxes__batched(n, boxes, scores, classes, iou_thr, keep, 1, err, err_size);
+    return boxes__batched(n, boxes, scores, classes, iou_thr, 0, keep, 1, err, err_size);
 }

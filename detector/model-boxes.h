@@ -43,6 +43,12 @@ int64_t boxes_nms(int64_t n, const float * boxes, const float * scores, double i
 int64_t boxes_nms_batched(int64_t n, const float * boxes, const float * scores,
                           const int32_t * classes, double iou_thr, int64_t * keep,
                           char * err, size_t err_size);
+// the first max_keep of what boxes_nms_batched keeps (max_keep <= 0: all), the same indices in the
+// same order, found without finishing the NMS: in score order each box is compared only with the
+// boxes kept so far of its class, and the visit stops at the max_keep-th kept box
+int64_t boxes_nms_batched_top(int64_t n, const float * boxes, const float * scores,
+                              const int32_t * classes, double iou_thr, int64_t max_keep, int64_t * keep,
+                              char * err, size_t err_size);
 // the same with every pair compared (the reference of the class-by-class path)
 int64_t boxes_nms_batched_naive(int64_t n, const float * boxes, const float * scores,
                                 const int32_t * classes, double iou_thr, int64_t * keep,

@@ -141,7 +141,8 @@ int post_detect(const struct anchors * a, int n_classes, const float * logits, c
     }
 
     // 5. class-wise NMS, the first max_per_img
-    const int64_t n_keep = boxes_nms_batched(n_cand, cand_box, cand_score, cand_cls, p->nms_iou, keep, err, err_size);
+    const int64_t n_keep = boxes_nms_batched_top(n_cand, cand_box, cand_score, cand_cls, p->nms_iou,
+                                                 p->max_per_img, keep, err, err_size);
     if (n_keep < 0) goto fail;
     const int64_t n_out = p->max_per_img > 0 && n_keep > p->max_per_img ? p->max_per_img : n_keep;
     for (int64_t i = 0; i < n_out; i++) {

@@ -75,6 +75,10 @@ static void test_batched_random(void) {
         const int64_t m1 = boxes_nms_batched(n, b, s, c, thr, k1, err, sizeof(err));
         const int64_t m2 = boxes_nms_batched_naive(n, b, s, c, thr, k2, err, sizeof(err));
         all_ok &= m1 >= 0 && same_keep(k1, m1, k2, m2);
+        // the early-stopping form gives the first max_keep of the same list
+        const int64_t max_keep = 1 + (int64_t) (rng_uniform() * (double) (m1 + 2));
+        const int64_t m3 = boxes_nms_batched_top(n, b, s, c, thr, max_keep, k2, err, sizeof(err));
+        all_ok &= m3 == (m1 < max_keep ? m1 : max_keep) && same_keep(k1, m3, k2, m3);
         n_cases++;
         free(b); free(s); free(c); free(k1); free(k2);
     }
