@@ -1,0 +1,276 @@
+// data-image.c - see data-image.h: decoding through stb_image, PNG/JPEG writing, the test-time
+// resize / normalise / pad rule.
+#include "data-image.h"
+#include "data-stb.c"
+#include "det-err.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int image_read_file(const char * path, uint8_t ** data, size_t * n, char * err, size_t err_size) {
+    *data = NULL;
+    *n = 0;
+    FILE * f = fopen(path, "rb");
+    if (!f) return det_errf(err, err_size, "%s: cannot open (%s)", path, strerror(errno));
+    size_t cap = 0, len = 0;
+    uint8_t * buf = NULL;
+    for (;;) {
+        if (len == cap) {
+            size_t nc = cap ? cap * 2 : 65536;
+            uint8_t * nb = (uint8_t *) realloc(buf, nc);
+            if (!nb) { free(buf); fclose(f); return det_errf(err, err_size, "%s: out of memory reading the file", path); }
+            buf = nb;
+            cap = nc;
+        }
+        size_t got = fread(buf + len, 1, cap - len, f);
+        len += got;
+        if (got == 0) break;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) { free(buf); return det_errf(err, err_size, "%s: read error", path); }
+    if (len == 0) { free(buf); buf = NULL; }
+    *data = buf;
+    *n = len;
+    return 0;
+}
+
+// A JPEG (FF D8) whose last start-of-scan (FF DA) has no end-of-image (FF D9) after it was cut
+// short. Entropy-coded data stuffs every FF byte as FF 00, so FF DA / FF D9 there are markers.
+static int data__jpeg_truncated(const uint8_t * p, size_t n) {
+    if (n < 2 || p[0] != 0xFF || p[1] != 0xD8) return 0;
+    size_t last_sos = 0;
+    int found = 0;
+    for (size_t i = 2; i + 1 < n; i++)
+        if (p[i] == 0xFF && p[i + 1] == 0xDA) { last_sos = i; found = 1; }
+    if (!found) return 1;
+    for (size_t i = last_sos + 2; i + 1 < n; i++)
+        if (p[i] == 0xFF && p[i + 1] == 0xD9) return 0;
+    return 1;
+}
+
+int image_decode(const void * data, size_t n, const char * name, struct image * im, char * err, size_t err_size) {
+    im->w = im->h = 0;
+    im->rgb = NULL;
+    if (!name) name = "<memory>";
+    if (n == 0 || !data) return det_errf(err, err_size, "%s: not a readable image (empty file)", name);
+    if (n > INT_MAX) return det_errf(err, err_size, "%s: not a readable image (file of %zu bytes is too large)", name, n);
+    const uint8_t * p = (const uint8_t *) data;
+    int w = 0, h = 0, comp = 0;
+    if (!stbi_info_from_memory(p, (int) n, &w, &h, &comp))
+        return det_errf(err, err_size, "%s: not a readable image (%s)", name, stbi_failure_reason());
+    if (w < 1 || h < 1) return det_errf(err, err_size, "%s: not a readable image (size %d x %d)", name, w, h);
+    if ((int64_t) w * h > IMAGE_MAX_PIXELS)
+        return det_errf(err, err_size, "%s: image of %d x %d pixels is larger than the limit of %d pixels", name, w, h,
+                        IMAGE_MAX_PIXELS);
+    if (data__jpeg_truncated(p, n))
+        return det_errf(err, err_size, "%s: not a readable image (truncated JPEG: no end-of-image marker)", name);
+    int w2 = 0, h2 = 0;
+    uint8_t * rgb = stbi_load_from_memory(p, (int) n, &w2, &h2, &comp, 3);
+    if (!rgb) return det_errf(err, err_size, "%s: not a readable image (%s)", name, stbi_failure_reason());
+    if (w2 != w || h2 != h) {   // info and load disagree (should not happen): refuse
+        stbi_image_free(rgb);
+        return det_errf(err, err_size, "%s: not a readable image (inconsistent size)", name);
+    }
+    // stbi's buffer comes from malloc (STBI_MALLOC default), so image_free's free() matches
+    im->w = w;
+    im->h = h;
+    im->rgb = rgb;
+    return 0;
+}
+
+int image_load(const char * path, struct image * im, char * err, size_t err_size) {
+    uint8_t * data;
+    size_t n;
+    im->w = im->h = 0;
+    im->rgb = NULL;
+    if (image_read_file(path, &data, &n, err, err_size)) return -1;
+    int rc = image_decode(data, n, path, im, err, err_size);
+    free(data);
+    return rc;
+}
+
+void image_free(struct image * im) {
+    if (!im) return;
+    free(im->rgb);
+    im->rgb = NULL;
+    im->w = im->h = 0;
+}
+
+int image_alloc(struct image * im, int w, int h) {
+    im->w = im->h = 0;
+    im->rgb = NULL;
+    if (w < 1 || h < 1 || (int64_t) w * h > IMAGE_MAX_PIXELS) return -1;
+    im->rgb = (uint8_t *) calloc((size_t) w * (size_t) h * 3, 1);
+    if (!im->rgb) return -1;
+    im->w = w;
+    im->h = h;
+    return 0;
+}
+
+// ---- writing ---------------------------------------------------------------------------------
+
+struct data__wctx { FILE * f; int failed; };
+
+static void data__write_fn(void * ctx, void * data, int size) {
+    struct data__wctx * c = (struct data__wctx *) ctx;
+    if (size > 0 && fwrite(data, 1, (size_t) size, c->f) != (size_t) size) c->failed = 1;
+}
+
+// kind 0: PNG, 1: JPEG
+static int data__write(const char * path, const struct image * im, int kind, int quality, char * err, size_t err_size) {
+    if (!im || !im->rgb || im->w < 1 || im->h < 1) return det_errf(err, err_size, "%s: no image to write", path);
+    char tmp[4096];   // unique per process and thread (a thread writes one file at a time)
+    int k = snprintf(tmp, sizeof(tmp), "%s.tmp-%ld-%lx", path, (long) getpid(), (unsigned long) pthread_self());
+    if (k < 0 || (size_t) k >= sizeof(tmp)) return det_errf(err, err_size, "%s: path too long", path);
+    FILE * f = fopen(tmp, "wb");
+    if (!f) return det_errf(err, err_size, "%s: cannot create (%s)", tmp, strerror(errno));
+    struct data__wctx c = { f, 0 };
+    int ok = kind == 0 ? stbi_write_png_to_func(data__write_fn, &c, im->w, im->h, 3, im->rgb, im->w * 3)
+                       : stbi_write_jpg_to_func(data__write_fn, &c, im->w, im->h, 3, im->rgb, quality);
+    if (fclose(f) != 0) c.failed = 1;
+    if (!ok || c.failed) {
+        remove(tmp);
+        return det_errf(err, err_size, "%s: write failed (disk full?)", path);
+    }
+    if (rename(tmp, path) != 0) {
+        int e = errno;
+        remove(tmp);
+        return det_errf(err, err_size, "%s: cannot rename the temp file into place (%s)", path, strerror(e));
+    }
+    return 0;
+}
+
+int image_write_png(const char * path, const struct image * im, char * err, size_t err_size) {
+    return data__write(path, im, 0, 0, err, err_size);
+}
+
+int image_write_jpg(const char * path, const struct image * im, int quality, char * err, size_t err_size) {
+    if (quality < 1 || quality > 100) return det_errf(err, err_size, "%s: JPEG quality %d is not in 1..100", path, quality);
+    return data__write(path, im, 1, quality, err, err_size);
+}
+
+// ---- test-time geometry, resize, normalise ---------------------------------------------------
+
+void image_norm_default(struct image_norm * n) {
+    n->mean[0] = 123.675f; n->mean[1] = 116.28f; n->mean[2] = 103.53f;
+    n->std[0] = 58.395f;   n->std[1] = 57.12f;   n->std[2] = 57.375f;
+    n->bgr = 0;
+}
+
+void image_test_geom(int w, int h, int short_side, int max_side, int pad, struct test_geom * g) {
+    memset(g, 0, sizeof(*g));
+    g->in_w = w;
+    g->in_h = h;
+    if (w < 1 || h < 1 || short_side < 1 || max_side < 1) return;
+    double lo = short_side < max_side ? short_side : max_side, hi = short_side < max_side ? max_side : short_side;
+    double a = hi / (double) (w > h ? w : h), b = lo / (double) (w < h ? w : h);
+    double s = a < b ? a : b;
+    double rw = (double) w * s + 0.5, rh = (double) h * s + 0.5;
+    g->rw = rw >= 1 ? (rw < INT_MAX / 2 ? (int) rw : INT_MAX / 2) : 1;
+    g->rh = rh >= 1 ? (rh < INT_MAX / 2 ? (int) rh : INT_MAX / 2) : 1;
+    g->pw = g->rw;
+    g->ph = g->rh;
+    if (pad > 1) {
+        g->pw = (int) (((int64_t) g->rw + pad - 1) / pad * pad);
+        g->ph = (int) (((int64_t) g->rh + pad - 1) / pad * pad);
+    }
+    g->scale_w = (float) g->rw / (float) w;
+    g->scale_h = (float) g->rh / (float) h;
+}
+
+// cv2 INTER_LINEAR's source index and weight of destination index d (see the header)
+static void data__lin_tab(int src, int dst, int * i0, int * i1, float * f) {
+    double scale = 1.0 / ((double) dst / (double) src);
+    for (int d = 0; d < dst; d++) {
+        float fx = (float) ((d + 0.5) * scale - 0.5);
+        int sx = (int) floorf(fx);
+        fx -= (float) sx;
+        if (sx < 0) { sx = 0; fx = 0.0f; }
+        if (sx >= src - 1) { sx = src - 1; fx = 0.0f; }
+        i0[d] = sx;
+        i1[d] = sx + 1 < src ? sx + 1 : src - 1;
+        f[d] = fx;
+    }
+}
+
+void image_resize_bilinear_f(const void * ctx, image_fetch_fn fetch, int sw, int sh, float * dst, int dw, int dh) {
+    int * xi = (int *) malloc(sizeof(int) * (size_t) dw * 2);
+    int * yi = (int *) malloc(sizeof(int) * (size_t) dh * 2);
+    float * xf = (float *) malloc(sizeof(float) * (size_t) dw);
+    float * yf = (float *) malloc(sizeof(float) * (size_t) dh);
+    if (!xi || !yi || !xf || !yf) { free(xi); free(yi); free(xf); free(yf); memset(dst, 0, sizeof(float) * 3 * (size_t) dw * dh); return; }
+    data__lin_tab(sw, dw, xi, xi + dw, xf);
+    data__lin_tab(sh, dh, yi, yi + dh, yf);
+    for (int y = 0; y < dh; y++) {
+        int y0 = yi[y], y1 = yi[dh + y];
+        float fy = yf[y];
+        for (int x = 0; x < dw; x++) {
+            int x0 = xi[x], x1 = xi[dw + x];
+            float fx = xf[x], p00[3], p01[3], p10[3], p11[3];
+            fetch(ctx, x0, y0, p00); fetch(ctx, x1, y0, p01);
+            fetch(ctx, x0, y1, p10); fetch(ctx, x1, y1, p11);
+            float * o = dst + ((size_t) y * dw + x) * 3;
+            for (int c = 0; c < 3; c++) {
+                float top = p00[c] * (1.0f - fx) + p01[c] * fx;
+                float bot = p10[c] * (1.0f - fx) + p11[c] * fx;
+                o[c] = top * (1.0f - fy) + bot * fy;
+            }
+        }
+    }
+    free(xi); free(yi); free(xf); free(yf);
+}
+
+int image_to_input(const struct image * im, const struct test_geom * g, const struct image_norm * nm, float * out) {
+    if (!im || !im->rgb || !g || !nm || !out || im->w != g->in_w || im->h != g->in_h || g->rw < 1 || g->rh < 1 ||
+        g->pw < g->rw || g->ph < g->rh)
+        return -1;
+    const int sw = im->w, sh = im->h, dw = g->rw, dh = g->rh;
+    int * xi = (int *) malloc(sizeof(int) * (size_t) dw * 2);
+    int * yi = (int *) malloc(sizeof(int) * (size_t) dh * 2);
+    float * xf = (float *) malloc(sizeof(float) * (size_t) dw);
+    float * yf = (float *) malloc(sizeof(float) * (size_t) dh);
+    float * row = (float *) malloc(sizeof(float) * (size_t) dw * 6);   // two horizontally resized rows
+    if (!xi || !yi || !xf || !yf || !row) { free(xi); free(yi); free(xf); free(yf); free(row); return -1; }
+    data__lin_tab(sw, dw, xi, xi + dw, xf);
+    data__lin_tab(sh, dh, yi, yi + dh, yf);
+    float mean[3], inv[3];
+    int src_c[3];
+    for (int c = 0; c < 3; c++) {
+        mean[c] = nm->mean[c];
+        inv[c] = (float) (1.0 / (double) nm->std[c]);
+        src_c[c] = nm->bgr ? 2 - c : c;
+    }
+    const size_t plane = (size_t) g->pw * g->ph;
+    for (int y = 0; y < dh; y++) {
+        float fy = yf[y];
+        for (int r = 0; r < 2; r++) {   // horizontal pass on source rows y0 and y1
+            const uint8_t * s = im->rgb + (size_t) yi[r * dh + y] * sw * 3;
+            float * o = row + (size_t) r * dw * 3;
+            for (int x = 0; x < dw; x++) {
+                const uint8_t * a = s + (size_t) xi[x] * 3, * b = s + (size_t) xi[dw + x] * 3;
+                float fx = xf[x];
+                for (int c = 0; c < 3; c++) o[x * 3 + c] = (float) a[c] * (1.0f - fx) + (float) b[c] * fx;
+            }
+        }
+        for (int c = 0; c < 3; c++) {
+            float * o = out + c * plane + (size_t) y * g->pw;
+            const int sc = src_c[c];
+            for (int x = 0; x < dw; x++) {
+                float v = row[x * 3 + sc] * (1.0f - fy) + row[(size_t) dw * 3 + x * 3 + sc] * fy;
+                o[x] = (v - mean[c]) * inv[c];
+            }
+            for (int x = dw; x < g->pw; x++) o[x] = 0.0f;
+        }
+    }
+    for (int c = 0; c < 3; c++)
+        for (int y = dh; y < g->ph; y++) memset(out + c * plane + (size_t) y * g->pw, 0, sizeof(float) * (size_t) g->pw);
+    free(xi); free(yi); free(xf); free(yf); free(row);
+    return 0;
+}
