@@ -75,11 +75,11 @@ void draw_rect(struct image * im, float x1, float y1, float x2, float y2, const 
     if (!draw__valid(im) || !rgb || !isfinite(x1) || !isfinite(y1) || !isfinite(x2) || !isfinite(y2)) return;
     if (x1 > x2) { float t = x1; x1 = x2; x2 = t; }
     if (y1 > y2) { float t = y1; y1 = y2; y2 = t; }
-    // clamped a little outside the image, so that edges beyond it stay beyond it
-    const int X1 = draw__round_clamp(x1, -1, im->w + 1), X2 = draw__round_clamp(x2, -1, im->w + 1);
-    const int Y1 = draw__round_clamp(y1, -1, im->h + 1), Y2 = draw__round_clamp(y2, -1, im->h + 1);
+    // clamped a line's width outside the image, so that edges beyond it stay beyond it
+    const int t = thickness < 1 ? 1 : thickness > 100000 ? 100000 : thickness;
+    const int X1 = draw__round_clamp(x1, -t - 1, im->w + t + 1), X2 = draw__round_clamp(x2, -t - 1, im->w + t + 1);
+    const int Y1 = draw__round_clamp(y1, -t - 1, im->h + t + 1), Y2 = draw__round_clamp(y2, -t - 1, im->h + t + 1);
     const int xe = X2 > X1 ? X2 : X1 + 1, ye = Y2 > Y1 ? Y2 : Y1 + 1;   // at least one pixel
-    const int t = thickness < 1 ? 1 : thickness;
     draw_fill_rect(im, X1, Y1, xe, Y1 + t < ye ? Y1 + t : ye, rgb, 1);    // top
     draw_fill_rect(im, X1, ye - t > Y1 ? ye - t : Y1, xe, ye, rgb, 1);    // bottom
     draw_fill_rect(im, X1, Y1, X1 + t < xe ? X1 + t : xe, ye, rgb, 1);    // left

@@ -115,7 +115,8 @@ static void draw__axis_ticks(struct draw__axis * a, double lo, double hi, int fi
             a->linear_in_log = 1;
         }
         a->step = step;
-        for (double k = ceil(vlo / step - 1e-9); a->n_ticks < DRAW__MAX_TICKS; k++) {
+        double k = ceil(vlo / step - 1e-9);
+        for (int it = 0; it < 4 * DRAW__MAX_TICKS && a->n_ticks < DRAW__MAX_TICKS; it++, k++) {
             const double v = k * step;
             if (v > vhi + step * 1e-9) break;
             if (a->log && !(v > 0)) continue;
@@ -256,6 +257,8 @@ int plot_draw(struct image * im, const struct plot_opts * opts, int n_series, co
     if (fix_xhi) xhi = draw__clamp_limit(o.x_max);
     if (fix_ylo) ylo = o.log_y ? log10(o.y_min) : draw__clamp_limit(o.y_min);
     if (fix_yhi) yhi = o.log_y ? log10(o.y_max) : draw__clamp_limit(o.y_max);
+    if (fix_xlo && fix_xhi && xlo > xhi) { const double t = xlo; xlo = xhi; xhi = t; }   // given reversed
+    if (fix_ylo && fix_yhi && ylo > yhi) { const double t = ylo; ylo = yhi; yhi = t; }
     if (!(xlo < xhi)) { if (fix_xlo && !fix_xhi) xhi = xlo + fmax(fabs(xlo), 1); else xlo = xhi - fmax(fabs(xhi), 1); }
     if (!(ylo < yhi)) { if (fix_ylo && !fix_yhi) yhi = ylo + fmax(fabs(ylo), 1); else ylo = yhi - fmax(fabs(yhi), 1); }
 

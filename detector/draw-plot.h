@@ -7,7 +7,7 @@
 // (draw_class_color's palette) and a legend of the named series in the corner that hides the
 // fewest points. Auto axis ranges run from the data's minimum to its maximum (y with 2% room on
 // each side), widened to the neighbouring ticks; a fixed y_min / y_max (or x_min / x_max) is
-// used as given, and lines running along the frame are drawn over it.
+// used as given (a reversed pair is swapped), and lines running along the frame are drawn over it.
 //
 // Points whose x or y is NaN or infinite (with log_y also y <= 0) are skipped and break the
 // line into pieces; a point with no neighbour to join is drawn as a dot, and series of at most
