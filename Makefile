@@ -33,19 +33,21 @@ TEST_SRC  := $(wildcard tests/test-*.c)
 BENCH_SRC := $(wildcard bench/bench-*.c)
 EX_SRC    := $(wildcard examples/*.c)
 TOOL_SRC  := $(wildcard tools/*.c)
+DET_SRC   := detector/detector.c
 TESTS     := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 BENCHES   := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 EXAMPLES  := $(EX_SRC:examples/%.c=$(BUILD)/examples/%)
 TOOLS     := $(TOOL_SRC:tools/%.c=$(BUILD)/tools/%)
+DETECTOR  := $(BUILD)/detector/detector
 # tools/<name> -> ../build/tools/<name>: the documented paths, linked by the normal build only
 TOOL_LINKS := $(TOOL_SRC:%.c=%)
 ifeq ($(BUILD),build)
-LINKS     := $(TOOL_LINKS)
+LINKS     := $(TOOL_LINKS) detector/detector
 endif
 
 # the programs made from the C files above: each links the implementation object. A program in
 # another language (a C++ test that compiles the implementation itself) gets its own rule.
-C_PROGRAMS := $(patsubst %.c,$(BUILD)/%,$(TEST_SRC) $(BENCH_SRC) $(EX_SRC) $(TOOL_SRC))
+C_PROGRAMS := $(patsubst %.c,$(BUILD)/%,$(TEST_SRC) $(BENCH_SRC) $(EX_SRC) $(TOOL_SRC) $(DET_SRC))
 NOSIMD     := $(filter %-nosimd,$(C_PROGRAMS))
 
 # C++ tests: tests/test-*.cpp -> build/tests/test-* (alrp.h, implementation included, is also C++17)
@@ -58,7 +60,7 @@ $(BUILD)/tests/%: tests/%.cpp
 NVCC := $(shell command -v nvcc 2>/dev/null)
 
 .PHONY: all test bench demo clean cuda
-all: $(TESTS) $(BENCHES) $(EXAMPLES) $(TOOLS) $(LINKS) cuda
+all: $(TESTS) $(BENCHES) $(EXAMPLES) $(TOOLS) $(DETECTOR) $(LINKS) cuda
 
 cuda:
 ifeq ($(NVCC),)
@@ -88,12 +90,14 @@ $(C_PROGRAMS): $(BUILD)/%: %.c
 	$(CC) $(CFLAGS) -MMD -MP -MF $@.d $< $(filter %.o,$^) -o $@ $(LDLIBS)
 
 ifneq ($(LINKS),)
-$(LINKS): tools/%: build/tools/%
+$(TOOL_LINKS): tools/%: build/tools/%
 	ln -sfn ../build/tools/$* $@
+detector/detector: build/detector/detector
+	ln -sfn ../build/detector/detector $@
 endif
 
 # every test binary and tests/*.sh script; ends with "N passed, N failed"
-test: $(TESTS) $(TOOLS) $(LINKS)
+test: $(TESTS) $(TOOLS) $(DETECTOR) $(LINKS)
 	@BUILD=$(BUILD) sh tests/run.sh
 
 bench: $(BENCHES) $(TOOLS)
@@ -104,6 +108,6 @@ demo: $(EXAMPLES)
 
 clean:
 	rm -rf build build-san build-debug
-	rm -f $(TOOL_LINKS)
+	rm -f $(TOOL_LINKS) detector/detector
 
 -include $(wildcard $(BUILD)/*.d $(BUILD)/*/*.d)

@@ -568,6 +568,11 @@ ALRPDEF struct alrp_tensor * alrp_optimizer_grad_norm(const struct alrp_optimize
 ALRPDEF struct alrp_tensor * alrp_optimizer_hparams(const struct alrp_optimizer * opt);
 // the state tensors (for checkpoints): n of them in *out (a pointer into the optimizer)
 ALRPDEF int     alrp_optimizer_state(const struct alrp_optimizer * opt, struct alrp_tensor *** out);
+// the parameters and the gradients the updates read, one each (a gradient is NULL for a
+// parameter that does not reach the loss): n in *params, *grads (pointers into the optimizer).
+// Before alrp_optimizer_build, a caller may replace a gradient by another node of the same
+// shape (gradient accumulation: the updates then read that node).
+ALRPDEF int     alrp_optimizer_grads(struct alrp_optimizer * opt, struct alrp_tensor *** params, struct alrp_tensor *** grads);
 
 // Saves n f32 tensors by name to a safetensors file, atomically (temp file + rename); metadata is
 // a NULL-terminated list of key, value pairs or NULL. Data is read through be (NULL: host
@@ -3414,6 +3419,9 @@ ALRPDEF void    alrp_optimizer_set_n_steps(struct alrp_optimizer * o, int64_t n)
 ALRPDEF struct alrp_tensor * alrp_optimizer_grad_norm(const struct alrp_optimizer * o) { return o->grad_norm; }
 ALRPDEF struct alrp_tensor * alrp_optimizer_hparams(const struct alrp_optimizer * o) { return o->hp; }
 ALRPDEF int     alrp_optimizer_state(const struct alrp_optimizer * o, struct alrp_tensor *** out) { *out = o->state; return o->n_state; }
+ALRPDEF int     alrp_optimizer_grads(struct alrp_optimizer * o, struct alrp_tensor *** params, struct alrp_tensor *** grads) {
+    *params = o->params; *grads = o->grads; return o->n_params;
+}
 
 // from the safetensors code below: a name quoted escaped (control characters as \n, \xNN, ...)
 // and cut, and a message that is always one line

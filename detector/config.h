@@ -101,6 +101,10 @@ struct config {
     struct config_ints lr_steps;        // epochs after which the lr is multiplied by 0.1
     // data and test
     int   size;                         // training images are resized to size x size
+    bool  aug_photometric;              // training augmentation stages ([A]'s SSD pipeline)
+    bool  aug_expand;
+    bool  aug_crop;
+    bool  aug_flip;
     int   test_size;                    // test: short side
     int   test_max_size;                // test: long side at most
     float score_thr;
@@ -108,7 +112,7 @@ struct config {
     int   nms_pre;
     int   max_per_img;
     // run
-    int   ckpt_every;                   // epochs (0: only the last)
+    int   ckpt_every;                   // updates between checkpoints (0: epoch ends only)
     int   eval_every;                   // epochs (0: only the last)
     int   seed;
     char  published_ap[CONFIG_MAX_TEXT];

@@ -44,6 +44,12 @@
 #define STB_IMAGE_RESIZE_IMPLEMENTATION
 #include <stb/stb_image_resize.h>
 
+// the implementation parts of the stb headers have no include guard of their own: a later
+// #include of a header (draw-image.c, data-image.c) must see the declarations only
+#undef STB_IMAGE_IMPLEMENTATION
+#undef STB_IMAGE_WRITE_IMPLEMENTATION
+#undef STB_IMAGE_RESIZE_IMPLEMENTATION
+
 #if defined(__clang__)
 #pragma clang diagnostic pop
 #elif defined(__GNUC__)

@@ -16,6 +16,7 @@ void loss_options_default(struct loss_options * o, enum loss_kind kind) {
     o->focal_gamma = 2.0f;
     o->smooth_l1_beta = 1.0f;
     o->sb_period = 3665;
+    o->accum = 1;
 }
 
 void loss_kind_stds(enum loss_kind kind, float stds[4]) {
@@ -114,6 +115,33 @@ static void step_build_loss(struct step * s) {
     }
 }
 
+// gradient accumulation: the sums (made in ctx_w, placed with it) and the update's gradients
+// replaced by (acc + g) * scale, before the optimizer builds its updates
+static int step_accum_init(struct step * s, struct alrp_context * ctx_w, struct alrp_opt_params op, char * err, size_t err_size) {
+    if (op.type != ALRP_OPT_SGD) { snprintf(err, err_size, "step: accum > 1 needs SGD"); return -1; }
+    struct alrp_tensor ** params, ** grads;
+    const int n = alrp_optimizer_grads(s->opt, &params, &grads);
+    s->acc = (struct alrp_tensor **) calloc((size_t) n + 1, sizeof(void *));
+    s->acc_grad = (struct alrp_tensor **) calloc((size_t) n + 1, sizeof(void *));
+    if (!s->acc || !s->acc_grad) { snprintf(err, err_size, "step: out of memory"); return -1; }
+    int64_t s1[1] = { 1 };
+    s->acc_scale = step_input(s->ctx, ALRP_TYPE_F32, 1, s1, "accum.scale");
+    s->acc_keep = step_input(s->ctx, ALRP_TYPE_F32, 1, s1, "accum.keep");
+    s->acc_hp = alrp_set_name(alrp_new_tensor_1d(ctx_w, ALRP_OPT_HP_COUNT), "accum.hparams");
+    alrp_set_input(s->acc_hp);
+    for (int i = 0; i < n; i++) {
+        if (!grads[i]) continue;
+        struct alrp_tensor * acc = alrp_dup_tensor(ctx_w, params[i]);
+        alrp_format_name(acc, "%s.grad_accum", params[i]->name);
+        alrp_set_param(ctx_w, acc);   // the update op's target must be a parameter (the backward is built already)
+        s->acc[s->n_acc] = acc;
+        s->acc_grad[s->n_acc] = grads[i];
+        s->n_acc++;
+        grads[i] = alrp_mul(s->ctx, alrp_add(s->ctx, acc, grads[i]), s->acc_scale);
+    }
+    return 0;
+}
+
 int step_init(struct step * s, const struct model * m, struct alrp_context * ctx_w, struct alrp_backend * be,
               int64_t N, int64_t H, int64_t W, const struct loss_options * lo, struct alrp_opt_params op,
               char * err, size_t err_size) {
@@ -172,6 +200,7 @@ int step_init(struct step * s, const struct model * m, struct alrp_context * ctx
     alrp_build_backward(s->ctx, s->g);
     if (alrp_graph_n_params(s->g) == 0) { snprintf(err, err_size, "step: no parameter reaches the loss"); step_free(s); return -1; }
     s->opt = alrp_optimizer_new(ctx_w, s->g, op);
+    if (lo->accum > 1 && step_accum_init(s, ctx_w, op, err, err_size)) { step_free(s); return -1; }
     s->host = (float *) malloc(sizeof(float) * (size_t) (2 * N * s->A * s->C + N * s->A));
     if (!s->host) { snprintf(err, err_size, "step: out of memory"); step_free(s); return -1; }
     return 0;
@@ -181,6 +210,13 @@ int step_place(struct step * s, char * err, size_t err_size) {
     alrp_optimizer_reset(s->opt, s->be);
     alrp_optimizer_build(s->opt, s->ctx, s->g, 0.0f);   // the recipe: no gradient clipping
     s->grad_norm = alrp_optimizer_grad_norm(s->opt);
+    // the sums advance after the updates have read them (the graph runs in order)
+    for (int i = 0; i < s->n_acc; i++) {
+        alrp_backend_tensor_memset(s->be, s->acc[i], 0, 0, alrp_nbytes(s->acc[i]));
+        struct alrp_tensor * x = alrp_mul(s->ctx, s->acc_grad[i], s->acc_keep);
+        alrp_build_forward(s->g, alrp_opt_step_sgd(s->ctx, s->acc[i], x, NULL, s->acc_hp, NULL));
+    }
+    s->micro = 0;
     s->ga = alrp_gallocr_new(s->be);
     if (!s->ga || !alrp_gallocr_reserve(s->ga, s->g) || !alrp_gallocr_alloc_graph(s->ga, s->g)) {
         snprintf(err, err_size, "step: out of backend memory for the graph of a %lld x 3 x %lld x %lld batch",
@@ -229,8 +265,28 @@ int step_run(struct step * s, const float * images, const int8_t * labels, const
         out->w_sb = alrp_sb_weight(&s->sb);
         alrp_backend_set_f32(s->be, s->w_sb, &out->w_sb);
     }
-    alrp_optimizer_set_lr(s->opt, lr);
-    alrp_optimizer_prepare(s->opt, s->be);
+    const bool apply = s->n_acc == 0 || s->micro == s->lo.accum - 1;
+    if (s->n_acc) {
+        float hp[ALRP_OPT_HP_COUNT] = { 0 }, sc[2] = { apply ? 1.0f / (float) s->lo.accum : 0.0f, apply ? 0.0f : 1.0f };
+        hp[ALRP_OPT_HP_LR] = apply ? 1.0f : -1.0f;
+        hp[ALRP_OPT_HP_WEIGHT_DECAY] = apply ? 1.0f : 0.0f;
+        hp[ALRP_OPT_HP_STEP] = 2.0f;
+        alrp_backend_tensor_set(s->be, s->acc_hp, hp, 0, sizeof hp);
+        alrp_backend_set_f32(s->be, s->acc_scale, &sc[0]);
+        alrp_backend_set_f32(s->be, s->acc_keep, &sc[1]);
+    }
+    if (apply) {
+        alrp_optimizer_set_lr(s->opt, lr);
+        alrp_optimizer_prepare(s->opt, s->be);
+        s->micro = 0;
+    } else {   // the model's update is the identity: p - 0 * buf, buf = 1 * buf + 0
+        float hp[ALRP_OPT_HP_COUNT] = { 0 };
+        hp[ALRP_OPT_HP_MOMENTUM] = 1.0f;
+        hp[ALRP_OPT_HP_STEP] = 2.0f;
+        alrp_backend_tensor_set(s->be, alrp_optimizer_hparams(s->opt), hp, 0, sizeof hp);
+        s->micro++;
+    }
+    out->applied = apply;
     out->step = alrp_optimizer_n_steps(s->opt);
     enum alrp_status st = alrp_backend_graph_compute(s->be, s->g);
     if (st != ALRP_STATUS_SUCCESS) {
@@ -257,5 +313,7 @@ void step_free(struct step * s) {
     if (s->ga) alrp_gallocr_free(s->ga);
     if (s->ctx) alrp_free(s->ctx);
     free(s->host);
-    s->ga = NULL; s->ctx = NULL; s->host = NULL;
+    free(s->acc);
+    free(s->acc_grad);
+    s->ga = NULL; s->ctx = NULL; s->host = NULL; s->acc = NULL; s->acc_grad = NULL;
 }

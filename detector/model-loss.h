@@ -50,6 +50,7 @@ struct loss_options {
     float focal_gamma;      // 2.0
     float smooth_l1_beta;   // AP Loss's regression: 1.0
     int64_t sb_period;      // aLRP self-balance: counted iterations between updates (one epoch)
+    int   accum;            // micro-batches per update (1: none); see step_run
 };
 
 // the recipe's values for that kind (rank_group 0, sb_period 3665: one COCO epoch at batch 32)
@@ -67,7 +68,9 @@ struct step_out {
     float cls, loc;         // its parts (aLRP: unscaled; total = cls + w_sb * loc)
     float w_sb;             // the self-balance weight used (aLRP; 1 otherwise)
     int64_t n_pos;          // positive anchors in the batch
-    float grad_norm;        // global L2 norm of every parameter's gradient
+    float grad_norm;        // global L2 norm of every parameter's gradient (of the update: 0 on a
+                            // micro-batch that only accumulates)
+    bool  applied;          // the update was applied (false on the first accum - 1 micro-batches)
 };
 
 struct step {
@@ -93,6 +96,17 @@ struct step {
     // outputs
     struct alrp_tensor * total, * cls, * loc, * n_pos, * grad_norm;
     struct alrp_sb sb;                      // aLRP self-balance state (plain data: checkpoint it)
+    // gradient accumulation (lo.accum > 1): per parameter a sum acc (in ctx_w, "<name>.grad_accum"),
+    // the update reads (acc + g) * scale and the sum is then advanced by an SGD op on acc with its
+    // own hyper-parameters: acc + g (lr -1) on a micro-batch that only accumulates, 0 (lr 1, wd 1,
+    // gradient 0) on the one that applies; on the first, the model's update is the identity (lr 0,
+    // momentum 1, weight decay 0, a step count past the first so the momentum is kept)
+    int micro;                              // micro-batches accumulated since the last update
+    int n_acc;
+    struct alrp_tensor ** acc, ** acc_grad; // (n_acc) the sums, the raw gradients
+    struct alrp_tensor * acc_hp;            // (ALRP_OPT_HP_COUNT) in ctx_w
+    struct alrp_tensor * acc_scale;         // (1) 1 / accum when applying, else 0
+    struct alrp_tensor * acc_keep;          // (1) 0 when applying, else 1
     float * host;                           // scratch for the host-made inputs
 };
 
@@ -107,7 +121,9 @@ int  step_init(struct step * s, const struct model * m, struct alrp_context * ct
 int  step_place(struct step * s, char * err, size_t err_size);
 // One step: uploads images (N, 3, H, W), labels (N, A, C), targets (N, A, 4) and the host-made
 // inputs, sets the lr, computes forward + backward + update, reads the results into *out and
-// (aLRP) updates the self-balance weight. Returns 0, or -1 with a message naming the step when
+// (aLRP) updates the self-balance weight. With lo.accum = k > 1 each call is one micro-batch:
+// the first k - 1 calls of a group only add their gradients to the sums, the k-th applies the
+// update with the mean of the k gradients (out->applied); lr is read on that call. Returns 0, or -1 with a message naming the step when
 // the compute fails or a loss is not finite (the update has then been applied with that loss:
 // reload the last checkpoint).
 int  step_run(struct step * s, const float * images, const int8_t * labels, const float * targets, float lr,

@@ -62,15 +62,45 @@ static void model_opts(struct model_options * o) {
     o->head_convs = 2;
 }
 
-static void run_case(const char * c, enum loss_kind kind, int rank_group, bool nopos, bool nan_check) {
-    const float lr = 0.01f, wd = 1e-4f;
+// the test's model (tensors made, not placed) in a new weights context *cw
+static struct model * new_model(struct alrp_context ** cw) {
     struct model_options o;
     model_opts(&o);
     struct alrp_init_params ipw = { model_weights_mem_size(&o), NULL, true };
-    struct alrp_context * cw = alrp_init(ipw);
+    *cw = alrp_init(ipw);
     struct model * m = (struct model *) malloc(sizeof(*m));
     char err[512];
-    CHECK(model_init(m, cw, &o, err, sizeof err) == 0, "model_init: %s", err);
+    CHECK(model_init(m, *cw, &o, err, sizeof err) == 0, "model_init: %s", err);
+    return m;
+}
+
+// every parameter's values now (host copies, one array each)
+static float ** snapshot_params(const struct alrp_graph * g) {
+    const int np = alrp_graph_n_params(g);
+    float ** p0 = (float **) calloc((size_t) np, sizeof(float *));
+    for (int i = 0; i < np; i++) {
+        struct alrp_tensor * p = alrp_graph_param(g, i);
+        p0[i] = (float *) malloc(alrp_nbytes(p));
+        alrp_backend_get_f32(be, p, p0[i]);
+    }
+    return p0;
+}
+
+// the stored batch: images, targets and the labels of that name (as f32 and as int8)
+static int8_t * ref_batch(const char * labels, float ** img, int64_t * n_img, float ** tgt, int64_t * n_tgt, float ** labf, int64_t * n_lab) {
+    *img = ref_f32("images", n_img);
+    *tgt = ref_f32("targets", n_tgt);
+    *labf = ref_f32(labels, n_lab);
+    int8_t * lab = (int8_t *) malloc((size_t) *n_lab);
+    for (int64_t i = 0; i < *n_lab; i++) lab[i] = (int8_t) (*labf)[i];
+    return lab;
+}
+
+static void run_case(const char * c, enum loss_kind kind, int rank_group, bool nopos, bool nan_check) {
+    const float lr = 0.01f, wd = 1e-4f;
+    struct alrp_context * cw;
+    char err[512];
+    struct model * m = new_model(&cw);
     struct loss_options lo;
     loss_options_default(&lo, kind);
     lo.rank_group = rank_group;
@@ -87,18 +117,11 @@ static void run_case(const char * c, enum loss_kind kind, int rank_group, bool n
     if (kind == LOSS_ALRP) s->sb.weight = 13.5f;   // the reference's given constant
 
     int64_t n_img, n_lab, n_tgt;
-    float * img = ref_f32("images", &n_img), * tgt = ref_f32("targets", &n_tgt);
-    float * labf = ref_f32(nopos ? "labels_nopos" : "labels", &n_lab);
-    int8_t * lab = (int8_t *) malloc((size_t) n_lab);
-    for (int64_t i = 0; i < n_lab; i++) lab[i] = (int8_t) labf[i];
+    float * img, * tgt, * labf;
+    int8_t * lab = ref_batch(nopos ? "labels_nopos" : "labels", &img, &n_img, &tgt, &n_tgt, &labf, &n_lab);
     // the parameters before the step
     const int np = alrp_graph_n_params(s->g);
-    float ** p0 = (float **) calloc((size_t) np, sizeof(float *));
-    for (int i = 0; i < np; i++) {
-        struct alrp_tensor * p = alrp_graph_param(s->g, i);
-        p0[i] = (float *) malloc(alrp_nbytes(p));
-        alrp_backend_get_f32(be, p, p0[i]);
-    }
+    float ** p0 = snapshot_params(s->g);
     struct step_out out;
     int rc = step_run(s, img, lab, tgt, lr, &out, err, sizeof err);
     CHECK(rc == 0, "%s: step_run: %s", c, err);
@@ -164,6 +187,75 @@ static void run_case(const char * c, enum loss_kind kind, int rank_group, bool n
     alrp_free(cw);
 }
 
+// aLRP with rank_group 1 over 2 images = accum 2 of 1-image micro-batches: the first call leaves
+// every parameter as it was, the second applies p0 - lr (g + wd p0) with g the mean of the two
+// images' gradients, the reference of alrp_g1.
+static void run_accum_case(void) {
+    const char * c = "alrp_accum2";
+    const float lr = 0.01f, wd = 1e-4f;
+    struct alrp_context * cw;
+    char err[512];
+    struct model * m = new_model(&cw);
+    struct loss_options lo;
+    loss_options_default(&lo, LOSS_ALRP);
+    lo.rank_group = 1;
+    lo.accum = 2;
+    struct step * s = (struct step *) malloc(sizeof(*s));
+    if (step_init(s, m, cw, be, 1, 128, 128, &lo, alrp_opt_default_params(ALRP_OPT_SGD), err, sizeof err) != 0) {
+        printf("FAIL %s: step_init: %s\n", c, err); fails++; return;
+    }
+    CHECK(alrp_backend_alloc_ctx_tensors(cw, be) != NULL, "placed");
+    CHECK(alrp_load_tensors(be, path, model_n_tensors(m), model_tensors(m), false, err, sizeof err) == model_n_tensors(m), "%s", err);
+    CHECK(step_place(s, err, sizeof err) == 0, "step_place: %s", err);
+    s->sb.weight = 13.5f;
+    int64_t n_img, n_lab, n_tgt;
+    float * img, * tgt, * labf;
+    int8_t * lab = ref_batch("labels", &img, &n_img, &tgt, &n_tgt, &labf, &n_lab);
+    const int np = alrp_graph_n_params(s->g);
+    float ** p0 = snapshot_params(s->g);
+    struct step_out out;
+    int rc = step_run(s, img, lab, tgt, lr, &out, err, sizeof err);
+    CHECK(rc == 0 && !out.applied && out.step == 0, "%s: micro-batch 1 accumulates only (rc %d, applied %d, step %lld)", c, rc, out.applied, (long long) out.step);
+    int same = 1;
+    for (int i = 0; i < np && same; i++) {
+        struct alrp_tensor * p = alrp_graph_param(s->g, i);
+        float * pv = (float *) malloc(alrp_nbytes(p));
+        alrp_backend_get_f32(be, p, pv);
+        same = memcmp(pv, p0[i], alrp_nbytes(p)) == 0;
+        free(pv);
+    }
+    CHECK(same, "%s: the parameters are unchanged after the first micro-batch", c);
+    rc = step_run(s, img + n_img / 2, lab + n_lab / 2, tgt + n_tgt / 2, lr, &out, err, sizeof err);
+    CHECK(rc == 0 && out.applied && out.step == 1, "%s: micro-batch 2 applies the update (rc %d, applied %d)", c, rc, out.applied);
+    int bad = 0;
+    double worst = 0.0;
+    char what[200];
+    for (int i = 0; i < np; i++) {
+        struct alrp_tensor * p = alrp_graph_param(s->g, i);
+        const int64_t n = alrp_nelements(p);
+        float * pv = (float *) malloc(alrp_nbytes(p));
+        snprintf(what, sizeof what, "alrp_g1.grad.%s", p->name);
+        float * want = ref_f32(what, NULL);
+        alrp_backend_get_f32(be, p, pv);
+        double mu = 0.0, md = 1e-30, mp = 0.0;
+        for (int64_t k = 0; k < n; k++) {
+            const double d = -(double) lr * ((double) want[k] + (double) wd * p0[i][k]);
+            mu = fmax(mu, fabs((double) pv[k] - ((double) p0[i][k] + d)));
+            md = fmax(md, fabs(d)); mp = fmax(mp, fabs((double) p0[i][k]));
+        }
+        worst = fmax(worst, mu / md);
+        if (!(mu <= 1e-3 * md + 2.0 * mp * 0x1p-24)) { printf("FAIL %s update %-40s max err %.2e of %.2e\n", c, p->name, mu, md); fails++; bad++; }
+        free(pv); free(want);
+    }
+    printf("%s %s: %d parameters updated with the mean of 2 micro-batches' gradients, worst rel err %.2e\n", bad ? "FAIL" : "OK  ", c, np, worst);
+    for (int i = 0; i < np; i++) free(p0[i]);
+    free(p0); free(img); free(tgt); free(labf); free(lab);
+    step_free(s);
+    model_free(m);
+    free(s); free(m);
+    alrp_free(cw);
+}
+
 int main(int argc, char ** argv) {
     if (argc > 1) path = argv[1];
     ref_open_file(path, "gen-ref-step.py");
@@ -174,6 +266,7 @@ int main(int argc, char ** argv) {
     run_case("focal", LOSS_FOCAL, 2, false, true);
     run_case("alrp_nopos", LOSS_ALRP, 1, true, false);
     run_case("ap_nopos", LOSS_AP, 2, true, false);
+    run_accum_case();
     alrp_backend_free(be);
     alrp_st_close(ref_file);
     printf("%s\n", fails ? "test-step: FAILED" : "test-step: all OK");

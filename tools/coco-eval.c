@@ -15,6 +15,7 @@
 #include "../detector/coco.c"
 #include "../detector/coco-results.c"
 #include "../detector/coco-eval.c"
+#include "../detector/coco-eval-print.c"
 
 #include <stdio.h>
 #include <string.h>
@@ -34,58 +35,6 @@ static int fail(const char * msg) {
     for (const char * c = msg; *c; c++) fputc((unsigned char) *c < 0x20 ? '?' : *c, stderr);
     fputc('\n', stderr);
     return 2;
-}
-
-static void print_num(double v) {
-    if (isnan(v)) printf("   n/a");
-    else printf("%6.3f", v);
-}
-
-static void print_table(const struct coco_eval_result * res, const struct coco_dataset * gt,
-                        const struct coco_results * dt, int per_class, enum coco_olrp_mode mode) {
-    int64_t n_crowd = 0;
-    for (int64_t i = 0; i < gt->n_anns; i++) n_crowd += gt->anns[i].iscrowd;
-    printf("%s: %lld images, %lld categories, %lld annotations (%lld crowd)\n", gt->name,
-           (long long) gt->n_images, (long long) gt->n_categories, (long long) gt->n_anns, (long long) n_crowd);
-    printf("%s: %lld detections\n", dt->name, (long long) dt->n);
-    static const char * iou_str[COCO_STAT_COUNT] = {
-        "0.50:0.95", "0.50     ", "0.75     ", "0.50:0.95", "0.50:0.95", "0.50:0.95",
-        "0.50:0.95", "0.50:0.95", "0.50:0.95", "0.50:0.95", "0.50:0.95", "0.50:0.95",
-    };
-    static const char * area_str[COCO_STAT_COUNT] = {
-        "   all", "   all", "   all", " small", "medium", " large",
-        "   all", "   all", "   all", " small", "medium", " large",
-    };
-    static const int max_dets[COCO_STAT_COUNT] = { 100, 100, 100, 100, 100, 100, 1, 10, 100, 100, 100, 100 };
-    for (int s = 0; s < COCO_STAT_COUNT; s++) {
-        printf(" %-18s %s @[ IoU=%s | area=%s | maxDets=%3d ] = %.3f\n",
-               s < COCO_STAT_AR1 ? "Average Precision" : "Average Recall", s < COCO_STAT_AR1 ? "(AP)" : "(AR)",
-               iou_str[s], area_str[s], max_dets[s], res->stats[s]);
-    }
-    printf(" AP per IoU     ");
-    for (int t = 0; t < COCO_EVAL_T; t++) printf("  %.2f", res->iou_thrs[t]);
-    printf("\n                ");
-    for (int t = 0; t < COCO_EVAL_T; t++) printf(" %.3f", res->ap_per_iou[t]);
-    printf("\n oLRP (IoU=0.50, area=all, maxDets=100, %s)\n",
-           mode == COCO_OLRP_GRID ? "thresholds 0:.01:1" : "every score a threshold");
-    printf("   oLRP ");  print_num(res->olrp);
-    printf("   loc ");   print_num(res->olrp_loc);
-    printf("   FP ");    print_num(res->olrp_fp);
-    printf("   FN ");    print_num(res->olrp_fn);
-    printf("\n");
-    if (!per_class) return;
-    printf("\n %-20s %5s %7s %7s %6s %6s %6s %6s %6s %6s %6s %6s %6s\n", "category", "id", "gts", "dets",
-           "AP", "AP50", "AP75", "AR100", "oLRP", "loc", "FP", "FN", "thr");
-    for (int64_t k = 0; k < res->n_classes; k++) {
-        const struct coco_eval_class * c = &res->classes[k];
-        char name[21];
-        snprintf(name, sizeof(name), "%s", c->name);
-        for (char * q = name; *q; q++) if ((unsigned char) *q < 0x20) *q = '?';
-        printf(" %-20s %5lld %7lld %7lld", name, (long long) c->category_id, (long long) c->n_gt, (long long) c->n_det);
-        const double v[9] = { c->ap, c->ap50, c->ap75, c->ar100, c->olrp, c->olrp_loc, c->olrp_fp, c->olrp_fn, c->olrp_thr };
-        for (int j = 0; j < 9; j++) { printf(" "); print_num(v[j]); }
-        printf("\n");
-    }
 }
 
 static int print_json(const struct coco_eval_result * res, int per_class) {
@@ -170,7 +119,7 @@ int main(int argc, char ** argv) {
         if (as_json) {
             if (print_json(&res, per_class) != 0) rc = fail("writing the JSON output failed");
         } else {
-            print_table(&res, &gt, &dt, per_class, params.olrp_mode);
+            coco_eval_print(stdout, &res, &gt, &dt, per_class, params.olrp_mode);
             if (fflush(stdout) != 0) rc = fail("writing the output failed");
         }
         coco_eval_result_free(&res);

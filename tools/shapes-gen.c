@@ -1,0 +1,56 @@
+// shapes-gen: writes a `shapes` detection set (detector/data-shapes.h) in COCO's layout into a
+// new folder, with its statistics; the detector makes data/shapes itself on first use, this
+// tool makes variants (smaller sets for tests, other sizes).
+//
+//     tools/shapes-gen DIR [--train N] [--val N] [--size S] [--seed S]
+//
+// Exit status 2 with one line on stderr for bad arguments or a folder that exists.
+#include "../detector/json.c"
+#include "../detector/data-stb.c"
+#include "../detector/data-image.c"
+#include "../detector/data-shapes.c"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int arg_int(const char * opt, const char * v, long lo, long hi, long * out) {
+    char * end = NULL;
+    long x = v ? strtol(v, &end, 10) : 0;
+    if (!v || !*v || *end || x < lo || x > hi) {
+        fprintf(stderr, "shapes-gen: %s needs an integer in [%ld, %ld]\n", opt, lo, hi);
+        return -1;
+    }
+    *out = x;
+    return 0;
+}
+
+int main(int argc, char ** argv) {
+    struct shapes_params p;
+    shapes_params_default(&p);
+    const char * dir = NULL;
+    for (int i = 1; i < argc; i++) {
+        long x;
+        const char * v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(argv[i], "--help") == 0) {
+            printf("usage: tools/shapes-gen DIR [--train N] [--val N] [--size S] [--seed S]   (defaults %d, %d, %d, %llu)\n",
+                   p.n_train, p.n_val, p.size, (unsigned long long) p.seed);
+            return 0;
+        } else if (strcmp(argv[i], "--train") == 0) { if (arg_int(argv[i], v, 1, 10000000, &x)) return 2; p.n_train = (int) x; i++; }
+        else if (strcmp(argv[i], "--val") == 0) { if (arg_int(argv[i], v, 1, 10000000, &x)) return 2; p.n_val = (int) x; i++; }
+        else if (strcmp(argv[i], "--size") == 0) { if (arg_int(argv[i], v, 32, 4096, &x)) return 2; p.size = (int) x; i++; }
+        else if (strcmp(argv[i], "--seed") == 0) { if (arg_int(argv[i], v, 0, 2147483647L, &x)) return 2; p.seed = (uint64_t) x; i++; }
+        else if (argv[i][0] == '-') { fprintf(stderr, "shapes-gen: unknown option '%s' (--help)\n", argv[i]); return 2; }
+        else if (!dir) dir = argv[i];
+        else { fprintf(stderr, "shapes-gen: one DIR only\n"); return 2; }
+    }
+    if (!dir) { fprintf(stderr, "shapes-gen: no DIR (--help)\n"); return 2; }
+    char err[1024];
+    struct shapes_stats st;
+    if (shapes_generate_stats(dir, &p, &st, err, sizeof err)) { fprintf(stderr, "shapes-gen: %s\n", err); return 2; }
+    printf("shapes-gen: %s: %lld images (%lld empty), %lld objects: %.0f%% smaller than 32x32, %.0f%% occluded by a third or more; %.1f s\n",
+           dir, (long long) st.images, (long long) st.empty, (long long) st.objects,
+           100.0 * (double) st.small / (double) (st.objects ? st.objects : 1),
+           100.0 * (double) st.occluded / (double) (st.objects ? st.objects : 1), st.seconds);
+    return 0;
+}
