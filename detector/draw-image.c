@@ -181,15 +181,23 @@ int draw_text(struct image * im, int x, int y, const char * s, const uint8_t fg[
     return width;
 }
 
-void draw_detection(struct image * im, const float box[4], int cls, const char * label) {
-    if (!draw__valid(im) || !box) return;
-    for (int k = 0; k < 4; k++) if (!isfinite(box[k])) return;
+static int draw__box_ok(const struct image * im, const float * box) {
+    if (!draw__valid(im) || !box) return 0;
+    for (int k = 0; k < 4; k++) if (!isfinite(box[k])) return 0;
+    return 1;
+}
+
+static void draw__det_box(struct image * im, const float box[4], int cls) {
     uint8_t c[3];
     draw_class_color(cls, c);
     const int m = im->w < im->h ? im->w : im->h, thick = m / 300 > 2 ? m / 300 : 2;
     draw_rect(im, box[0], box[1], box[2], box[3], c, thick);
-    if (!label || !*label) return;
+}
 
+static void draw__det_label(struct image * im, const float box[4], int cls, const char * label) {
+    if (!label || !*label) return;
+    uint8_t c[3];
+    draw_class_color(cls, c);
     const int s = draw_label_scale(im->w, im->h), pad_x = 2 * s, pad_y = s;
     const int tab_w = draw_text_width(label, s) + 2 * pad_x, tab_h = draw_text_height(s) + 2 * pad_y;
     const float bx = fminf(box[0], box[2]), by = fminf(box[1], box[3]);
@@ -204,6 +212,20 @@ void draw_detection(struct image * im, const float box[4], int cls, const char *
     static const uint8_t black[3] = { 0, 0, 0 }, white[3] = { 255, 255, 255 };
     draw_fill_rect(im, x, y, x + tab_w, y + tab_h, c, 1);
     draw_text(im, x + pad_x, y + pad_y, label, luma > 140 ? black : white, NULL, s);
+}
+
+void draw_detection(struct image * im, const float box[4], int cls, const char * label) {
+    if (!draw__box_ok(im, box)) return;
+    draw__det_box(im, box, cls);
+    draw__det_label(im, box, cls, label);
+}
+
+void draw_detections(struct image * im, int n, const float * boxes, const int * cls, const char * const * labels) {
+    if (!draw__valid(im) || !boxes || n <= 0) return;
+    for (int i = n - 1; i >= 0; i--)
+        if (draw__box_ok(im, boxes + 4 * (size_t) i)) draw__det_box(im, boxes + 4 * (size_t) i, cls ? cls[i] : 0);
+    for (int i = n - 1; labels && i >= 0; i--)
+        if (draw__box_ok(im, boxes + 4 * (size_t) i)) draw__det_label(im, boxes + 4 * (size_t) i, cls ? cls[i] : 0, labels[i]);
 }
 
 struct draw__png_out {

@@ -61,6 +61,10 @@ int draw_label_scale(int w, int h);
 // or white, whichever reads better, on a tab of the class colour above the box's top-left
 // corner, or just inside the box when there is no room above; the tab is kept inside the image.
 void draw_detection(struct image * im, const float box[4], int cls, const char * label);
+// n detections (boxes n x 4; cls NULL: all class 0; labels NULL: none, or n strings, NULL or ""
+// for none): every box first, then every label, the first detection's last, so that no box
+// crosses a label and the first (best) label is on top.
+void draw_detections(struct image * im, int n, const float * boxes, const int * cls, const char * const * labels);
 
 // Writes im as an 8-bit RGB PNG at path (temporary file + rename). Returns 0, or -1 with one line
 // naming the path in err.

@@ -272,6 +272,23 @@ static void test_detection(void) {
     check("detection: tab kept inside at the bottom-right corner", is_color(&im, W - tw, 85 - tab_h, c) && is_color(&im, W - 1, 85 - tab_h, c));
     free(im.rgb);
 
+    // several: no box crosses a label, the first label is on top
+    struct image two = new_image(W, H, 0);
+    const float ab[8] = { 20, 30, 80, 70,   25, 10, 60, 50 };
+    const int ac[2] = { 0, 1 };
+    const char * al[2] = { "aaaa", "bbbb" };
+    uint8_t c1[3];
+    draw_class_color(1, c1);
+    draw_detections(&two, 2, ab, ac, al);
+    int crossed = 0;
+    for (int y = 30 - tab_h; y < 30; y++) crossed += is_color(&two, 25, y, c1) || is_color(&two, 26, y, c1);
+    check("detections: the second box does not cross the first label", crossed == 0 && is_color(&two, 25, 45, c1));
+    draw_detections(&two, 2, ab, NULL, NULL);
+    draw_detections(&two, -1, ab, NULL, NULL);
+    draw_detections(&two, 2, NULL, ac, al);
+    check("detections: NULL classes and labels, clipped", guard_ok(&two));
+    free(two.rgb);
+
     // a 1200 x 700 picture gets labels at scale 2
     check("label scale: 1 below 600, 2 from 600", draw_label_scale(640, 480) == 1 && draw_label_scale(1200, 700) == 2 && draw_label_scale(2000, 1300) == 3);
 }
@@ -511,9 +528,10 @@ static void write_samples(const char * dir) {
             uint8_t * p = im.rgb + ((size_t) y * im.w + x) * 3;
             p[0] = (uint8_t) (x * 255 / im.w); p[1] = (uint8_t) (y * 255 / im.h); p[2] = (uint8_t) (((x / 16) ^ (y / 16)) & 1 ? 220 : 40);
         }
-    const float b[5][4] = { { 40, 60, 170, 220 }, { -20, -10, 90, 50 }, { 400, 260, 520, 360 }, { 220, 110, 430, 190 }, { 250, 240, 330, 300 } };
+    const float b[5][4] = { { 40, 60, 170, 220 }, { -20, -10, 90, 50 }, { 400, 260, 520, 360 }, { 220, 110, 430, 190 }, { 250, 180, 330, 300 } };
     const char * labels[5] = { "circle 0.93", "square 0.71", "triangle 0.55", "person 0.42", "car 0.30" };
-    for (int i = 0; i < 5; i++) draw_detection(&im, b[i], i * 2, labels[i]);
+    const int classes[5] = { 0, 2, 4, 6, 8 };
+    draw_detections(&im, 5, &b[0][0], classes, labels);
     static const uint8_t white[3] = { 255, 255, 255 }, black[3] = { 0, 0, 0 };
     draw_text(&im, 4, 262, " !\"#$%&'()*+,-./0123456789:;<=>?@", white, black, 1);
     draw_text(&im, 4, 274, "ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`", white, black, 1);
