@@ -45,7 +45,7 @@ int run_infer(const struct run_args * a) {
     struct run_classes cls = { meta.n_classes, meta.cat_ids, (const char * const *) meta.cat_names };
     struct image_norm nm;
     image_norm_default(&nm);
-    fprintf(stderr, "infer: weights %s (%d classes)\n", weights, meta.n_classes);
+    printf("# weights %s (%d classes)\n", weights, meta.n_classes);
     for (int i = 0; i < a->n_images; i++) {
         const char * path = a->images[i];
         struct image im;

@@ -153,14 +153,26 @@ int run_plot_eval(const char * run_dir, const struct coco_eval_result * er, char
 // ---- images -------------------------------------------------------------------------------
 
 int run_draw_detections(struct image * im, int n, const struct det_detection * d, const struct run_classes * cls, float min_score) {
-    for (int i = n - 1; i >= 0; i--) {   // the best on top
+    float * boxes = (float *) malloc(sizeof(float) * 4 * (size_t) (n > 0 ? n : 1));
+    int * cl = (int *) malloc(sizeof(int) * (size_t) (n > 0 ? n : 1));
+    char (*text)[96] = (char (*)[96]) malloc(sizeof(*text) * (size_t) (n > 0 ? n : 1));
+    const char ** labels = (const char **) malloc(sizeof(char *) * (size_t) (n > 0 ? n : 1));
+    int m = 0, rc = -1;
+    if (!boxes || !cl || !text || !labels) goto done;
+    for (int i = 0; i < n; i++) {   // score order: the best label ends on top
         if (d[i].score < min_score) continue;
-        char label[96];
         const char * name = cls && d[i].cls >= 0 && d[i].cls < cls->n ? cls->names[d[i].cls] : "?";
-        snprintf(label, sizeof label, "%s %.2f", name, (double) d[i].score);
-        draw_detection(im, d[i].box, d[i].cls, label);
+        snprintf(text[m], sizeof text[m], "%s %.2f", name, (double) d[i].score);
+        memcpy(boxes + 4 * m, d[i].box, sizeof(float) * 4);
+        cl[m] = d[i].cls;
+        labels[m] = text[m];
+        m++;
     }
-    return 0;
+    draw_detections(im, m, boxes, cl, labels);
+    rc = 0;
+done:
+    free(boxes); free(cl); free(text); free(labels);
+    return rc;
 }
 
 int run_draw_batch(const char * run_dir, const struct loader_batch * b, const struct image_norm * nm,

@@ -27,7 +27,8 @@ if [ $rc -eq 0 ] && [ $rc2 -eq 0 ] && [ -n "$a0" ] && awk "BEGIN { exit !($a0 < 
 else fail "untrained model (rc $rc $rc2, AP50 '$a0')"; tail -5 "$T/r0.log" "$T/e0.log"; fi
 
 # ---- trained: a few hundred updates
-"$DET" train "$S" --out "$T/r1" --threads 2 $KEYS epochs=$EPOCHS > "$T/r1.log" 2>&1; rc=$?
+"$DET" train "$S" --threads 2 $KEYS epochs=$EPOCHS > "$T/r1.log" 2>&1; rc=$?   # the default run folder: runs/shapes-shapes
+ln -s "$ALRP_RUNS/shapes-shapes" "$T/r1"
 a1=$(ap50 "$T/r1.log")
 if [ $rc -eq 0 ] && [ -n "$a1" ] && awk "BEGIN { exit !($a1 >= $BAR) }"; then ok "trained $EPOCHS epochs: val AP50 $a1 >= $BAR ($(grep -c '' "$T/r1/steps.csv") lines of steps.csv)"
 else fail "training (rc $rc, AP50 '$a1')"; tail -20 "$T/r1.log"; fi
