@@ -12,8 +12,10 @@
 //         -s SEED         other input data for every case (default 0: each case's data come
 //                         from its name alone)
 //
-// Backends under test: the CPU backend on 2 threads and, when compiled with -DALRP_CUDA,
-// alrp_backend_cuda_init(0) (skipped when it returns NULL: no device).
+// Backends under test: the CPU backend on 2 threads; with -DALRP_CUDA_HOST the CUDA backend's
+// dispatch and kernel bodies run on the CPU over an emulated launch grid
+// (alrp_backend_cuda_host_init: catches indexing mistakes without a GPU); and, when compiled with
+// -DALRP_CUDA, alrp_backend_cuda_init(0) ("skipped: no CUDA device" when it returns NULL).
 //
 // A case is a builder, the shapes and init kinds of its inputs (made by the harness; a builder
 // may make more leafs with bl_f32 / bl_vals / bl_state) and how its gradient is checked. Per
@@ -67,10 +69,8 @@
 #include <string.h>
 #include <time.h>
 
-#ifdef ALRP_CUDA
-// The CUDA backend (alrp-cuda.cu): NULL when there is no device. Declared here in case alrp.h
-// does not declare it (an identical second declaration is harmless when it does).
-struct alrp_backend * alrp_backend_cuda_init(int device);
+#if defined(ALRP_CUDA) || defined(ALRP_CUDA_HOST)
+#include "alrp-cuda.h"   // the CUDA backend (alrp-cuda.cu) and its host test double
 #endif
 
 #define MAX_IN     8
@@ -1615,12 +1615,18 @@ int main(int argc, char ** argv) {
     struct alrp_backend * all[4];
     int n_all = 0;
     all[n_all++] = alrp_backend_cpu_init(2);
+#ifdef ALRP_CUDA_HOST
+    all[n_all++] = alrp_backend_cuda_host_init();   // the CUDA kernels on the CPU (emulated grid)
+#endif
 #ifdef ALRP_CUDA
     {
-        struct alrp_backend * cu = alrp_backend_cuda_init(0);
+        char err[256];
+        struct alrp_backend * cu = alrp_backend_cuda_init(0, err, sizeof err);
         if (cu) all[n_all++] = cu;
-        else printf("skipped: no CUDA device\n");
+        else printf("skipped: no CUDA device (%s)\n", err);
     }
+#else
+    printf("skipped: no CUDA device (built without nvcc: only the host emulation of the CUDA kernels runs)\n");
 #endif
     for (int i = 0; i < n_all; i++) {
         const char * nm = alrp_backend_name(all[i]);
