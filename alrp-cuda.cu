@@ -56,7 +56,6 @@ static float alrp_cu__opf(const struct alrp_tensor * t, int i) { float v; memcpy
 static size_t alrp_cu__es(enum alrp_type type) { return type == ALRP_TYPE_I8 ? 1 : 4; }
 
 ALRP_HD static inline bool alrp_cu__isfinite(float v) { return v - v == 0.0f; }
-ALRP_HD static inline bool alrp_cu__isfinite_d(double v) { return v - v == 0.0; }
 ALRP_HD static inline bool alrp_cu__isnan(float v) { return v != v; }
 
 // atomics: device atomics, plain read-modify-write on the host (the emulation is serial)
@@ -1069,7 +1068,7 @@ template <class X> static enum alrp_status alrp_cu__graph(X & x, struct alrp_gra
         for (int i = 0; i < nn; i++) { alrp_cu__node(x, alrp_graph_node(g, i), i); x.scratch_release(); }
     }
     const int32_t e = x.finish(g);
-    if (e < 0) return ALRP_STATUS_ALLOC_FAILED;
+    if (e < 0) return e == -1 ? ALRP_STATUS_ALLOC_FAILED : ALRP_STATUS_FAILED;   // (the executor printed why)
     if (e) {
         const int node = e >> 4;
         const struct alrp_tensor * t = node < nn ? alrp_graph_node(g, node) : NULL;
@@ -1081,6 +1080,11 @@ template <class X> static enum alrp_status alrp_cu__graph(X & x, struct alrp_gra
 
 // ---- scratch blocks of one node ---------------------------------------------------------------
 #define ALRP_CU_MAX_SCRATCH 64
+// the address of a tensor's bytes, views resolved (a device address on the GPU)
+static char * alrp_cu__addr(const struct alrp_tensor * t) {
+    if (t->view_src && t->view_src->data) return (char *) t->view_src->data + t->view_offs * (int64_t) alrp_cu__es(t->type);
+    return (char *) t->data;
+}
 struct alrp_cu__scratch_list { void * p[ALRP_CU_MAX_SCRATCH]; size_t size[ALRP_CU_MAX_SCRATCH]; int n; };
 
 #ifdef ALRP_CUDA_HOST_ONLY
@@ -1133,10 +1137,6 @@ static void alrp_cu__host_free(struct alrp_backend * be) { free(be->context); fr
 static bool alrp_cu__host_supports(struct alrp_backend *, const struct alrp_tensor * t) { return alrp_cu__supports(t); }
 static void * alrp_cu__host_alloc(struct alrp_backend *, size_t size) { return malloc(size); }
 static void alrp_cu__host_buf_free(struct alrp_backend *, void * p) { free(p); }
-static char * alrp_cu__addr(const struct alrp_tensor * t) {
-    if (t->view_src && t->view_src->data) return (char *) t->view_src->data + t->view_offs * (int64_t) alrp_cu__es(t->type);
-    return (char *) t->data;
-}
 static void alrp_cu__host_set(struct alrp_backend *, struct alrp_tensor * t, const void * d, size_t off, size_t size) { if (size) memcpy(alrp_cu__addr(t) + off, d, size); }
 static void alrp_cu__host_get(struct alrp_backend *, const struct alrp_tensor * t, void * d, size_t off, size_t size) { if (size) memcpy(d, alrp_cu__addr(t) + off, size); }
 static void alrp_cu__host_memset(struct alrp_backend *, struct alrp_tensor * t, uint8_t v, size_t off, size_t size) { if (size) memset(alrp_cu__addr(t) + off, v, size); }
@@ -1165,3 +1165,309 @@ extern "C" struct alrp_backend * alrp_backend_cuda_host_init(void) {
     return be;
 }
 #endif // ALRP_CUDA_HOST_ONLY
+
+#ifndef ALRP_CUDA_HOST_ONLY
+// ============================================================================================
+// ===== part 3: the CUDA executor and backend (nvcc)
+// ============================================================================================
+
+template <class F> __global__ void alrp_cu__kernel(F f, int64_t n) { alrp_cu__grid_loop(f, n, blockIdx.x, gridDim.x, threadIdx.x, blockDim.x); }
+
+#define ALRP_CU_MAX_GRID 16384   // blocks per launch (more elements: the grid-stride loop)
+#define ALRP_CU_GRAPH_CACHE 8    // captured CUDA graphs kept
+
+// the caching pool: every block ever cudaMalloc'ed, free or not. Buffers and kernel scratch are
+// kept apart: scratch blocks may be baked into captured CUDA graphs, so they are only released
+// when the backend is freed; free buffer blocks are released when cudaMalloc runs out.
+struct alrp_cu__block { void * p; size_t size; bool used, scratch; };
+struct alrp_cu__graph_entry { const struct alrp_graph * g; uint64_t sig; cudaGraphExec_t exec; };
+struct alrp_cu__ctx {
+    int device;
+    cudaStream_t stream;
+    cublasHandle_t blas;
+    bool tf32, graphs, capturing, failed, oom;
+    int32_t * err_dev, * err_host;
+    struct alrp_cu__block * blocks;
+    int n_blocks, cap_blocks;
+    struct alrp_cu__graph_entry cache[ALRP_CU_GRAPH_CACHE];
+    int n_cache, next_evict;
+    char name[288];
+};
+
+static void alrp_cu__fail(struct alrp_cu__ctx * c, const char * what, const char * why) {
+    if (!c->failed) fprintf(stderr, "alrp: CUDA backend: %s: %s\n", what, why);
+    c->failed = true;
+}
+#define ALRP_CU_CALL(c, call) do { cudaError_t e_ = (call); if (e_ != cudaSuccess) alrp_cu__fail((c), #call, cudaGetErrorString(e_)); } while (0)
+
+static void * alrp_cu__pool_alloc(struct alrp_cu__ctx * c, size_t size, bool scratch) {
+    size = (size + 255) & ~(size_t) 255;
+    if (size == 0) size = 256;
+    int best = -1;
+    for (int i = 0; i < c->n_blocks; i++) {
+        const struct alrp_cu__block * b = &c->blocks[i];
+        if (b->used || b->scratch != scratch || b->size < size || b->size > 2 * size) continue;
+        if (best < 0 || b->size < c->blocks[best].size) best = i;
+    }
+    if (best >= 0) { c->blocks[best].used = true; return c->blocks[best].p; }
+    if (c->n_blocks == c->cap_blocks) {
+        int cap = c->cap_blocks ? 2 * c->cap_blocks : 64;
+        struct alrp_cu__block * nb = (struct alrp_cu__block *) realloc(c->blocks, sizeof(*nb) * (size_t) cap);
+        if (!nb) return NULL;
+        c->blocks = nb; c->cap_blocks = cap;
+    }
+    void * p = NULL;
+    if (cudaMalloc(&p, size) != cudaSuccess) {
+        (void) cudaGetLastError();
+        // out of memory: give the cached free buffer blocks back and try once more
+        if (c->capturing) return NULL;
+        cudaStreamSynchronize(c->stream);
+        int k = 0;
+        for (int i = 0; i < c->n_blocks; i++) {
+            if (!c->blocks[i].used && !c->blocks[i].scratch) cudaFree(c->blocks[i].p);
+            else c->blocks[k++] = c->blocks[i];
+        }
+        c->n_blocks = k;
+        if (cudaMalloc(&p, size) != cudaSuccess) { (void) cudaGetLastError(); return NULL; }
+    }
+    c->blocks[c->n_blocks++] = (struct alrp_cu__block) { p, size, true, scratch };
+    return p;
+}
+static void alrp_cu__pool_free(struct alrp_cu__ctx * c, void * p) {
+    for (int i = 0; i < c->n_blocks; i++) if (c->blocks[i].p == p) { c->blocks[i].used = false; return; }
+}
+
+static const char * alrp_cu__blas_status(cublasStatus_t s) {
+    switch (s) {
+    case CUBLAS_STATUS_NOT_INITIALIZED: return "not initialized";
+    case CUBLAS_STATUS_ALLOC_FAILED:    return "out of memory";
+    case CUBLAS_STATUS_INVALID_VALUE:   return "invalid value";
+    case CUBLAS_STATUS_ARCH_MISMATCH:   return "architecture mismatch";
+    case CUBLAS_STATUS_EXECUTION_FAILED: return "execution failed";
+    default: return "error";
+    }
+}
+
+struct alrp_cu__dev_exec {
+    struct alrp_cu__ctx * c;
+    int32_t * err;
+    struct alrp_cu__scratch_list sc;
+    template <class F> void launch(int64_t n, F f) {
+        if (n <= 0 || c->oom || c->failed) return;
+        int64_t nb = (n + ALRP_CU_BLOCK - 1) / ALRP_CU_BLOCK;
+        if (nb > ALRP_CU_MAX_GRID) nb = ALRP_CU_MAX_GRID;
+        alrp_cu__kernel<<<(unsigned int) nb, ALRP_CU_BLOCK, 0, c->stream>>>(f, n);
+        ALRP_CU_CALL(c, cudaGetLastError());
+    }
+    void sgemm_cm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float * A, int64_t lda, int64_t sA,
+                  const float * B, int64_t ldb, int64_t sB, float beta, float * C, int64_t ldc, int64_t sC, int64_t batch) {
+        if (c->oom || c->failed) return;
+        const cublasOperation_t oa = ta ? CUBLAS_OP_T : CUBLAS_OP_N, ob = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
+        const int ilda = (int) (lda > 0 ? lda : 1), ildb = (int) (ldb > 0 ? ldb : 1);
+        cublasStatus_t s = batch == 1
+            ? cublasSgemm(c->blas, oa, ob, (int) m, (int) n, (int) k, &alpha, A, ilda, B, ildb, &beta, C, (int) ldc)
+            : cublasSgemmStridedBatched(c->blas, oa, ob, (int) m, (int) n, (int) k, &alpha, A, ilda, sA, B, ildb, sB, &beta, C, (int) ldc, sC, (int) batch);
+        if (s != CUBLAS_STATUS_SUCCESS) alrp_cu__fail(c, "cublasSgemm", alrp_cu__blas_status(s));
+    }
+    void * scratch(size_t size) {
+        void * p = sc.n < ALRP_CU_MAX_SCRATCH ? alrp_cu__pool_alloc(c, size, true) : NULL;
+        if (!p) { if (!c->oom) fprintf(stderr, "alrp: CUDA backend: out of device memory for %zu bytes of kernel scratch\n", size); c->oom = true; return NULL; }
+        sc.p[sc.n] = p; sc.size[sc.n++] = size;
+        return p;
+    }
+    void scratch_release() { for (int i = 0; i < sc.n; i++) alrp_cu__pool_free(c, sc.p[i]); sc.n = 0; }
+    void memset0(void * p, size_t size) { if (size && !c->oom && !c->failed) ALRP_CU_CALL(c, cudaMemsetAsync(p, 0, size, c->stream)); }
+    void copy(void * d, const void * s, size_t size) { if (size && !c->oom && !c->failed) ALRP_CU_CALL(c, cudaMemcpyAsync(d, s, size, cudaMemcpyDeviceToDevice, c->stream)); }
+    // the signature of what a captured graph baked in: ops, shapes, parameters, addresses
+    static uint64_t signature(const struct alrp_graph * g) {
+        uint64_t h = 1469598103934665603ull;
+        const int nn = alrp_graph_n_nodes(g);
+        for (int i = 0; i < nn; i++) {
+            const struct alrp_tensor * t = alrp_graph_node(g, i);
+            const struct alrp_tensor * ts[1 + ALRP_MAX_SRC] = { t, t->src[0], t->src[1], t->src[2], t->src[3], t->src[4], t->src[5] };
+            for (int k = 0; k < 1 + ALRP_MAX_SRC; k++) {
+                uint64_t v[12] = { 0 };
+                if (ts[k]) {
+                    v[0] = (uint64_t) (uintptr_t) ts[k]->data; v[1] = (uint64_t) ts[k]->op; v[2] = (uint64_t) ts[k]->type;
+                    for (int d = 0; d < 4; d++) { v[3 + d] = (uint64_t) ts[k]->ne[d]; v[7 + d] = (uint64_t) ts[k]->nb[d]; }
+                }
+                if (k == 0) for (int q = 0; q < ALRP_MAX_OP_PARAMS; q++) v[11] = v[11] * 31u + (uint32_t) t->op_params[q];
+                for (int q = 0; q < 12; q++) { h ^= v[q]; h *= 1099511628211ull; }
+            }
+        }
+        return h;
+    }
+    // true: a captured graph was replayed (the nodes must not be launched again)
+    bool begin(struct alrp_graph * g) {
+        if (!c->graphs) return false;
+        uint64_t sig = signature(g);
+        for (int i = 0; i < c->n_cache; i++)
+            if (c->cache[i].g == g && c->cache[i].sig == sig) { ALRP_CU_CALL(c, cudaGraphLaunch(c->cache[i].exec, c->stream)); return true; }
+        if (cudaStreamBeginCapture(c->stream, cudaStreamCaptureModeRelaxed) == cudaSuccess) c->capturing = true;
+        else (void) cudaGetLastError();
+        return false;
+    }
+    int32_t finish(struct alrp_graph * g) {
+        if (c->capturing) {
+            c->capturing = false;
+            cudaGraph_t graph = NULL;
+            cudaError_t e = cudaStreamEndCapture(c->stream, &graph);
+            cudaGraphExec_t exec = NULL;
+            if (e == cudaSuccess && !c->oom && !c->failed) e = cudaGraphInstantiate(&exec, graph, 0);
+            if (graph) cudaGraphDestroy(graph);
+            if (e != cudaSuccess || !exec) { if (!c->oom) alrp_cu__fail(c, "CUDA graph capture", cudaGetErrorString(e)); }
+            else {
+                int slot = c->n_cache < ALRP_CU_GRAPH_CACHE ? c->n_cache++ : (c->next_evict++ % ALRP_CU_GRAPH_CACHE);
+                if (slot < c->n_cache && c->cache[slot].exec && c->cache[slot].g) cudaGraphExecDestroy(c->cache[slot].exec);
+                c->cache[slot] = (struct alrp_cu__graph_entry) { g, signature(g), exec };
+                ALRP_CU_CALL(c, cudaGraphLaunch(exec, c->stream));
+            }
+        }
+        ALRP_CU_CALL(c, cudaMemcpyAsync(c->err_host, c->err_dev, sizeof(int32_t), cudaMemcpyDeviceToHost, c->stream));
+        ALRP_CU_CALL(c, cudaStreamSynchronize(c->stream));
+        int32_t e = *c->err_host;
+        if (e) { cudaMemsetAsync(c->err_dev, 0, sizeof(int32_t), c->stream); cudaStreamSynchronize(c->stream); }
+        const bool oom = c->oom, failed = c->failed;
+        c->oom = c->failed = false;
+        if (oom) return -1;
+        if (failed) return -2;
+        return e;
+    }
+};
+
+static void alrp_cu__graphs_clear(struct alrp_cu__ctx * c) {
+    for (int i = 0; i < c->n_cache; i++) if (c->cache[i].exec) cudaGraphExecDestroy(c->cache[i].exec);
+    c->n_cache = 0; c->next_evict = 0;
+}
+
+static const char * alrp_cu__dev_name(struct alrp_backend * be) { return ((struct alrp_cu__ctx *) be->context)->name; }
+static void alrp_cu__dev_free(struct alrp_backend * be) {
+    struct alrp_cu__ctx * c = (struct alrp_cu__ctx *) be->context;
+    cudaSetDevice(c->device);
+    cudaStreamSynchronize(c->stream);
+    alrp_cu__graphs_clear(c);
+    for (int i = 0; i < c->n_blocks; i++) cudaFree(c->blocks[i].p);
+    free(c->blocks);
+    cudaFree(c->err_dev);
+    cudaFreeHost(c->err_host);
+    cublasDestroy(c->blas);
+    cudaStreamDestroy(c->stream);
+    free(c);
+    free(be);
+}
+static bool alrp_cu__dev_supports(struct alrp_backend *, const struct alrp_tensor * t) { return alrp_cu__supports(t); }
+static void * alrp_cu__dev_alloc(struct alrp_backend * be, size_t size) {
+    struct alrp_cu__ctx * c = (struct alrp_cu__ctx *) be->context;
+    cudaSetDevice(c->device);
+    return alrp_cu__pool_alloc(c, size, false);
+}
+static void alrp_cu__dev_buf_free(struct alrp_backend * be, void * p) { alrp_cu__pool_free((struct alrp_cu__ctx *) be->context, p); }
+static void alrp_cu__copy(struct alrp_backend * be, void * dst, const void * src, size_t size, cudaMemcpyKind kind, bool sync) {
+    struct alrp_cu__ctx * c = (struct alrp_cu__ctx *) be->context;
+    if (!size) return;
+    cudaSetDevice(c->device);
+    ALRP_CU_CALL(c, cudaMemcpyAsync(dst, src, size, kind, c->stream));
+    if (sync) ALRP_CU_CALL(c, cudaStreamSynchronize(c->stream));
+    c->failed = false;   // reported; the next compute starts clean
+}
+static void alrp_cu__dev_set(struct alrp_backend * be, struct alrp_tensor * t, const void * d, size_t off, size_t size) { alrp_cu__copy(be, alrp_cu__addr(t) + off, d, size, cudaMemcpyHostToDevice, true); }
+static void alrp_cu__dev_get(struct alrp_backend * be, const struct alrp_tensor * t, void * d, size_t off, size_t size) { alrp_cu__copy(be, d, alrp_cu__addr(t) + off, size, cudaMemcpyDeviceToHost, true); }
+static void alrp_cu__dev_set_async(struct alrp_backend * be, struct alrp_tensor * t, const void * d, size_t off, size_t size) { alrp_cu__copy(be, alrp_cu__addr(t) + off, d, size, cudaMemcpyHostToDevice, false); }
+static void alrp_cu__dev_get_async(struct alrp_backend * be, const struct alrp_tensor * t, void * d, size_t off, size_t size) { alrp_cu__copy(be, d, alrp_cu__addr(t) + off, size, cudaMemcpyDeviceToHost, false); }
+static void alrp_cu__dev_memset(struct alrp_backend * be, struct alrp_tensor * t, uint8_t v, size_t off, size_t size) {
+    struct alrp_cu__ctx * c = (struct alrp_cu__ctx *) be->context;
+    if (!size) return;
+    cudaSetDevice(c->device);
+    ALRP_CU_CALL(c, cudaMemsetAsync(alrp_cu__addr(t) + off, v, size, c->stream));
+}
+static void alrp_cu__dev_sync(struct alrp_backend * be) {
+    struct alrp_cu__ctx * c = (struct alrp_cu__ctx *) be->context;
+    cudaSetDevice(c->device);
+    ALRP_CU_CALL(c, cudaStreamSynchronize(c->stream));
+}
+static enum alrp_status alrp_cu__dev_compute(struct alrp_backend * be, struct alrp_graph * g) {
+    struct alrp_cu__ctx * c = (struct alrp_cu__ctx *) be->context;
+    cudaSetDevice(c->device);
+    struct alrp_cu__dev_exec x;
+    memset(&x, 0, sizeof x);
+    x.c = c; x.err = c->err_dev;
+    return alrp_cu__graph(x, g);
+}
+
+extern "C" bool alrp_backend_is_cuda(const struct alrp_backend * be) { return be && be->iface.name == alrp_cu__dev_name; }
+extern "C" void alrp_backend_cuda_set_tf32(struct alrp_backend * be, bool on) {
+    if (!alrp_backend_is_cuda(be)) return;
+    struct alrp_cu__ctx * c = (struct alrp_cu__ctx *) be->context;
+    cudaSetDevice(c->device);
+    c->tf32 = on;
+    cublasSetMathMode(c->blas, on ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH);
+    alrp_cu__graphs_clear(c);   // the math mode is baked into captured GEMMs
+}
+extern "C" void alrp_backend_cuda_set_graphs(struct alrp_backend * be, bool on) {
+    if (!alrp_backend_is_cuda(be)) return;
+    struct alrp_cu__ctx * c = (struct alrp_cu__ctx *) be->context;
+    c->graphs = on;
+    if (!on) alrp_cu__graphs_clear(c);
+}
+extern "C" size_t alrp_backend_cuda_mem_used(const struct alrp_backend * be) {
+    if (!alrp_backend_is_cuda(be)) return 0;
+    const struct alrp_cu__ctx * c = (const struct alrp_cu__ctx *) be->context;
+    size_t s = 0;
+    for (int i = 0; i < c->n_blocks; i++) s += c->blocks[i].size;
+    return s;
+}
+
+extern "C" struct alrp_backend * alrp_backend_cuda_init(int device, char * err, size_t err_size) {
+    char dummy[8];
+    if (!err) { err = dummy; err_size = sizeof dummy; }
+    int n = 0;
+    cudaError_t e = cudaGetDeviceCount(&n);
+    if (e != cudaSuccess) { (void) cudaGetLastError(); snprintf(err, err_size, "CUDA: no usable driver or device (cudaGetDeviceCount: %s)", cudaGetErrorString(e)); return NULL; }
+    if (n == 0) { snprintf(err, err_size, "CUDA: no CUDA device found"); return NULL; }
+    if (device < 0 || device >= n) { snprintf(err, err_size, "CUDA: device %d does not exist (%d found: 0..%d)", device, n, n - 1); return NULL; }
+    struct cudaDeviceProp prop;
+    if ((e = cudaSetDevice(device)) != cudaSuccess || (e = cudaGetDeviceProperties(&prop, device)) != cudaSuccess) {
+        (void) cudaGetLastError(); snprintf(err, err_size, "CUDA: device %d: %s", device, cudaGetErrorString(e)); return NULL;
+    }
+    if (prop.major < 8) { snprintf(err, err_size, "CUDA: device %d (%s) is sm_%d%d: this build needs sm_80 or newer", device, prop.name, prop.major, prop.minor); return NULL; }
+    struct alrp_backend * be = (struct alrp_backend *) calloc(1, sizeof *be);
+    struct alrp_cu__ctx * c = (struct alrp_cu__ctx *) calloc(1, sizeof *c);
+    if (!be || !c) { free(be); free(c); snprintf(err, err_size, "CUDA: out of host memory"); return NULL; }
+    c->device = device;
+    snprintf(c->name, sizeof c->name, "CUDA %d (%s)", device, prop.name);
+    if ((e = cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking)) != cudaSuccess ||
+        (e = cudaMalloc((void **) &c->err_dev, sizeof(int32_t))) != cudaSuccess ||
+        (e = cudaMallocHost((void **) &c->err_host, sizeof(int32_t))) != cudaSuccess ||
+        (e = cudaMemset(c->err_dev, 0, sizeof(int32_t))) != cudaSuccess) {
+        (void) cudaGetLastError(); snprintf(err, err_size, "CUDA: device %d: %s", device, cudaGetErrorString(e));
+        if (c->stream) cudaStreamDestroy(c->stream);
+        cudaFree(c->err_dev); cudaFreeHost(c->err_host); free(c); free(be);
+        return NULL;
+    }
+    cublasStatus_t bs = cublasCreate(&c->blas);
+    if (bs != CUBLAS_STATUS_SUCCESS) {
+        snprintf(err, err_size, "CUDA: cublasCreate: %s", alrp_cu__blas_status(bs));
+        cudaStreamDestroy(c->stream); cudaFree(c->err_dev); cudaFreeHost(c->err_host); free(c); free(be);
+        return NULL;
+    }
+    cublasSetStream(c->blas, c->stream);
+    cublasSetMathMode(c->blas, CUBLAS_DEFAULT_MATH);
+    be->iface.name = alrp_cu__dev_name;
+    be->iface.free = alrp_cu__dev_free;
+    be->iface.supports_op = alrp_cu__dev_supports;
+    be->iface.buffer_alloc = alrp_cu__dev_alloc;
+    be->iface.buffer_free = alrp_cu__dev_buf_free;
+    be->iface.alignment = 256;
+    be->iface.is_host = false;
+    be->iface.tensor_set = alrp_cu__dev_set;
+    be->iface.tensor_get = alrp_cu__dev_get;
+    be->iface.tensor_memset = alrp_cu__dev_memset;
+    be->iface.tensor_set_async = alrp_cu__dev_set_async;
+    be->iface.tensor_get_async = alrp_cu__dev_get_async;
+    be->iface.synchronize = alrp_cu__dev_sync;
+    be->iface.graph_compute = alrp_cu__dev_compute;
+    be->context = c;
+    if (err_size) err[0] = 0;
+    return be;
+}
+#endif // !ALRP_CUDA_HOST_ONLY
