@@ -12,6 +12,7 @@
 #                      ../build/tools/<name> (the documented path)
 # Variants: build/ (default), build-debug/ (DEBUG=1: -O0 -g), build-san/ (SANITIZE=1: ASan + UBSan).
 CC      ?= cc
+.DEFAULT_GOAL := all
 CSTD    := -std=c11 -D_GNU_SOURCE
 WARN    := -Wall -Wextra
 NATIVE  := $(shell $(CC) -march=native -E -x c /dev/null >/dev/null 2>&1 && echo -march=native)
