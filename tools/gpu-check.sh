@@ -21,6 +21,9 @@ rc=0
 echo '== test-backend-ops -b "CUDA 0" (every op, CUDA against the CPU)'
 timeout 600 build/tests/test-backend-ops -b "CUDA 0" > "$OUT/test-backend-ops.log" 2>&1 || rc=1
 grep -E "skipped|backends:|cases of|failed:|FAIL" "$OUT/test-backend-ops.log" | head -40
+echo "== test-backend-ops --tf32 (the GEMMs and convs with TF32: NMSE <= 1e-5)"
+timeout 300 build/tests/test-backend-ops -b "CUDA 0" --tf32 -o MATMUL,CONV2D,CONV2D_AFFINE > "$OUT/test-backend-ops-tf32.log" 2>&1 || rc=1
+grep -E "cases of|failed:" "$OUT/test-backend-ops-tf32.log" | head -20
 echo "== test-cuda-step (shapes model, two steps, CPU against CUDA)"
 timeout 300 build/tests/test-cuda-step > "$OUT/test-cuda-step.log" 2>&1 || rc=1
 tail -8 "$OUT/test-cuda-step.log"
