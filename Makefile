@@ -12,6 +12,7 @@
 #                      ../build/tools/<name> (the documented path)
 # Variants: build/ (default), build-debug/ (DEBUG=1: -O0 -g), build-san/ (SANITIZE=1: ASan + UBSan).
 CC      ?= cc
+.DEFAULT_GOAL := all
 CSTD    := -std=c11 -D_GNU_SOURCE
 WARN    := -Wall -Wextra
 NATIVE  := $(shell $(CC) -march=native -E -x c /dev/null >/dev/null 2>&1 && echo -march=native)
@@ -57,21 +58,55 @@ $(BUILD)/tests/%: tests/%.cpp
 	@mkdir -p $(dir $@)
 	$(CXX) -std=c++17 -D_GNU_SOURCE $(WARN) -Werror $(OPT) -I. $(CXXFLAGS) -MMD -MP -MF $@.d $< -o $@ $(LDLIBS)
 
+# ---- CUDA backend (alrp-cuda.cu; docs/cuda.md) ----------------------------------------------
+# The host test double (the CUDA dispatch and kernel bodies run over an emulated grid, no GPU or
+# nvcc needed): alrp-cuda.cu compiled by the C++ compiler with -DALRP_CUDA_HOST_ONLY into
+# $(BUILD)/alrp-cuda-host.o, linked into CUDA_HOST_PROGRAMS (with -DALRP_CUDA_HOST), in every
+# variant. The real backend: when nvcc is found, alrp-cuda.cu -> $(BUILD)/alrp-cuda.o, linked
+# with cudart and cuBLAS (rpath to the toolkit) into CUDA_PROGRAMS (with -DALRP_CUDA); add a
+# program that uses alrp_backend_cuda_init with one line: CUDA_PROGRAMS += $(BUILD)/dir/name.
+# Not in the SANITIZE variant (ASan and the CUDA runtime do not mix well): there the CUDA
+# programs build CPU-only (plus the host double).
 NVCC := $(shell command -v nvcc 2>/dev/null)
+CUDA_HOST_PROGRAMS := $(BUILD)/tests/test-backend-ops $(BUILD)/tests/test-cuda-step
+CUDA_PROGRAMS := $(BUILD)/tests/test-backend-ops $(BUILD)/tests/test-cuda-step $(BUILD)/bench/bench-cuda
+# CUDA_PROGRAMS += $(BUILD)/detector/detector   (the CLI's rule, when it links the CUDA backend)
+ifdef SANITIZE
+NVCC :=
+endif
+CUDA_HOST_FLAGS := -std=c++17 -x c++ -DALRP_CUDA_HOST_ONLY -fno-exceptions -fno-rtti $(WARN) -Werror $(OPT) -I.
+$(BUILD)/alrp-cuda-host.o: alrp-cuda.cu alrp-cuda.h alrp.h
+	@mkdir -p $(@D)
+	$(CXX) $(CUDA_HOST_FLAGS) -c $< -o $@
+$(CUDA_HOST_PROGRAMS): $(BUILD)/alrp-cuda-host.o
+$(CUDA_HOST_PROGRAMS): private CFLAGS += -DALRP_CUDA_HOST
+$(CUDA_HOST_PROGRAMS): private LDLIBS += -lstdc++
 
 .PHONY: all test bench demo clean cuda
 all: $(TESTS) $(BENCHES) $(EXAMPLES) $(TOOLS) $(DETECTOR) $(LINKS) cuda
 
-cuda:
 ifeq ($(NVCC),)
-	@echo "nvcc not found, skipping CUDA"
+cuda:
+ifdef SANITIZE
+	@echo "CUDA backend: not in the SANITIZE build (CPU-only programs and the host test double)"
 else
-	@if [ -f alrp-cuda.cu ]; then $(MAKE) --no-print-directory $(BUILD)/alrp-cuda.o; else echo "alrp-cuda.cu not written yet, skipping CUDA"; fi
+	@echo "CUDA backend: nvcc not found, skipped (CPU-only programs and the host test double)"
 endif
-
-$(BUILD)/alrp-cuda.o: alrp-cuda.cu alrp.h
-	@mkdir -p $(dir $@)
-	$(NVCC) -O2 -std=c++17 -Xcompiler -Wall,-Wextra -I. -c $< -o $@
+else
+CUDA       := $(patsubst %/bin/,%,$(dir $(NVCC)))
+NVCC_OPT   := $(if $(DEBUG),-O0 -g,-O3) -lineinfo
+NVCC_FLAGS := -std=c++17 --extended-lambda $(NVCC_OPT) -I. \
+              -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90 \
+              -Werror all-warnings -Xcompiler -Wall,-Wextra,-Werror
+CUDA_LIBS  := -L$(CUDA)/lib64 -Wl,-rpath,$(CUDA)/lib64 -lcudart -lcublas -lstdc++
+cuda: $(BUILD)/alrp-cuda.o
+$(BUILD)/alrp-cuda.o: alrp-cuda.cu alrp-cuda.h alrp.h
+	@mkdir -p $(@D)
+	$(NVCC) $(NVCC_FLAGS) -c $< -o $@
+$(CUDA_PROGRAMS): $(BUILD)/alrp-cuda.o
+$(CUDA_PROGRAMS): private CFLAGS += -DALRP_CUDA
+$(CUDA_PROGRAMS): private LDLIBS += $(CUDA_LIBS)
+endif
 
 # the implementation, once per variant (and once more without SIMD)
 IMPL_CC = $(CC) $(CFLAGS) -MMD -MP -x c -DALRP_IMPLEMENTATION -c $< -o $@
