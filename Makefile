@@ -70,7 +70,7 @@ $(BUILD)/tests/%: tests/%.cpp
 NVCC := $(shell command -v nvcc 2>/dev/null)
 CUDA_HOST_PROGRAMS := $(BUILD)/tests/test-backend-ops $(BUILD)/tests/test-cuda-step
 CUDA_PROGRAMS := $(BUILD)/tests/test-backend-ops $(BUILD)/tests/test-cuda-step $(BUILD)/bench/bench-cuda
-# CUDA_PROGRAMS += $(BUILD)/detector/detector   (the CLI's rule, when it links the CUDA backend)
+CUDA_PROGRAMS += $(BUILD)/detector/detector
 ifdef SANITIZE
 NVCC :=
 endif

@@ -9,6 +9,10 @@
 #include "run-common.h"
 #include "weights.h"
 
+#ifdef ALRP_CUDA
+#include "alrp-cuda.h"
+#endif
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
