@@ -41,18 +41,54 @@ int image_read_file(const char * path, uint8_t ** data, size_t * n, char * err, 
     return 0;
 }
 
-// A JPEG (FF D8) whose last start-of-scan (FF DA) has no end-of-image (FF D9) after it was cut
-// short. Entropy-coded data stuffs every FF byte as FF 00, so FF DA / FF D9 there are markers.
-static int data__jpeg_truncated(const uint8_t * p, size_t n) {
-    if (n < 2 || p[0] != 0xFF || p[1] != 0xD8) return 0;
-    size_t last_sos = 0;
-    int found = 0;
-    for (size_t i = 2; i + 1 < n; i++)
-        if (p[i] == 0xFF && p[i + 1] == 0xDA) { last_sos = i; found = 1; }
-    if (!found) return 1;
-    for (size_t i = last_sos + 2; i + 1 < n; i++)
-        if (p[i] == 0xFF && p[i + 1] == 0xD9) return 0;
-    return 1;
+// Checks of a JPEG (FF D8 ...) made before stb_image sees it; 0 or -1 with *why:
+//   - the marker segments are walked (entropy-coded data skipped up to the next marker that is
+//     not FF 00 or a restart marker); every DHT table must have at most 256 codes (stb_image
+//     2.27 writes past its table otherwise; later versions check it);
+//   - an end-of-image marker (FF D9) must follow the last start-of-scan (a truncated file).
+static int data__jpeg_check(const uint8_t * p, size_t n, const char ** why) {
+    if (n < 2 || p[0] != 0xFF || p[1] != 0xD8) return 0;   // not a JPEG: stb decides
+    size_t i = 2;
+    int seen_sos = 0;
+    for (;;) {
+        while (i < n && p[i] != 0xFF) i++;            // (garbage between segments: stb skips it too)
+        while (i < n && p[i] == 0xFF) i++;            // fill bytes
+        if (i >= n) { *why = seen_sos ? "truncated JPEG: no end-of-image marker" : "JPEG without image data"; return -1; }
+        uint8_t m = p[i++];
+        if (m == 0xD9) return seen_sos ? 0 : (*why = "JPEG without image data", -1);
+        if (m == 0x01 || (m >= 0xD0 && m <= 0xD7) || m == 0x00) continue;
+        if (i + 2 > n) { *why = "truncated JPEG: no end-of-image marker"; return -1; }
+        size_t len = ((size_t) p[i] << 8) | p[i + 1];
+        if (len < 2 || i + len > n) { *why = "truncated JPEG: no end-of-image marker"; return -1; }
+        if (m == 0xC4) {   // DHT: tables of (class/id, 16 counts, symbols)
+            size_t j = i + 2, end = i + len;
+            while (j < end) {
+                if (j + 17 > end) { *why = "corrupt JPEG (bad DHT segment)"; return -1; }
+                size_t sum = 0;
+                for (int k = 0; k < 16; k++) sum += p[j + 1 + k];
+                if (sum > 256) { *why = "corrupt JPEG (Huffman table with more than 256 codes)"; return -1; }
+                j += 17 + sum;
+            }
+            if (j != end) { *why = "corrupt JPEG (bad DHT segment)"; return -1; }
+        }
+        i += len;
+        if (m == 0xDA) {   // entropy-coded data up to the next real marker
+            seen_sos = 1;
+            while (i + 1 < n && !(p[i] == 0xFF && p[i + 1] != 0x00 && !(p[i + 1] >= 0xD0 && p[i + 1] <= 0xD7))) i++;
+            if (i + 1 >= n) { *why = "truncated JPEG: no end-of-image marker"; return -1; }
+        }
+    }
+}
+
+// stb_image's failure reason, made printable: its "XXXX PNG chunk not known" carries the file's
+// own chunk-type bytes (which may be newlines or NULs)
+static const char * data__reason(char * buf, size_t n) {
+    const char * r = stbi_failure_reason();
+    if (!r) r = "unknown error";
+    size_t k = 0;
+    for (; r[k] && k + 1 < n; k++) buf[k] = (r[k] >= 0x20 && r[k] < 0x7f) ? r[k] : '?';
+    buf[k] = '\0';
+    return buf;
 }
 
 int image_decode(const void * data, size_t n, const char * name, struct image * im, char * err, size_t err_size) {
@@ -62,26 +98,37 @@ int image_decode(const void * data, size_t n, const char * name, struct image * 
     if (n == 0 || !data) return det_errf(err, err_size, "%s: not a readable image (empty file)", name);
     if (n > INT_MAX) return det_errf(err, err_size, "%s: not a readable image (file of %zu bytes is too large)", name, n);
     const uint8_t * p = (const uint8_t *) data;
+    char why_buf[128];
+    const char * why = NULL;   // before stbi_info, which already reads the Huffman tables
+    if (data__jpeg_check(p, n, &why)) return det_errf(err, err_size, "%s: not a readable image (%s)", name, why);
+    struct data__blk * mark = data__stb_mark();
     int w = 0, h = 0, comp = 0;
-    if (!stbi_info_from_memory(p, (int) n, &w, &h, &comp))
-        return det_errf(err, err_size, "%s: not a readable image (%s)", name, stbi_failure_reason());
+    int info = stbi_info_from_memory(p, (int) n, &w, &h, &comp);
+    data__stb_free_since(mark);
+    if (!info)
+        return det_errf(err, err_size, "%s: not a readable image (%s)", name, data__reason(why_buf, sizeof(why_buf)));
     if (w < 1 || h < 1) return det_errf(err, err_size, "%s: not a readable image (size %d x %d)", name, w, h);
     if ((int64_t) w * h > IMAGE_MAX_PIXELS)
         return det_errf(err, err_size, "%s: image of %d x %d pixels is larger than the limit of %d pixels", name, w, h,
                         IMAGE_MAX_PIXELS);
-    if (data__jpeg_truncated(p, n))
-        return det_errf(err, err_size, "%s: not a readable image (truncated JPEG: no end-of-image marker)", name);
     int w2 = 0, h2 = 0;
     uint8_t * rgb = stbi_load_from_memory(p, (int) n, &w2, &h2, &comp, 3);
-    if (!rgb) return det_errf(err, err_size, "%s: not a readable image (%s)", name, stbi_failure_reason());
+    if (!rgb) {
+        data__stb_free_since(mark);
+        return det_errf(err, err_size, "%s: not a readable image (%s)", name, data__reason(why_buf, sizeof(why_buf)));
+    }
     if (w2 != w || h2 != h) {   // info and load disagree (should not happen): refuse
-        stbi_image_free(rgb);
+        data__stb_free_since(mark);
         return det_errf(err, err_size, "%s: not a readable image (inconsistent size)", name);
     }
-    // stbi's buffer comes from malloc (STBI_MALLOC default), so image_free's free() matches
+    // stb's blocks are its own (see data-stb.c): the pixels move to a plain malloc'd buffer
+    uint8_t * px = (uint8_t *) malloc((size_t) w * (size_t) h * 3);
+    if (px) memcpy(px, rgb, (size_t) w * (size_t) h * 3);
+    data__stb_free_since(mark);
+    if (!px) return det_errf(err, err_size, "%s: out of memory for a %d x %d image", name, w, h);
     im->w = w;
     im->h = h;
-    im->rgb = rgb;
+    im->rgb = px;
     return 0;
 }
 

@@ -18,9 +18,11 @@
 // (REASON)" with stb_image's reason, "PATH: cannot open (No such file or directory)",
 // "PATH: image of W x H pixels is larger than the limit of N pixels". On top of stb_image:
 //   - at most IMAGE_MAX_PIXELS pixels (checked from the header, before anything is allocated);
-//   - a JPEG must have its end-of-image marker (FF D9) after its last start-of-scan marker:
-//     stb_image (like libjpeg, which mmcv's cv2 reads with) decodes a truncated JPEG into a
-//     partly grey image without complaint, and a training set should not learn from those.
+//   - a JPEG's marker segments are walked first: it must have its end-of-image marker (FF D9)
+//     after its last scan (stb_image, like libjpeg under mmcv's cv2, decodes a truncated JPEG
+//     into a partly grey image without complaint, and a training set should not learn from
+//     those), and no Huffman table may have more than 256 codes (stb_image 2.27, Debian's,
+//     writes past its table on such a file; stb fixed it in 2.28).
 // The functions never abort on data; stb_image's failure reason is thread-local, so decoding
 // on several threads at once is fine.
 //
@@ -50,7 +52,9 @@
 
 #include "image.h"
 
+#ifndef IMAGE_MAX_PIXELS
 #define IMAGE_MAX_PIXELS (1 << 26)   // 67 M pixels (200 MB as RGB); COCO's largest is 0.4 M
+#endif
 
 int  image_load(const char * path, struct image * im, char * err, size_t err_size);
 // name: for messages (a path, or "<memory>")

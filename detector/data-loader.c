@@ -11,6 +11,7 @@
 #include "det-err.h"
 
 #include <pthread.h>
+#include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>

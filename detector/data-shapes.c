@@ -480,8 +480,11 @@ static void * data__shapes_worker(void * arg) {
         struct data__shapes_img * d = &j->imgs[i];
         d->n = shapes_draw(p, j->split, i, im.rgb, d->boxes, d->cls, d->hidden, d->area, &d->dropped);
         if (d->n < 0) { data__fail(j, "out of memory"); break; }
-        snprintf(path, sizeof(path), "%s/%s/%012d.jpg", j->root, data__split_name(j->split), i + 1);
-        if (image_write_jpg(path, &im, p->jpeg_quality, err, sizeof(err))) { data__fail(j, err); break; }
+        snprintf(path, sizeof(path), "%s/%s/%012d.%s", j->root, data__split_name(j->split), i + 1, p->png ? "png" : "jpg");
+        if (p->png ? image_write_png(path, &im, err, sizeof(err)) : image_write_jpg(path, &im, p->jpeg_quality, err, sizeof(err))) {
+            data__fail(j, err);
+            break;
+        }
     }
     image_free(&im);
     return NULL;
@@ -511,7 +514,7 @@ static int data__write_json(const char * path, const struct shapes_params * p, i
     json_write_begin_array(&w);
     char name[64];
     for (int i = 0; i < n; i++) {
-        snprintf(name, sizeof(name), "%012d.jpg", i + 1);
+        snprintf(name, sizeof(name), "%012d.%s", i + 1, p->png ? "png" : "jpg");
         json_write_begin_object(&w);
         json_write_key(&w, "id"); json_write_int64(&w, i + 1);
         json_write_key(&w, "file_name"); json_write_string(&w, name);
@@ -567,9 +570,9 @@ static int data__write_json(const char * path, const struct shapes_params * p, i
 static void data__marker_text(const struct shapes_params * p, char * buf, size_t n) {
     snprintf(buf, n,
              "alrp shapes v1\nn_train %d\nn_val %d\nsize %d\nseed %llu\nradius %.9g %.9g\nmax_objects %d\n"
-             "p_empty %.9g\np_overlap %.9g\nmax_hidden %.9g\nmax_clutter %d\njpeg_quality %d\n",
+             "p_empty %.9g\np_overlap %.9g\nmax_hidden %.9g\nmax_clutter %d\njpeg_quality %d\npng %d\n",
              p->n_train, p->n_val, p->size, (unsigned long long) p->seed, p->min_radius, p->max_radius, p->max_objects,
-             p->p_empty, p->p_overlap, p->max_hidden, p->max_clutter, p->jpeg_quality);
+             p->p_empty, p->p_overlap, p->max_hidden, p->max_clutter, p->jpeg_quality, p->png);
 }
 
 static int data__rm_cb(const char * path, const struct stat * sb, int flag, struct FTW * ftw) {

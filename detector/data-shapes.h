@@ -59,6 +59,7 @@ struct shapes_params {
     int      max_clutter;         // 6
     int      jpeg_quality;        // 90
     int      n_threads;           // 1 (any count gives the same bytes)
+    int      png;                 // 0; 1: lossless PNG files (*.png) instead of JPEG
 };
 
 struct shapes_stats {
