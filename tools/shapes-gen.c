@@ -3,6 +3,10 @@
 // tool makes variants (smaller sets for tests, other sizes).
 //
 //     tools/shapes-gen DIR [--train N] [--val N] [--size S] [--seed S]
+//                          [--radius MIN MAX] [--objects N] [--clutter N]
+//
+// --radius: the objects' circumradius range in pixels at size 256 (scaled with --size);
+// --objects: at most N objects per image; --clutter: at most N distractors per image.
 //
 // Exit status 2 with one line on stderr for bad arguments or a folder that exists.
 #include "../detector/json.c"
@@ -33,13 +37,22 @@ int main(int argc, char ** argv) {
         long x;
         const char * v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(argv[i], "--help") == 0) {
-            printf("usage: tools/shapes-gen DIR [--train N] [--val N] [--size S] [--seed S]   (defaults %d, %d, %d, %llu)\n",
-                   p.n_train, p.n_val, p.size, (unsigned long long) p.seed);
+            printf("usage: tools/shapes-gen DIR [--train N] [--val N] [--size S] [--seed S] [--radius MIN MAX] [--objects N] [--clutter N]\n"
+                   "  defaults: %d, %d, %d, %llu, radius %g..%g px at size 256, %d objects, %d distractors\n",
+                   p.n_train, p.n_val, p.size, (unsigned long long) p.seed, (double) p.min_radius, (double) p.max_radius,
+                   p.max_objects, p.max_clutter);
             return 0;
         } else if (strcmp(argv[i], "--train") == 0) { if (arg_int(argv[i], v, 1, 10000000, &x)) return 2; p.n_train = (int) x; i++; }
         else if (strcmp(argv[i], "--val") == 0) { if (arg_int(argv[i], v, 1, 10000000, &x)) return 2; p.n_val = (int) x; i++; }
         else if (strcmp(argv[i], "--size") == 0) { if (arg_int(argv[i], v, 32, 4096, &x)) return 2; p.size = (int) x; i++; }
         else if (strcmp(argv[i], "--seed") == 0) { if (arg_int(argv[i], v, 0, 2147483647L, &x)) return 2; p.seed = (uint64_t) x; i++; }
+        else if (strcmp(argv[i], "--radius") == 0) {
+            long lo, hi;
+            if (arg_int(argv[i], v, 1, 1000, &lo) || arg_int(argv[i], i + 2 < argc ? argv[i + 2] : NULL, lo, 1000, &hi)) return 2;
+            p.min_radius = (float) lo; p.max_radius = (float) hi; i += 2;
+        }
+        else if (strcmp(argv[i], "--objects") == 0) { if (arg_int(argv[i], v, 1, 64, &x)) return 2; p.max_objects = (int) x; i++; }
+        else if (strcmp(argv[i], "--clutter") == 0) { if (arg_int(argv[i], v, 0, 64, &x)) return 2; p.max_clutter = (int) x; i++; }
         else if (argv[i][0] == '-') { fprintf(stderr, "shapes-gen: unknown option '%s' (--help)\n", argv[i]); return 2; }
         else if (!dir) dir = argv[i];
         else { fprintf(stderr, "shapes-gen: one DIR only\n"); return 2; }
