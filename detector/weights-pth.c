@@ -511,7 +511,8 @@ static int pth__persid(struct pth__pk * k, int32_t pid) {
 
 static int pth__memo_put(struct pth__pk * k, int64_t idx) {
     if (k->sp <= 0) return pth__fail(k, "PUT on an empty stack");
-    if (idx < 0 || idx >= PTH_MAX_MEMO) return pth__fail(k, "memo index %lld out of range", (long long) idx);
+    // the pickler numbers memo entries 0, 1, 2 ...: an index far beyond the count is not a checkpoint's
+    if (idx < 0 || idx >= PTH_MAX_MEMO || idx > 2 * k->memo_count + 1024) return pth__fail(k, "memo index %lld out of range", (long long) idx);
     if (idx >= k->memo_cap) {
         int64_t old = k->memo_cap;
         if (!pth__grow((void **) &k->memo, &k->memo_cap, idx + 1, sizeof(int32_t))) return pth__fail(k, "out of memory");

@@ -34,6 +34,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "one-line.h"
 #include "ref-file.h"
 
 #define DIR "tests/data/pth/"
@@ -294,10 +295,7 @@ static void test_ours(void) {
 
 // ---- bad input ------------------------------------------------------------------------------
 
-static bool one_line(const char * s) {
-    for (const char * p = s; *p; p++) if (*p == '\n' || *p == '\r') return false;
-    return s[0] != '\0';
-}
+static bool one_line_msg(const char * s) { return s[0] != '\0' && one_line(s); }
 
 static unsigned char * slurp(const char * path, size_t * n) {
     FILE * f = fopen(path, "rb");
@@ -322,7 +320,7 @@ static void cuts(const char * file, size_t step) {
     for (size_t k = 0; k < n; k += (k < 512 || n - k < 512) ? 1 : step) {
         struct pth_file * f = pth_load_buffer(b, k, "cut.pth", err, sizeof err);
         tried++;
-        if (f || !one_line(err) || strncmp(err, "cut.pth: ", 9) != 0) { bad++; if (bad < 3) printf("     cut at %zu: %s\n", k, f ? "loaded" : err); }
+        if (f || !one_line_msg(err) || strncmp(err, "cut.pth: ", 9) != 0) { bad++; if (bad < 3) printf("     cut at %zu: %s\n", k, f ? "loaded" : err); }
         if (!first[0] && !f) snprintf(first, sizeof first, "%s", err);
         pth_close(f);
     }
@@ -333,7 +331,7 @@ static void cuts(const char * file, size_t step) {
 static void expect_error(const char * what, const char * path, const char * want1, const char * want2) {
     char err[512];
     struct pth_file * f = pth_load(path, err, sizeof err);
-    CHECK(!f && one_line(err) && strstr(err, path) && strstr(err, want1) && (!want2 || strstr(err, want2)), "%s: %s", what, f ? "loaded" : err);
+    CHECK(!f && one_line_msg(err) && strstr(err, path) && strstr(err, want1) && (!want2 || strstr(err, want2)), "%s: %s", what, f ? "loaded" : err);
     if (!f) printf("     %s: %s\n", what, err);
     pth_close(f);
 }
@@ -342,7 +340,7 @@ static void expect_load_error(const char * what, struct net * n, const char * pa
                               const char * want1, const char * want2) {
     char log[8192], err[512];
     int rc = load(n, path, from, backbone_only, log, sizeof log, err, sizeof err);
-    CHECK(rc == -1 && one_line(err) && strstr(err, path) && strstr(err, want1) && (!want2 || strstr(err, want2)), "%s: %s", what, rc ? err : "loaded");
+    CHECK(rc == -1 && one_line_msg(err) && strstr(err, path) && strstr(err, want1) && (!want2 || strstr(err, want2)), "%s: %s", what, rc ? err : "loaded");
     if (rc) printf("     %s: %s\n", what, err);
 }
 

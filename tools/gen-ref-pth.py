@@ -3,6 +3,7 @@
 outputs PyTorch computes from them, for tests/test-pth.c (which needs no PyTorch).
 
     /usr/bin/python3 tools/gen-ref-pth.py [DIR]            # DIR: tests/data/pth
+    /usr/bin/python3 tools/gen-ref-pth.py --seeds tests/fuzz/corpus-pth
     /usr/bin/python3 tools/gen-ref-pth.py --full OUTDIR    # full-size checks, nothing committed
 
 Needs torch and torchvision (Debian's python3-torch / python3-torchvision). Every network is at
@@ -33,6 +34,8 @@ image, score > 0.05, class-wise NMS 0.5, top 100); b.* the same with [B]'s post-
 (coco_eval.get_results: per level top 1000 (anchor, class) pairs, > 0.01 on P3-P6 and > 0 on
 P7, +1 decoding in double, clip to [0, w - 1], class-wise NMS 0.5, top 100). The test image is
 already at the test size (scale 1).
+
+--seeds DIR writes the fuzz harness's seeds (tests/fuzz/corpus-pth).
 
 --full OUTDIR writes full-size random resnet50 and resnext101_32x8d state dicts in both formats
 (about 100 MB and 350 MB each), converts each with tools/convert-weights --from torchvision and
@@ -505,6 +508,28 @@ def write_bad(out_dir):
         f.write(buf.getvalue())
 
 
+def write_seeds(out_dir):
+    """the fuzz harness's seeds (tests/fuzz/corpus-pth), each well under 2 KB"""
+    os.makedirs(out_dir, exist_ok=True)
+    sd = collections.OrderedDict([("conv.weight", torch.arange(6, dtype=torch.float32).reshape(2, 3)), ("h", torch.ones(2).half()),
+                                  ("n", torch.tensor(7)), ("t", torch.arange(6, dtype=torch.float32).reshape(2, 3).t())])
+    buf = io.BytesIO()
+    torch.save(sd, buf)
+    with open(os.path.join(out_dir, "zip"), "wb") as f:
+        f.write(buf.getvalue())
+    torch.save(sd, os.path.join(out_dir, "legacy"), _use_new_zipfile_serialization=False)
+    torch.save(nn.DataParallel(nn.Conv2d(1, 1, 1)).state_dict(), os.path.join(out_dir, "module-prefix"), _use_new_zipfile_serialization=False)
+    torch.save({"meta": {"np": np.float64(1.5), "CLASSES": ("a", "b"), "e": 1}, "state_dict": nn.Conv2d(1, 2, 1).state_dict(),
+                "optimizer": {"state": {}, "param_groups": [{"lr": 0.1, "params": [0, 1]}]}}, os.path.join(out_dir, "mmdet-wrapper"),
+               _use_new_zipfile_serialization=False)
+    torch.save({"w": np.zeros(2, dtype=np.float32)}, os.path.join(out_dir, "numpy-value"), _use_new_zipfile_serialization=False)
+    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as z:
+        items = [(i.filename, z.read(i.filename)) for i in z.infolist()]
+    with zipfile.ZipFile(os.path.join(out_dir, "short-storage"), "w", zipfile.ZIP_STORED) as z:
+        for name, data in items:
+            z.writestr(name, data[:4] if name.endswith("/data/0") else data)
+
+
 def write_full(out_dir):
     os.makedirs(out_dir, exist_ok=True)
     here = os.path.dirname(os.path.abspath(__file__))
@@ -536,5 +561,7 @@ def write_full(out_dir):
 if __name__ == "__main__":
     if len(sys.argv) > 2 and sys.argv[1] == "--full":
         write_full(sys.argv[2])
+    elif len(sys.argv) > 2 and sys.argv[1] == "--seeds":
+        write_seeds(sys.argv[2])
     else:
         write_small(sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "data", "pth"))
