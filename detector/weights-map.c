@@ -96,6 +96,13 @@ enum wmap_source wmap_guess(int n, const char * const * names) {
     return mm ? WMAP_MMDET : tv ? WMAP_TORCHVISION : WMAP_OURS;
 }
 
+const char * wmap_quote(const char * s, char * buf, size_t size) {
+    size_t j = 0;
+    for (; s[j] && j + 1 < size; j++) buf[j] = (s[j] >= 32 && s[j] < 127) ? s[j] : '?';
+    if (size) buf[j] = '\0';
+    return buf;
+}
+
 int wmap_check_arch(int n, const char * const * names, const char * label, char * err, size_t err_size) {
     static const struct { const char * part, * kind; } refused[] = {
         { "conv_offset",       "deformable-convolution (DCN) backbone" },
@@ -110,8 +117,10 @@ int wmap_check_arch(int n, const char * const * names, const char * label, char 
     };
     for (int i = 0; i < n; i++)
         for (size_t j = 0; j < sizeof refused / sizeof refused[0]; j++)
-            if (strstr(names[i], refused[j].part))
+            if (strstr(names[i], refused[j].part)) {
+                char q[160];
                 return det_errf(err, err_size, "%s: a %s checkpoint ('%s'): this project builds only RetinaNet (ResNet/ResNeXt + FPN + RetinaHead) and cannot use it",
-                                label, refused[j].kind, names[i]);
+                                label, refused[j].kind, wmap_quote(names[i], q, sizeof q));
+            }
     return 0;
 }

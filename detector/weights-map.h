@@ -41,4 +41,8 @@ enum wmap_source wmap_guess(int n, const char * const * names);
 // with centerness, GN heads); else 0.
 int wmap_check_arch(int n, const char * const * names, const char * label, char * err, size_t err_size);
 
+// s for a one-line message: bytes outside printable ASCII become '?' (names come from files);
+// returns buf
+const char * wmap_quote(const char * s, char * buf, size_t size);
+
 #endif // DETECTOR_WEIGHTS_MAP_H

@@ -867,7 +867,7 @@ static int pth__tensors(struct pth__pk * k, int32_t root, struct pth_file * f, c
     qsort(f->by_name, (size_t) n, sizeof(*f->by_name), pth__by_name);
     for (int i = 1; i < n; i++)
         if (strcmp(f->by_name[i - 1]->name, f->by_name[i]->name) == 0)
-            return det_errf(err, err_size, "%s: state dict key '%s' appears twice", label, f->by_name[i]->name);
+            return det_errf(err, err_size, "%s: state dict key '%s' appears twice", label, pth__quote(f->by_name[i]->name, strlen(f->by_name[i]->name)).s);
     return 0;
 }
 

@@ -98,7 +98,9 @@ int weights_open(struct weights_file * w, const char * path, enum weights_from f
     for (int i = 1; i < w->n_mapped; i++) {
         const struct weights_entry * a = &w->e[n + i - 1], * b = &w->e[n + i];
         if (strcmp(a->name, b->name) == 0) {
-            int rc = det_errf(err, err_size, "%s: '%s' and '%s' both map to '%s'", path, a->t->name, b->t->name, a->name);
+            char q1[160], q2[160], q3[160];
+            int rc = det_errf(err, err_size, "%s: '%s' and '%s' both map to '%s'", path, wmap_quote(a->t->name, q1, sizeof q1),
+                              wmap_quote(b->t->name, q2, sizeof q2), wmap_quote(a->name, q3, sizeof q3));
             weights_close(w);
             return rc;
         }
@@ -120,7 +122,8 @@ static bool weights__is_backbone(const char * name) { return strncmp(name, "back
 static void weights__list(FILE * log, const char * what, const char * const * names, int n) {
     if (!log || n == 0) return;
     fprintf(log, "weights:   %s (%d):", what, n);
-    for (int i = 0; i < n; i++) fprintf(log, "%s %s", i ? "," : "", names[i]);
+    char q[160];
+    for (int i = 0; i < n; i++) fprintf(log, "%s %s", i ? "," : "", wmap_quote(names[i], q, sizeof q));
     fprintf(log, "\n");
 }
 
@@ -146,17 +149,18 @@ int weights_load(struct model * m, struct alrp_backend * be, const char * path, 
         bool ok = e->t->n_dims == t->n_dims && e->t->numel == alrp_nelements(t);
         for (int d = 0; ok && d < t->n_dims; d++) ok = e->t->shape[d] == alrp_dim(t, d);
         if (!ok) {
-            char fs[160], ms[160], alias[ALRP_ST_MAX_NAME + 16] = "";
+            char fs[160], ms[160], alias[ALRP_ST_MAX_NAME + 48] = "";
             int64_t sh[ALRP_ST_MAX_DIMS];
             for (int d = 0; d < t->n_dims && d < ALRP_ST_MAX_DIMS; d++) sh[d] = alrp_dim(t, d);
             weights__shape(fs, sizeof fs, e->t->n_dims, e->t->shape);
             weights__shape(ms, sizeof ms, t->n_dims, sh);
-            if (strcmp(e->t->name, t->name) != 0) snprintf(alias, sizeof alias, " ('%s' there)", e->t->name);
+            char q[ALRP_ST_MAX_NAME];
+            if (strcmp(e->t->name, t->name) != 0) snprintf(alias, sizeof alias, " ('%s' there)", wmap_quote(e->t->name, q, sizeof q));
             det_errf(err, err_size, "%s: tensor '%s'%s has shape %s in the file, the model expects %s (a checkpoint of another architecture or config?)",
                      path, t->name, alias, fs, ms);
             goto done;
         }
-        if (strcmp(e->t->dtype, "BOOL") == 0) { det_errf(err, err_size, "%s: tensor '%s' is BOOL, not a number", path, e->t->name); goto done; }
+        if (strcmp(e->t->dtype, "BOOL") == 0) { det_errf(err, err_size, "%s: tensor '%s' is BOOL, not a number", path, t->name); goto done; }
         src[i] = e;
     }
     // 2. what the file has that the model does not
@@ -165,11 +169,11 @@ int weights_load(struct model * m, struct alrp_backend * be, const char * path, 
         if (e->what == WMAP_DROPPED) continue;
         if (e->what == WMAP_MAPPED && !model_find(m, e->name)) {
             if (!backbone_only || weights__is_backbone(e->name)) {
-                char fs[160], alias[ALRP_ST_MAX_NAME + 16] = "";
+                char fs[160], alias[ALRP_ST_MAX_NAME + 48] = "", q[ALRP_ST_MAX_NAME], q2[ALRP_ST_MAX_NAME];
                 weights__shape(fs, sizeof fs, e->t->n_dims, e->t->shape);
-                if (strcmp(e->t->name, e->name) != 0) snprintf(alias, sizeof alias, " (ours: '%s')", e->name);
+                if (strcmp(e->t->name, e->name) != 0) snprintf(alias, sizeof alias, " (ours: '%s')", wmap_quote(e->name, q2, sizeof q2));
                 det_errf(err, err_size, "%s: tensor '%s' %s%s is not in the model (a checkpoint of another depth or architecture?)",
-                         path, e->t->name, fs, alias);
+                         path, wmap_quote(e->t->name, q, sizeof q), fs, alias);
                 goto done;
             }
             unused[n_unused++] = e->t->name;
@@ -202,7 +206,7 @@ int weights_load(struct model * m, struct alrp_backend * be, const char * path, 
             tmp = (float *) malloc(sizeof(float) * (size_t) cap);
             if (!tmp) { det_errf(err, err_size, "%s: out of memory", path); goto done; }
         }
-        if (alrp_st_to_f32(src[i]->t, tmp) != 0) { det_errf(err, err_size, "%s: tensor '%s' (%s) does not convert to f32", path, src[i]->t->name, src[i]->t->dtype); goto done; }
+        if (alrp_st_to_f32(src[i]->t, tmp) != 0) { det_errf(err, err_size, "%s: tensor '%s' (%s) does not convert to f32", path, ts[i]->name, src[i]->t->dtype); goto done; }
         alrp_backend_tensor_set(be, ts[i], tmp, 0, alrp_nbytes(ts[i]));
         n_loaded++;
     }

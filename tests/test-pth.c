@@ -407,6 +407,20 @@ static void test_bad(void) {
     expect_load_error("Faster R-CNN refused", net, DIR "bad_faster_rcnn.pth", WEIGHTS_AUTO, 0, "a Faster R-CNN (two-stage) checkpoint ('rpn_head.rpn_conv.weight')", "builds only RetinaNet");
     expect_load_error("DCN refused", net, DIR "bad_dcn.pth", WEIGHTS_AUTO, 0, "deformable-convolution (DCN)", NULL);
     expect_load_error("a missing file", net, DIR "nope.pth", WEIGHTS_AUTO, 0, "cannot open", NULL);
+    // a name with a newline in it (legacy stream: no CRC to break): the message stays one line
+    size_t nd;
+    unsigned char * dcn = slurp(DIR "bad_dcn.pth", &nd);
+    unsigned char * at = dcn ? (unsigned char *) memmem(dcn, nd, "layer2.0.conv2.conv_offset", 26) : NULL;
+    if (at) {
+        at[5] = '\n';
+        char tmp[] = "/tmp/test-pth-nl-XXXXXX";
+        int fd = mkstemp(tmp);
+        CHECK(fd >= 0 && write(fd, dcn, nd) == (ssize_t) nd, "temp file");
+        if (fd >= 0) close(fd);
+        expect_load_error("a newline in a tensor name", net, tmp, WEIGHTS_AUTO, 0, "('backbone.layer?.0.conv2.conv_offset.weight')", NULL);
+        unlink(tmp);
+    }
+    free(dcn);
     net_free(net);
 }
 

@@ -69,7 +69,8 @@ int main(int argc, char ** argv) {
         printf("convert-weights: %s: %s, %s names: %d tensors written to %s, %d num_batches_tracked dropped, %d unused", in, w.format,
                wmap_source_name(w.source), n, out, w.n_dropped, w.n_unused);
         int k = 0;
-        for (int i = 0; i < w.n; i++) if (w.e[i].what == WMAP_UNUSED) printf("%s %s", k++ ? "," : ":", w.e[i].t->name);
+        char q[160];
+        for (int i = 0; i < w.n; i++) if (w.e[i].what == WMAP_UNUSED) printf("%s %s", k++ ? "," : ":", wmap_quote(w.e[i].t->name, q, sizeof q));
         printf("\n");
     }
     free(ts);
