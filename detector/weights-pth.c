@@ -891,7 +891,7 @@ static int pth__zip(struct pth__pk * k, struct pth_file * f, const char * label,
     const size_t top = pkl->name_len - 9;        // "<top>" before "/data.pkl"
     char bo[16];
     snprintf(bo, sizeof bo, "/byteorder");
-    name = (char *) malloc(top + 64 + 65536);
+    name = (char *) malloc(65536 + 64);           // entry names are at most 65535 bytes
     if (!name) { det_errf(err, err_size, "%s: out of memory", label); goto done; }
     memcpy(name, pkl->name, top);
     memcpy(name + top, bo, strlen(bo));
@@ -910,6 +910,7 @@ static int pth__zip(struct pth__pk * k, struct pth_file * f, const char * label,
     for (int32_t i = 0; i < k->nst; i++) {
         struct pth__storage * s = &k->st[i];
         size_t nl = top + 6 + s->key_len;
+        if (nl > 65535) continue;                 // longer than any zip entry name: no data
         memcpy(name + top, "/data/", 6);
         memcpy(name + top + 6, s->key, s->key_len);
         const struct pth__entry * e = pth__zip_find(&z, name, nl);
