@@ -14,6 +14,8 @@ static const char * const config__backbones[] = { "resnet50", "resnet101", "resn
 static const char * const config__bns[]       = { "frozen", "train", NULL };
 static const char * const config__assigners[] = { "maxiou", "atss", NULL };
 static const char * const config__losses[]    = { "alrp", "ap", "focal", NULL };
+static const char * const config__resnet_styles[] = { "pytorch", "caffe", NULL };
+static const char * const config__post_styles[]   = { "mmdet", "seed", NULL };
 
 #define CONFIG__OFF(f) offsetof(struct config, f)
 #define CONFIG__BIG 1e9
@@ -65,6 +67,15 @@ static const struct config_key config__keys[] = {
     { "eval_every",         CONFIG_INT,    CONFIG__OFF(eval_every),        "1",           NULL,               0, 100000,      false, false, "epochs between evaluations (0: the last only)" },
     { "seed",               CONFIG_INT,    CONFIG__OFF(seed),              "0",           NULL,               0, INT_MAX,     false, false, "initialisation and data order" },
     { "published_ap",       CONFIG_TEXT,   CONFIG__OFF(published_ap),      "",            NULL,               0, 0,           false, false, "the official README's COCO AP for this recipe (not reproduced here)" },
+    // [B]'s variant and the input normalisation (docs/weights.md); the defaults are [A]'s
+    { "resnet_style",       CONFIG_ENUM,   CONFIG__OFF(resnet_style),      "pytorch",     config__resnet_styles, 0, 0,        false, false, "bottleneck stride in the 3x3 (pytorch) or in the first 1x1 (caffe: [B]'s R50, R101)" },
+    { "stem_bias",          CONFIG_BOOL,   CONFIG__OFF(stem_bias),         "false",       NULL,               0, 0,           false, false, "conv1 has a bias ([B]'s R50)" },
+    { "p7_relu",            CONFIG_BOOL,   CONFIG__OFF(p7_relu),           "false",       NULL,               0, 0,           false, false, "P7 = conv(ReLU(P6)) ([B]); false: conv(P6) ([A])" },
+    { "anchor_plus_one",    CONFIG_BOOL,   CONFIG__OFF(anchor_plus_one),   "false",       NULL,               0, 0,           false, false, "[B]'s anchors: window [0, 0, s-1, s-1], +1 convention" },
+    { "post_style",         CONFIG_ENUM,   CONFIG__OFF(post_style),        "mmdet",       config__post_styles, 0, 0,          false, false, "test post-processing: mmdet ([A]: top nms_pre anchors per level) or seed ([B]: top nms_pre (anchor, class) pairs, +1 decoding)" },
+    { "input_bgr",          CONFIG_BOOL,   CONFIG__OFF(input_bgr),         "false",       NULL,               0, 0,           false, false, "network input in B, G, R order ([B]); false: R, G, B" },
+    { "pixel_mean",         CONFIG_FLOATS, CONFIG__OFF(pixel_mean),        "123.675, 116.28, 103.53", NULL,   -1000, 1000,    false, false, "subtracted from the 0..255 values, 3 numbers in input channel order" },
+    { "pixel_std",          CONFIG_FLOATS, CONFIG__OFF(pixel_std),         "58.395, 57.12, 57.375", NULL,     0, 1000,        true,  false, "then divided by these, 3 numbers in input channel order" },
 };
 
 #define CONFIG__N_KEYS ((int) (sizeof(config__keys) / sizeof(config__keys[0])))
@@ -477,6 +488,14 @@ static int config__check(const struct config * c, const char * name, const int *
         CONFIG__WHERE(CONFIG__LATER("frozen_stages", "backbone"));
         return config__fail(err, err_size, where, "the small backbone trains from scratch: frozen_stages must be -1 (got %d)", c->frozen_stages);
     }
+    if (c->pixel_mean.n != 3 || c->pixel_std.n != 3) {
+        CONFIG__WHERE(c->pixel_mean.n != 3 ? "pixel_mean" : "pixel_std");
+        return config__fail(err, err_size, where, "pixel_mean and pixel_std take 3 numbers each (got %d and %d)", c->pixel_mean.n, c->pixel_std.n);
+    }
+    if (c->backbone == CONFIG_BACKBONE_SMALL && c->resnet_style == CONFIG_RESNET_CAFFE) {
+        CONFIG__WHERE(CONFIG__LATER("resnet_style", "backbone"));
+        return config__fail(err, err_size, where, "resnet_style caffe needs a bottleneck backbone (the small one has basic blocks)");
+    }
 #undef CONFIG__WHERE
 #undef CONFIG__LATER
     return 0;
@@ -530,6 +549,7 @@ void config_anchors(const struct config * c, struct anchors_config * a) {
     a->scales_per_octave = c->scales_per_octave;
     a->n_ratios = c->anchor_ratios.n;
     for (int i = 0; i < c->anchor_ratios.n && i < ANCHORS_MAX_PER_LOC; i++) a->ratios[i] = c->anchor_ratios.v[i];
+    a->plus_one = c->anchor_plus_one;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -62,6 +62,8 @@ enum config_backbone { CONFIG_BACKBONE_RESNET50, CONFIG_BACKBONE_RESNET101, CONF
 enum config_bn       { CONFIG_BN_FROZEN, CONFIG_BN_TRAIN };
 enum config_assigner { CONFIG_ASSIGNER_MAXIOU, CONFIG_ASSIGNER_ATSS };
 enum config_loss     { CONFIG_LOSS_ALRP, CONFIG_LOSS_AP, CONFIG_LOSS_FOCAL };
+enum config_resnet_style { CONFIG_RESNET_PYTORCH, CONFIG_RESNET_CAFFE };
+enum config_post_style   { CONFIG_POST_MMDET, CONFIG_POST_SEED };
 
 struct config_ints   { int n; int   v[CONFIG_MAX_LIST]; };
 struct config_floats { int n; float v[CONFIG_MAX_LIST]; };
@@ -116,6 +118,16 @@ struct config {
     int   eval_every;                   // epochs (0: only the last)
     int   seed;
     char  published_ap[CONFIG_MAX_TEXT];
+    // [B]'s variant (the seed's AP-Loss-based code) and the input normalisation; the defaults
+    // are [A]'s (docs/weights.md). Keep this block last.
+    int   resnet_style;                 // enum config_resnet_style: bottleneck stride in the 3x3 (pytorch) or the 1x1 (caffe)
+    bool  stem_bias;                    // conv1 has a bias ([B]'s R50)
+    bool  p7_relu;                      // P7 = conv(ReLU(P6)) ([B])
+    bool  anchor_plus_one;              // [B]'s Detectron-style anchors, +1 convention
+    int   post_style;                   // enum config_post_style: mmdet ([A]) or seed ([B])
+    bool  input_bgr;                    // network input channels B, G, R (else R, G, B)
+    struct config_floats pixel_mean;    // subtracted from the 0..255 pixel values, in input channel order
+    struct config_floats pixel_std;     // then divided by these
 };
 
 // one entry of the key table

@@ -34,6 +34,8 @@
 #include "draw-font.c"
 #include "draw-image.c"
 #include "draw-plot.c"
+#include "weights-pth.c"
+#include "weights-map.c"
 #include "weights.c"
 #include "run-common.c"
 #include "run-ckpt.c"

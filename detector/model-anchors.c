@@ -98,6 +98,7 @@ int anchors_init(struct anchors * a, const struct anchors_config * c, const int 
         double octave = pow(2.0, (double) k / (double) c->scales_per_octave);
         scales[k] = (float) (octave * (double) c->octave_base_scale);
     }
+    double base_d[ANCHORS_MAX_LEVELS][ANCHORS_MAX_PER_LOC][4];   // [B]'s, before rounding
     for (int l = 0; l < c->n_levels; l++) {
         const float size = (float) c->strides[l];
         float lo[2] = { INFINITY, INFINITY }, hi[2] = { -INFINITY, -INFINITY };
@@ -108,10 +109,28 @@ int anchors_init(struct anchors * a, const struct anchors_config * c, const int 
                 const float w = size * w_ratio * scales[k];   // (size * w_ratio) * scale
                 const float h = size * h_ratio * scales[k];
                 float * b = a->base[l][r * c->scales_per_octave + k];
-                b[0] = 0.0f - 0.5f * w;
-                b[1] = 0.0f - 0.5f * h;
-                b[2] = 0.0f + 0.5f * w;
-                b[3] = 0.0f + 0.5f * h;
+                if (c->plus_one) {
+                    // [B]: reference window [0, 0, s - 1, s - 1], ratio then scale, double
+                    const double sd = (double) c->strides[l], ctr = 0.5 * (sd - 1.0);
+                    const double ws = sqrt(sd * sd / (double) c->ratios[r]), hs = ws * (double) c->ratios[r];
+                    const double rx1 = ctr - 0.5 * (ws - 1.0), rx2 = ctr + 0.5 * (ws - 1.0);
+                    const double ry1 = ctr - 0.5 * (hs - 1.0), ry2 = ctr + 0.5 * (hs - 1.0);
+                    const double w1 = rx2 - rx1 + 1.0, h1 = ry2 - ry1 + 1.0;
+                    const double cx = rx1 + 0.5 * (w1 - 1.0), cy = ry1 + 0.5 * (h1 - 1.0);
+                    const double sc = (double) c->octave_base_scale * pow(2.0, (double) k / (double) c->scales_per_octave);
+                    const double ws2 = w1 * sc, hs2 = h1 * sc;
+                    double * e = base_d[l][r * c->scales_per_octave + k];
+                    e[0] = cx - 0.5 * (ws2 - 1.0);
+                    e[1] = cy - 0.5 * (hs2 - 1.0);
+                    e[2] = cx + 0.5 * (ws2 - 1.0);
+                    e[3] = cy + 0.5 * (hs2 - 1.0);
+                    for (int q = 0; q < 4; q++) b[q] = (float) e[q];
+                } else {
+                    b[0] = 0.0f - 0.5f * w;
+                    b[1] = 0.0f - 0.5f * h;
+                    b[2] = 0.0f + 0.5f * w;
+                    b[3] = 0.0f + 0.5f * h;
+                }
                 lo[0] = fminf(lo[0], b[0]); lo[1] = fminf(lo[1], b[1]);
                 hi[0] = fmaxf(hi[0], b[2]); hi[1] = fmaxf(hi[1], b[3]);
             }
@@ -138,10 +157,18 @@ int anchors_init(struct anchors * a, const struct anchors_config * c, const int 
                     const int64_t i = anchors_index(a, l, y, x, k);
                     const float * b = a->base[l][k];
                     float * o = a->boxes + 4 * i;
-                    o[0] = b[0] + sx;
-                    o[1] = b[1] + sy;
-                    o[2] = b[2] + sx;
-                    o[3] = b[3] + sy;
+                    if (c->plus_one) {
+                        const double * e = base_d[l][k];
+                        o[0] = (float) (e[0] + (double) sx);
+                        o[1] = (float) (e[1] + (double) sy);
+                        o[2] = (float) (e[2] + (double) sx);
+                        o[3] = (float) (e[3] + (double) sy);
+                    } else {
+                        o[0] = b[0] + sx;
+                        o[1] = b[1] + sy;
+                        o[2] = b[2] + sx;
+                        o[3] = b[3] + sy;
+                    }
                     a->centres[2 * i + 0] = (o[0] + o[2]) / 2.0f;
                     a->centres[2 * i + 1] = (o[1] + o[3]) / 2.0f;
                     for (int c = 0; c < 4; c++) a->planes[c * n + i] = o[c];

@@ -22,12 +22,20 @@
 // PyTorch code. Centres are (x1 + x2) / 2 and (y1 + y2) / 2 in float, as the ATSS assigner
 // computes them (they may differ from s_l x by a rounding).
 //
+// [B]'s anchors (plus_one, the seed's AP-Loss-based code; its generate_anchors without the
+// rounding of Detectron's): the reference window of level l is [0, 0, s_l - 1, s_l - 1] with the
+// +1 convention (w = x2 - x1 + 1, centre x1 + (w - 1) / 2 = (s_l - 1) / 2); for each ratio r,
+// ws = sqrt(s_l^2 / r), hs = ws r, then each scale k multiplies ws, hs by scale_k and the anchor
+// is centre -+ (ws - 1) / 2, centre -+ (hs - 1) / 2. All in double; the shifts s_l x are added in
+// double and the result rounded to float once. Order as above (ratio outer, scale inner).
+//
 // Feature map sizes: ResNet + FPN halve the input with ceil at every stride-2 layer, so a
 // (padded) input of H x W gives ceil(H / s_l) x ceil(W / s_l) cells at level l.
 
 #ifndef DET_MODEL_ANCHORS_H
 #define DET_MODEL_ANCHORS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,6 +49,7 @@ struct anchors_config {
     int   scales_per_octave;               // 2 or 3
     int   n_ratios;
     float ratios[ANCHORS_MAX_PER_LOC];     // height / width
+    bool  plus_one;                        // [B]'s Detectron-style anchors (below); false: [A]'s
 };
 
 // The configs of the recipes, by anchors per location:

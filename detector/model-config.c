@@ -31,9 +31,12 @@ int config_model_options(const struct config * c, int n_classes, int bn, struct 
     o->backbone.frozen_stages = c->frozen_stages;
     o->backbone.bn = bn >= 0 ? (enum alrp_bn_mode) bn : c->bn == CONFIG_BN_TRAIN ? ALRP_BN_TRAIN : ALRP_BN_FROZEN;
     if (o->backbone.bn == ALRP_BN_EVAL) o->backbone.frozen_stages = -1;   // nothing trains anyway
+    o->backbone.caffe = c->resnet_style == CONFIG_RESNET_CAFFE;   // [B]'s variant (docs/weights.md)
+    o->backbone.stem_bias = c->stem_bias;
     o->fpn_channels = c->fpn_channels;
     o->head_channels = c->head_channels;
     o->head_convs = c->head_convs;
+    o->p7_relu = c->p7_relu;
     return model_options_check(o, err, err_size);
 }
 
@@ -59,5 +62,15 @@ void config_post_params(const struct config * c, struct post_params * p) {
     p->score_thr = c->score_thr;
     p->nms_iou = c->nms_iou;
     p->max_per_img = c->max_per_img;
+    p->style = c->post_style == CONFIG_POST_SEED ? POST_SEED : POST_MMDET;
     loss_kind_stds(config_loss_kind(c), p->stds);
+}
+
+void config_image_norm(const struct config * c, struct image_norm * nm) {
+    image_norm_default(nm);
+    nm->bgr = c->input_bgr;
+    for (int i = 0; i < 3; i++) {
+        if (c->pixel_mean.n == 3) nm->mean[i] = c->pixel_mean.v[i];
+        if (c->pixel_std.n == 3) nm->std[i] = c->pixel_std.v[i];
+    }
 }

@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "data-assign.h"
+#include "data-image.h"
 #include "model-loss.h"
 #include "model-post.h"
 
@@ -28,6 +29,8 @@ void config_loss_options(const struct config * c, const struct config_derived * 
 void config_assign_params(const struct config * c, struct assign_params * p);
 // the test-time post-processing: nms_pre, score_thr, nms_iou, max_per_img, the loss's stds
 void config_post_params(const struct config * c, struct post_params * p);
+// the input normalisation: pixel_mean, pixel_std, input_bgr ([A]'s RGB mean/std by default)
+void config_image_norm(const struct config * c, struct image_norm * nm);
 // the loss kind of the config's loss key
 enum loss_kind config_loss_kind(const struct config * c);
 

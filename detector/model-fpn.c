@@ -9,6 +9,7 @@ void fpn_init(struct fpn * f, struct nn_registry * reg, struct alrp_context * ct
     char n[ALRP_MAX_NAME];
     const enum nn_init X = NN_INIT_XAVIER_UNIFORM;
     f->channels = channels;
+    f->p7_relu = false;
     for (int i = 0; i < 3; i++) {
         f->in_channels[i] = in_channels[i];
         snprintf(n, sizeof n, "lateral_convs.%d.conv", i);
@@ -35,5 +36,5 @@ void fpn_forward(const struct fpn * f, struct alrp_context * ctx, struct alrp_te
         lat[i] = alrp_add(ctx, nn_conv_forward(ctx, &f->lateral[i], c[i], false), alrp_upsample_nearest(ctx, lat[i + 1], 2));
     for (int i = 0; i < 3; i++) p[i] = nn_conv_forward(ctx, &f->output[i], lat[i], false);       // P3..P5
     p[3] = nn_conv_forward(ctx, &f->output[3], c[2], false);                                       // P6 (N, ch, ceil(H5/2), ..)
-    p[4] = nn_conv_forward(ctx, &f->output[4], p[3], false);                                       // P7 (N, ch, ceil(H6/2), ..)
+    p[4] = nn_conv_forward(ctx, &f->output[4], f->p7_relu ? alrp_relu(ctx, p[3]) : p[3], false);                                       // P7 (N, ch, ceil(H6/2), ..)
 }

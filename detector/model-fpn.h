@@ -6,6 +6,8 @@
 //     P3..P5 = fpn_convs.0..2(L3..L5)        3x3 convs, pad 1
 //     P6 = fpn_convs.3(C5)                   3x3 stride 2 on the backbone's C5 ('on_input')
 //     P7 = fpn_convs.4(P6)                   3x3 stride 2 on P6, no ReLU in between
+// [B] (the seed's code, as the RetinaNet paper) puts a ReLU between P6 and P7's conv: set
+// f->p7_relu after fpn_init (P6 itself, the output, stays without it).
 // Every conv has a bias and no activation. Names "<prefix>lateral_convs.i.conv.weight/bias",
 // "<prefix>fpn_convs.i.conv.weight/bias" (prefix "neck." in the detector). Init: xavier-uniform
 // weights, zero biases.
@@ -15,6 +17,7 @@
 #include "model-nn.h"
 
 struct fpn {
+    bool p7_relu;             // [B]: P7 = fpn_convs.4(ReLU(P6)); false ([A]) after fpn_init
     int64_t in_channels[3];   // of C3, C4, C5
     int64_t channels;         // of every output (256 in [A])
     struct nn_conv lateral[3];

@@ -141,11 +141,12 @@ struct nn_bn nn_bn_new(struct nn_registry * reg, struct alrp_context * ctx, cons
 struct alrp_tensor * nn_conv_bn_forward(struct alrp_context * ctx, const struct nn_conv * c, const struct nn_bn * bn,
                                         enum alrp_bn_mode mode, struct alrp_tensor * x, bool relu) {
     if (mode == ALRP_BN_TRAIN) {
-        struct alrp_tensor * y = alrp_conv2d(ctx, x, c->w, NULL, c->stride, c->pad, 1, c->groups);
+        struct alrp_tensor * y = alrp_conv2d(ctx, x, c->w, c->b, c->stride, c->pad, 1, c->groups);
         y = alrp_batch_norm(ctx, y, bn->weight, bn->bias, bn->running_mean, bn->running_var, ALRP_BN_TRAIN, NN_BN_MOMENTUM, NN_BN_EPS);
         return relu ? alrp_relu(ctx, y) : y;
     }
     struct alrp_tensor * scale, * shift;
     alrp_frozen_bn_affine(ctx, bn->weight, bn->bias, bn->running_mean, bn->running_var, NN_BN_EPS, &scale, &shift);
+    if (c->b) shift = alrp_add(ctx, shift, alrp_mul(ctx, scale, c->b));   // BN(conv + b) = scale conv + (shift + scale b)
     return alrp_conv2d_affine(ctx, x, c->w, scale, shift, relu, c->stride, c->pad, 1, c->groups);
 }

@@ -69,7 +69,8 @@ struct nn_bn { struct alrp_tensor * weight, * bias, * running_mean, * running_va
 struct nn_bn nn_bn_new(struct nn_registry * reg, struct alrp_context * ctx, const char * prefix, const char * name,
                        int64_t channels, bool trainable);
 
-// conv (no bias) + batch norm + optional ReLU, x (N, I, H, W) -> (N, O, H', W'):
+// conv + batch norm + optional ReLU, x (N, I, H, W) -> (N, O, H', W') (a conv bias, [B]'s stem,
+// is added before the BN; with frozen BN it is folded into the shift):
 //   ALRP_BN_TRAIN: conv2d, batch_norm with batch statistics (running statistics updated), relu;
 //   ALRP_BN_FROZEN, ALRP_BN_EVAL: one fused conv2d_affine, with the BN's running statistics
 //   folded into a per-channel scale and shift (the BN weight and bias keep their gradients).

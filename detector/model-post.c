@@ -22,6 +22,7 @@ void post_params_default(struct post_params * p) {
     p->nms_iou = 0.5;
     p->max_per_img = 100;
     p->stds[0] = 0.1f; p->stds[1] = 0.1f; p->stds[2] = 0.2f; p->stds[3] = 0.2f;
+    p->style = POST_MMDET;
 }
 
 static inline float post__sigmoid(float x) {
@@ -63,10 +64,75 @@ static int post__check(const struct anchors * a, int n_classes, const float * lo
     return 0;
 }
 
+// [B]'s rules (model-post.h): pairs per level, +1 decoding in double, class-wise NMS
+static int post__detect_seed(const struct anchors * a, int n_classes, const float * logits, const float * deltas,
+                             float img_w, float img_h, float scale_w, float scale_h, const struct post_params * p,
+                             struct det_detection * out, char * err, size_t err_size) {
+    const int64_t C = n_classes;
+    int64_t max_level = 0, cap = 0;
+    for (int l = 0; l < a->n_levels; l++) {
+        const int64_t nl = (a->offset[l + 1] - a->offset[l]) * C;
+        max_level = nl > max_level ? nl : max_level;
+        cap += p->nms_pre > 0 && nl > p->nms_pre ? p->nms_pre : nl;
+    }
+    struct post__key * key = (struct post__key *) malloc(sizeof(struct post__key) * (size_t) (max_level ? max_level : 1));
+    float * box = (float *) malloc(sizeof(float) * 4 * (size_t) (cap ? cap : 1));
+    float * score = (float *) malloc(sizeof(float) * (size_t) (cap ? cap : 1));
+    int32_t * cls = (int32_t *) malloc(sizeof(int32_t) * (size_t) (cap ? cap : 1));
+    int64_t * keep = (int64_t *) malloc(sizeof(int64_t) * (size_t) (cap ? cap : 1));
+    int rc = -1;
+    if (!key || !box || !score || !cls || !keep) { det_errf(err, err_size, "post: out of memory"); goto done; }
+    int64_t n = 0;
+    for (int l = 0; l < a->n_levels; l++) {
+        const float thr = l + 1 < a->n_levels ? p->score_thr : 0.0f;
+        int64_t m = 0;
+        for (int64_t j = a->offset[l] * C; j < a->offset[l + 1] * C; j++) {
+            if (logits[j] != logits[j]) { det_errf(err, err_size, "post: anchor %lld has a NaN logit", (long long) (j / C)); goto done; }
+            const float s = post__sigmoid(logits[j]);
+            if (s > thr) { key[m].score = s; key[m].k = j; m++; }
+        }
+        qsort(key, (size_t) m, sizeof(*key), post__by_score);
+        if (p->nms_pre > 0 && m > p->nms_pre) m = p->nms_pre;
+        for (int64_t i = 0; i < m; i++, n++) {
+            const int64_t k = key[i].k / C;
+            const float * an = a->boxes + 4 * k, * d = deltas + 4 * k;
+            const double w = (double) an[2] - an[0] + 1.0, h = (double) an[3] - an[1] + 1.0;
+            const double cx = an[0] + 0.5 * (w - 1.0), cy = an[1] + 0.5 * (h - 1.0);
+            const double px = cx + (double) d[0] * p->stds[0] * w, py = cy + (double) d[1] * p->stds[1] * h;
+            const double pw = exp((double) d[2] * p->stds[2]) * w, ph = exp((double) d[3] * p->stds[3]) * h;
+            const double hw = 0.5 * fmax(pw - 1.0, 0.0), hh = 0.5 * fmax(ph - 1.0, 0.0);
+            double b[4] = { px - hw, py - hh, px + hw, py + hh };
+            for (int q = 0; q < 4; q++) {
+                const double hi = (q % 2 ? (double) img_h : (double) img_w) - 1.0;
+                b[q] = fmin(fmax(b[q], 0.0), hi);
+                box[4 * n + q] = (float) (b[q] / (q % 2 ? (double) scale_h : (double) scale_w));
+            }
+            score[n] = key[i].score;
+            cls[n] = (int32_t) (key[i].k % C);
+        }
+    }
+    const int64_t n_keep = boxes_nms_batched(n, box, score, cls, p->nms_iou, keep, err, err_size);
+    if (n_keep < 0) goto done;
+    const int64_t n_out = p->max_per_img > 0 && n_keep > p->max_per_img ? p->max_per_img : n_keep;
+    for (int64_t i = 0; i < n_out; i++) {
+        out[i].cls = cls[keep[i]];
+        out[i].score = score[keep[i]];
+        memcpy(out[i].box, box + 4 * keep[i], sizeof(float) * 4);
+    }
+    rc = (int) n_out;
+done:
+    free(key); free(box); free(score); free(cls); free(keep);
+    return rc;
+}
+
 int post_detect(const struct anchors * a, int n_classes, const float * logits, const float * deltas,
                 float img_w, float img_h, float scale_w, float scale_h, const struct post_params * p,
                 struct det_detection * out, char * err, size_t err_size) {
     if (post__check(a, n_classes, logits, deltas, img_w, img_h, scale_w, scale_h, p, out, err, err_size)) return -1;
+    if (p->style == POST_SEED) {
+        if (a->n == 0) return 0;
+        return post__detect_seed(a, n_classes, logits, deltas, img_w, img_h, scale_w, scale_h, p, out, err, err_size);
+    }
     const int64_t n = a->n, C = n_classes;
     if (n == 0) return 0;
     int64_t max_level = 0;

@@ -15,6 +15,19 @@
 //      descending score order.
 // Defaults: nms_pre 1000, score_thr 0.05, nms_iou 0.5, max_per_img 100, stds (0.1, 0.1, 0.2, 0.2).
 //
+// [B]'s post-processing (style POST_SEED: the seed's AP-Loss-based code, its test.py /
+// coco_eval.get_results), with the same parameters:
+//   1. per level: every (anchor, class) pair scored sigmoid(logit); the top nms_pre pairs by
+//      score (ties: lower anchor x C + class first), of those the ones above score_thr on every
+//      level but the last, above 0 on the last (P7);
+//   2. each pair's anchor decoded with the +1 convention, in double: w = x2 - x1 + 1,
+//      cx = x1 + (w - 1) / 2, cx' = cx + dx std0 w, w' = exp(dw std2) w (no clamp),
+//      x1' = cx' - max(w' - 1, 0) / 2, x2' = cx' + max(w' - 1, 0) / 2 (y likewise);
+//      clipped to [0, img_w - 1] x [0, img_h - 1]; divided by the scale;
+//   3. class-wise NMS at nms_iou over all levels' pairs (level order, each in score order), the
+//      first max_per_img kept. (Its COCO json then writes w = x2 - x1 + 1: the results writer's
+//      business, see docs/weights.md.)
+//
 // Anchors with no class above score_thr cannot give a candidate, so they are dropped before
 // the top-nms_pre selection; the selection among the others, and their order, are unchanged.
 
@@ -32,12 +45,15 @@ struct det_detection {
     float   box[4];     // x1 y1 x2 y2 in the original image's pixels
 };
 
+enum post_style { POST_MMDET, POST_SEED };
+
 struct post_params {
     int    nms_pre;     // <= 0: no per-level cut
     float  score_thr;
     double nms_iou;
     int    max_per_img; // <= 0: keep every detection NMS keeps
     float  stds[4];
+    enum post_style style;  // POST_MMDET ([A], the default) or POST_SEED ([B])
 };
 
 void post_params_default(struct post_params * p);

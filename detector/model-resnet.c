@@ -19,7 +19,7 @@ static const struct { const char * name; enum resnet_block_type block; int layer
 int resnet_config_from_name(const char * name, struct resnet_config * cfg) {
     memset(cfg, 0, sizeof(*cfg));
     if (strcmp(name, "small") == 0) {
-        *cfg = (struct resnet_config) { RESNET_BASIC, { 1, 1, 1, 1 }, 1, 64, 16, -1, ALRP_BN_TRAIN };
+        *cfg = (struct resnet_config) { RESNET_BASIC, { 1, 1, 1, 1 }, 1, 64, 16, -1, ALRP_BN_TRAIN, false, false };
         return 0;
     }
     for (size_t i = 0; i < sizeof(resnet_presets) / sizeof(resnet_presets[0]); i++) {
@@ -51,6 +51,7 @@ int resnet_config_check(const struct resnet_config * cfg, char * err, size_t err
     else if (resnet_width(cfg, cfg->base_width) < 1) why = "the bottleneck width floor(base_width * width_per_group / 64) * groups is 0";
     else if (cfg->frozen_stages < -1 || cfg->frozen_stages > 4) why = "frozen_stages must be -1..4";
     else if (cfg->bn != ALRP_BN_TRAIN && cfg->bn != ALRP_BN_EVAL && cfg->bn != ALRP_BN_FROZEN) why = "unknown BN mode";
+    else if (cfg->caffe && cfg->block != RESNET_BOTTLENECK) why = "caffe style needs bottleneck blocks";
     for (int k = 0; !why && k < 4; k++)
         if (cfg->layers[k] < 1 || cfg->layers[k] > RESNET_MAX_BLOCKS) why = "every stage needs 1..36 blocks";
     if (why && err) snprintf(err, err_size, "backbone: %s", why);
@@ -74,7 +75,7 @@ void resnet_init(struct resnet * r, struct nn_registry * reg, struct alrp_contex
     r->cfg = *cfg;
     const enum nn_init K = NN_INIT_KAIMING_FAN_OUT;
     bool tr = resnet_trainable(cfg, 0);
-    r->conv1 = nn_conv_new(reg, ctx, prefix, "conv1", 3, cfg->base_width, 7, 2, 3, 1, false, tr, K, 0.0f, 0.0f);
+    r->conv1 = nn_conv_new(reg, ctx, prefix, "conv1", 3, cfg->base_width, 7, 2, 3, 1, cfg->stem_bias, tr, K, 0.0f, 0.0f);
     r->bn1 = nn_bn_new(reg, ctx, prefix, "bn1", cfg->base_width, tr);
     int64_t in = cfg->base_width;
     const int e = resnet_expansion(cfg);
@@ -89,7 +90,8 @@ void resnet_init(struct resnet * r, struct nn_registry * reg, struct alrp_contex
             if (cfg->block == RESNET_BOTTLENECK) {
                 b->n_convs = 3;
                 const int64_t ci[3] = { in, width, width }, co[3] = { width, width, out };
-                const int ks[3] = { 1, 3, 1 }, ss[3] = { 1, stride, 1 }, gs[3] = { 1, cfg->groups, 1 };
+                const int ks[3] = { 1, 3, 1 }, gs[3] = { 1, cfg->groups, 1 };
+                const int ss[3] = { cfg->caffe ? stride : 1, cfg->caffe ? 1 : stride, 1 };
                 for (int i = 0; i < 3; i++) {
                     snprintf(n, sizeof n, "%s.conv%d", blk, i + 1);
                     b->conv[i] = nn_conv_new(reg, ctx, prefix, n, ci[i], co[i], ks[i], ss[i], ks[i] / 2, gs[i], false, tr, K, 0.0f, 0.0f);

@@ -34,6 +34,12 @@
 //     ALRP_BN_EVAL    inference: fused as FROZEN, and nothing is trainable.
 // frozen_stages: -1 none, 0 the stem, k the stem and layer1..k: no parameters there at all (the
 // convs and BN affines are buffers), BN frozen. [A] uses 1.
+// [B]'s options (the seed's AP-Loss-based code; both false in the presets):
+//     caffe      "caffe style" bottleneck: the block's stride is in conv1 (1x1 stride s) and
+//                conv2 (3x3) has stride 1 (Detectron / the AP-Loss release's R50 and R101);
+//                names and shapes are unchanged. [B]'s ResNeXt is torchvision's (false).
+//     stem_bias  conv1 has a bias, "conv1.bias" (C): [B]'s R50 (its R101 and X101 have none);
+//                with frozen BN it is folded into the BN shift: shift + scale * bias.
 #ifndef DETECTOR_MODEL_RESNET_H
 #define DETECTOR_MODEL_RESNET_H
 
@@ -51,6 +57,8 @@ struct resnet_config {
     int base_width;         // stem channels = layer1's planes (64 in torchvision)
     int frozen_stages;      // -1 none, 0 stem, k stem + layer1..k
     enum alrp_bn_mode bn;
+    bool caffe;             // bottleneck stride in conv1 (the 1x1), not conv2: [B]'s R50 / R101
+    bool stem_bias;         // conv1 has a bias ("conv1.bias"): [B]'s R50
 };
 
 // Fills cfg with the preset of that name (frozen_stages 1 and ALRP_BN_FROZEN, as [A], except

@@ -28,6 +28,7 @@ int model_options_check(const struct model_options * o, char * err, size_t err_s
 
 size_t model_weights_mem_size(const struct model_options * o) {
     int64_t n = 5 + 4 * 5 + 16 + 4 * (int64_t) o->head_convs + 4;   // stem, downsamples, FPN, head
+    n += o->backbone.stem_bias;
     for (int k = 0; k < 4; k++) n += (int64_t) o->backbone.layers[k] * (o->backbone.block == RESNET_BOTTLENECK ? 15 : 10);
     // the tensors, up to two state tensors each, the optimizer's own lists and struct
     return (size_t) (3 * n + 32) * alrp_tensor_overhead() + (size_t) n * 32 + 8192;
@@ -42,6 +43,7 @@ int model_init(struct model * m, struct alrp_context * ctx, const struct model_o
     int64_t cin[3];
     resnet_out_channels(&o->backbone, cin);
     fpn_init(&m->neck, &m->reg, ctx, "neck.", cin, o->fpn_channels, m->trainable);
+    m->neck.p7_relu = o->p7_relu;
     head_init(&m->head, &m->reg, ctx, "bbox_head.", o->fpn_channels, o->head_channels, o->head_convs, o->n_anchors, o->n_classes, m->trainable);
     return 0;
 }

@@ -33,6 +33,7 @@ struct model_options {
     int head_convs;                 // convs per head branch before the output conv: 4 in [A]
     int n_anchors;                  // anchors per location (2 or 3 for the ATSS configs, 9 or 6 else)
     int n_classes;                  // 80 for COCO
+    bool p7_relu;                   // [B]: P7 on ReLU(P6) (model-fpn.h); false in [A]
 };
 
 // [A]'s RetinaNet (FPN and head 256 channels, 4 head convs) on a preset backbone

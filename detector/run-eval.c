@@ -2,6 +2,7 @@
 #include "run-eval.h"
 
 #include "coco-eval-print.h"
+#include "model-config.h"
 #include "data-image.h"
 #include "data-loader.h"
 #include "run-args.h"
@@ -63,7 +64,7 @@ int run_detect_split(struct infer * inf, const struct config * c, const struct c
     lp.test_size = c->test_size;
     lp.test_max_size = c->test_max_size;
     lp.pad = 32;
-    image_norm_default(&lp.norm);
+    config_image_norm(c, &lp.norm);
     lp.n_threads = n_threads > 1 ? n_threads - 1 : 1;
     lp.prefetch = 4;
     lp.seed = (uint64_t) c->seed;

@@ -9,6 +9,7 @@
 
 #include "data-image.h"
 #include "draw-image.h"
+#include "model-config.h"
 #include "model-infer.h"
 
 #include <stdlib.h>
@@ -44,7 +45,7 @@ int run_infer(const struct run_args * a) {
     if (!d) { fprintf(stderr, "infer: out of memory\n"); goto done; }
     struct run_classes cls = { meta.n_classes, meta.cat_ids, (const char * const *) meta.cat_names };
     struct image_norm nm;
-    image_norm_default(&nm);
+    config_image_norm(&meta.config, &nm);
     printf("# weights %s (%d classes)\n", weights, meta.n_classes);
     for (int i = 0; i < a->n_images; i++) {
         const char * path = a->images[i];

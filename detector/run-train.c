@@ -238,7 +238,7 @@ static int train__data(struct train * t, char * err, size_t err_size) {
     lp.aug.expand = t->c.aug_expand;
     lp.aug.crop = t->c.aug_crop;
     lp.aug.flip = t->c.aug_flip;
-    image_norm_default(&lp.norm);
+    config_image_norm(&t->c, &lp.norm);
     lp.anchors = &t->anchors;
     config_assign_params(&t->c, &lp.assign);
     lp.n_classes = K;
@@ -441,7 +441,7 @@ int run_train(const struct run_args * a) {
             if (!drew_batch) {
                 drew_batch = 1;
                 struct image_norm nm;
-                image_norm_default(&nm);
+                config_image_norm(&t->c, &nm);
                 if (run_draw_batch(t->run_dir, b, &nm, &t->cls, err, sizeof err)) train__warn(t, "train_batch.png", err);
             }
             const int stop = train__stop || (a->stop_after > 0 && out.step >= a->stop_after);

@@ -23,6 +23,8 @@ static char err[2048];
 static const char * const model_names[] = {
     "alrp500_r50", "alrp500_r50_atss", "alrp500_r101_atss", "alrp500_x101_atss",
     "alrp800_r101_atss", "alrp800_x101_atss", "aploss500_r50", "shapes",
+    "b_alrp500_r50", "b_alrp500_r50_atss", "b_alrp500_r101", "b_alrp500_x101", "b_alrp800_r101", "b_alrp800_x101",
+    "b_aploss500_r50",
 };
 #define N_MODELS ((int) (sizeof model_names / sizeof model_names[0]))
 
@@ -118,6 +120,26 @@ static void test_models(void) {
     }
     if (load_model("aploss500_r50", &c) == 0 && config_derive(&c, 117266, 80, &d, err, sizeof err) == 0) {
         check("aploss500_r50: AP Loss, lr 0.002, 6 anchors", c.loss == CONFIG_LOSS_AP && d.lr == 0.002f && d.n_anchors == 6);
+    }
+    // [A]'s defaults for the [B] keys; [B]'s values in its files
+    config_defaults(&c);
+    check("defaults: [A]'s input and model (RGB, [A]'s mean / std, pytorch style, no +1, mmdet post)",
+          !c.input_bgr && c.pixel_mean.n == 3 && c.pixel_mean.v[0] == 123.675f && c.pixel_std.v[2] == 57.375f &&
+          c.resnet_style == CONFIG_RESNET_PYTORCH && !c.stem_bias && !c.p7_relu && !c.anchor_plus_one && c.post_style == CONFIG_POST_MMDET);
+    if (load_model("b_alrp500_r50", &c) == 0 && config_derive(&c, 117266, 80, &d, err, sizeof err) == 0) {
+        struct anchors_config a;
+        config_anchors(&c, &a);
+        check("b_alrp500_r50: [B]'s R50 (caffe, conv1 bias), P7 on ReLU(P6), +1 anchors, seed post, BGR mean std 1",
+              c.resnet_style == CONFIG_RESNET_CAFFE && c.stem_bias && c.p7_relu && a.plus_one && d.n_anchors == 6 &&
+              c.post_style == CONFIG_POST_SEED && c.score_thr == 0.01f && c.input_bgr && c.pixel_mean.v[0] == 102.9801f &&
+              c.pixel_std.v[0] == 1.0f && c.warmup_ratio == 0.3333333f && c.lr_steps.v[0] == 60);
+    }
+    if (load_model("b_alrp500_x101", &c) == 0 && load_model("b_alrp500_r101", &c) == 0) {
+        struct config x;
+        load_model("b_alrp500_x101", &x);
+        check("b_alrp500_x101: torchvision's ResNeXt-101 32x8d, std 58.395..; b_alrp500_r101: caffe, no conv1 bias, 160 epochs",
+              x.backbone == CONFIG_BACKBONE_RESNEXT101_32X8D && x.resnet_style == CONFIG_RESNET_PYTORCH && x.pixel_std.v[0] == 58.395f &&
+              c.resnet_style == CONFIG_RESNET_CAFFE && !c.stem_bias && c.epochs == 160 && c.lr_steps.n == 3);
     }
     if (load_model("shapes", &c) == 0 && config_derive(&c, 1000, 4, &d, err, sizeof err) == 0) {
         check("shapes: small, bn train, nothing frozen, 64 channels, 2 convs, batch 8", c.backbone == CONFIG_BACKBONE_SMALL &&
@@ -224,7 +246,7 @@ static void test_errors(void) {
     config_defaults(&c);
     // files (text in memory, named like one)
     check_err("unknown key with the list", parse("# a\nbatch = 8\n\n\n\nepochs = 1\nlrr = 0.1\n"), "models/test:7: ", "unknown key 'lrr' (valid keys: backbone, frozen_stages,");
-    check_err("the list ends with the last key", parse("lrr = 0.1\n"), "models/test:1: ", ", seed, published_ap)");
+    check_err("the list ends with the last key", parse("lrr = 0.1\n"), "models/test:1: ", ", published_ap, resnet_style, stem_bias, p7_relu, anchor_plus_one, post_style, input_bgr, pixel_mean, pixel_std)");
     check_err("wrong type: int", parse("batch = eight\n"), "models/test:1: ", "key 'batch': value 'eight' is not an integer");
     check_err("wrong type: int given a float", parse("batch = 8.5\n"), "models/test:1: ", "'8.5' is not an integer");
     check_err("wrong type: float", parse("\ndelta = 1.0x\n"), "models/test:2: ", "key 'delta': value '1.0x' is not a number");
@@ -256,6 +278,10 @@ static void test_errors(void) {
     check_err("size not a multiple of 32", parse("size = 500\n"), "models/test:1: ", "size 500 is not a multiple of 32");
     check_err("too many anchors", parse("anchor_ratios = 0.5, 1, 2\nscales_per_octave = 8\n"), "models/test:2: ", "more than 16 anchors per location");
     check_err("small backbone frozen", parse("backbone = small\n"), "models/test:1: ", "frozen_stages must be -1");
+    check_err("pixel_mean of 2 numbers", parse("pixel_mean = 1, 2\n"), "models/test:1: ", "pixel_mean and pixel_std take 3 numbers each (got 2 and 3)");
+    check_err("pixel_std 0", parse("pixel_std = 1, 0, 1\n"), "models/test:1: ", "key 'pixel_std': value 0 out of range");
+    check_err("caffe small backbone", parse("backbone = small\nfrozen_stages = -1\nresnet_style = caffe\n"), "models/test:3: ", "resnet_style caffe needs a bottleneck backbone");
+    check_err("post_style choices", parse("post_style = detectron\n"), "models/test:1: ", "is not one of mmdet|seed");
     check_err("NUL byte", config_parse("batch = 8\nep\0ochs = 1\n", 22, "models/test", &c, err, sizeof err), "models/test:2: ", "NUL byte");
     check_err("long text", parse("published_ap = 0123456789012345678901234567890123456789012345678901234567890123456789\n"), "models/test:1: ", "longer than 63 bytes");
     check_err("a value quoted to 40 bytes", parse("loss = aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"), "models/test:1: ", "aaaa...' is not one of");
