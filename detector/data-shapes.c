@@ -31,9 +31,9 @@ void shapes_params_default(struct shapes_params * p) {
     memset(p, 0, sizeof(*p));
     p->n_train = 2000;
     p->n_val = 200;
-    p->size = 256;
+    p->size = 128;            // 2 cores train on 128 x 128 about 4x faster than on 256 x 256
     p->seed = 20240601;
-    p->min_radius = 6.0f;
+    p->min_radius = 12.0f;    // at size 256: 6..32 px at 128 (boxes of about 12..64 px)
     p->max_radius = 64.0f;
     p->max_objects = 8;
     p->p_empty = 0.06f;

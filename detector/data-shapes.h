@@ -1,7 +1,7 @@
 // data-shapes.h - the built-in synthetic detection set `shapes`: coloured shapes of 7 classes on
 // textured, cluttered backgrounds, written in COCO's layout so the ordinary loader reads it.
 //
-//     struct shapes_params p;  shapes_params_default(&p);      // 2000 train + 200 val, 256 x 256
+//     struct shapes_params p;  shapes_params_default(&p);      // 2000 train + 200 val, 128 x 128
 //     if (shapes_ensure("data/shapes", &p, stderr, err, sizeof(err)) != 0) { puts(err); ... }
 //     // data/shapes/annotations/instances_train2017.json, data/shapes/train2017/000000000001.jpg ...
 //
@@ -9,8 +9,9 @@
 // stream (seed, split, i), so the bytes are the same on every run and for any n_threads.
 //
 // Classes (category ids 1..7): circle, square, triangle, star, cross, ring, bar. An object's
-// size is its circumradius R, log-uniform in [min_radius, max_radius] (defaults 6..64 px: boxes
-// of about 12..128 px; about 40% of the boxes have an area below 32 x 32). Rotations: any for
+// size is its circumradius R, log-uniform in [min_radius, max_radius] (given at size 256 and
+// scaled with the size; the defaults, 12..64 at 256, are 6..32 px at the default 128 x 128:
+// boxes of about 12..64 px, two thirds of them with an area below 32 x 32). Rotations: any for
 // triangle and star, +-15 degrees for square and cross, bars are horizontal or vertical +-12
 // degrees, circles and rings have none. Shapes are drawn anti-aliased from their signed
 // distance (coverage = clamp(0.5 - d, 0, 1) at pixel centres), filled with a solid colour, a
@@ -49,9 +50,9 @@
 
 struct shapes_params {
     int      n_train, n_val;      // 2000, 200
-    int      size;                // 256: square images of size x size
+    int      size;                // 128: square images of size x size
     uint64_t seed;                // 20240601
-    float    min_radius, max_radius;   // 6, 64 (pixels, at size 256; scaled with size)
+    float    min_radius, max_radius;   // 12, 64 (pixels, at size 256; scaled with size: 6..32 at 128)
     int      max_objects;         // 8
     float    p_empty;             // 0.06
     float    p_overlap;           // 0.35: an object placed over an earlier one

@@ -89,6 +89,7 @@ struct train {
     int n_threads;
     double t_start;
     float last_loss;
+    int64_t ckpt_step;              // the update of the last checkpoint written (last.safetensors)
 };
 
 static int train__save(struct train * t, const char * path, const char * kind, char * err, size_t err_size) {
@@ -97,6 +98,7 @@ static int train__save(struct train * t, const char * path, const char * kind, c
     t->meta.sb = t->s->sb;
     t->meta.step = alrp_optimizer_n_steps(t->s->opt);
     const int rc = ckpt_save(path, t->be, t->m, strcmp(kind, "last") == 0 ? t->s->opt : NULL, &t->meta, err, err_size);
+    if (rc == 0 && strcmp(kind, "last") == 0) t->ckpt_step = t->meta.step;
     if (rc) {
         char e2[1400];
         snprintf(e2, sizeof e2, "%s; the previous checkpoint (if any) is intact", err);
@@ -276,6 +278,7 @@ static int train__model(struct train * t, char * err, size_t err_size) {
     if (t->a->resume) {
         if (ckpt_load(t->last, t->be, t->m, t->s->opt, err, err_size)) return -1;
         t->s->sb = t->meta.sb;
+        t->ckpt_step = t->meta.step;
     } else {
         t->s->sb.weight = t->c.sb_init;
     }
@@ -398,9 +401,12 @@ int run_train(const struct run_args * a) {
             lr = config_lr_at(&t->c, &t->d, it);
             struct step_out out;
             if (step_run(t->s, b->images, b->labels, b->targets, (float) lr, &out, err, sizeof err)) {
-                run_log_printf(&t->log, "\n");
-                fprintf(stderr, "train: %s; stopped: %s keeps the last good state (resume with --resume %s)\n", err,
-                        run_file_exists(t->last) ? t->last : "no checkpoint", t->run_dir);
+                if (tty) printf("\n");
+                if (run_file_exists(t->last))
+                    fprintf(stderr, "train: %s; stopped: %s (update %lld) is the last good checkpoint: lower the lr, or resume with --resume %s\n",
+                            err, t->last, (long long) t->ckpt_step, t->run_dir);
+                else fprintf(stderr, "train: %s; stopped before any checkpoint: start again with a lower lr\n", err);
+                if (t->log.file) fprintf(t->log.file, "train: %s; stopped\n", err);
                 train__free(t);
                 return 3;
             }

@@ -81,8 +81,8 @@ static void test_shapes(const char * dir_a) {
     for (int64_t i = 0; i < ds.n_anns; i++) {
         small += ds.anns[i].bbox[2] * ds.anns[i].bbox[3] < 32.0 * 32.0;
         per_cat[ds.anns[i].category]++;
-        CHECK(ds.anns[i].bbox[0] >= 0 && ds.anns[i].bbox[1] >= 0 && ds.anns[i].bbox[0] + ds.anns[i].bbox[2] <= 256.001 &&
-              ds.anns[i].bbox[1] + ds.anns[i].bbox[3] <= 256.001);
+        CHECK(ds.anns[i].bbox[0] >= 0 && ds.anns[i].bbox[1] >= 0 && ds.anns[i].bbox[0] + ds.anns[i].bbox[2] <= p.size + 0.001 &&
+              ds.anns[i].bbox[1] + ds.anns[i].bbox[3] <= p.size + 0.001);
     }
     for (int64_t i = 0; i < ds.n_images; i++) empty += ds.images[i].n_anns == 0;
     for (int64_t k = 0; k < ds.n_categories; k++) CHECK(per_cat[k] > 0);
@@ -114,7 +114,9 @@ static void test_images(const char * dir) {
     char path[600], bad[600];
     struct image im;
     snprintf(path, sizeof(path), "%s/train2017/000000000003." EXT, dir);
-    CHECK(image_load(path, &im, err, sizeof(err)) == 0 && im.w == 256 && im.h == 256);
+    struct shapes_params p;
+    shapes_params_default(&p);
+    CHECK(image_load(path, &im, err, sizeof(err)) == 0 && im.w == p.size && im.h == p.size);
     // PNG round trip
     snprintf(bad, sizeof(bad), "%s/x.png", root);
     CHECK(image_write_png(bad, &im, err, sizeof(err)) == 0);
@@ -237,7 +239,7 @@ static void test_augment(const char * dir) {
     augment_params_none(&none);
     struct alrp_rng r = { 5 };
     CHECK(augment_train(&im, 3, boxes, cls, &none, &r, S, &nm, x, ob, oc, &on, err, sizeof(err)) == 0 && on == 3);
-    const float s = (float) (128.0 / 256.0);
+    const float s = (float) S / (float) im.w;   // the plain resize of the set's image to S x S
     for (int i = 0; i < 12; i++) CHECK(ob[i] == fminf(fmaxf(boxes[i] * s, 0), (float) S));
     struct augment_params fl = none;
     fl.flip = true;

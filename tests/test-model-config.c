@@ -142,9 +142,9 @@ static void test_models(void) {
               c.resnet_style == CONFIG_RESNET_CAFFE && !c.stem_bias && c.epochs == 160 && c.lr_steps.n == 3);
     }
     if (load_model("shapes", &c) == 0 && config_derive(&c, 1000, 4, &d, err, sizeof err) == 0) {
-        check("shapes: small, bn train, nothing frozen, 64 channels, 2 convs, batch 8", c.backbone == CONFIG_BACKBONE_SMALL &&
+        check("shapes: small, bn train, nothing frozen, 64 channels, 2 convs, batch 8, 128 x 128", c.backbone == CONFIG_BACKBONE_SMALL &&
               c.bn == CONFIG_BN_TRAIN && c.frozen_stages == -1 && c.fpn_channels == 64 && c.head_channels == 64 &&
-              c.head_convs == 2 && c.batch == 8 && (c.size == 256 || c.size == 320));
+              c.head_convs == 2 && c.batch == 8 && c.size == 128 && c.test_size == 128);
         check("shapes: classes and images from the dataset", d.n_classes == 4 && d.iters_per_epoch == 125);
     }
 }
