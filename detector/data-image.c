@@ -80,6 +80,25 @@ static int data__jpeg_check(const uint8_t * p, size_t n, const char ** why) {
     }
 }
 
+// A binary PNM (P5, P6: what stb_image reads) whose header has a number of more than 9 digits:
+// stb_image 2.27 overflows an int reading it (later versions limit it).
+static int data__pnm_bad(const uint8_t * p, size_t n) {
+    if (n < 2 || p[0] != 'P' || (p[1] != '5' && p[1] != '6')) return 0;
+    size_t i = 2;
+    for (int k = 0; k < 3; k++) {
+        for (;;) {   // whitespace and comments, as stb skips them
+            while (i < n && (p[i] == ' ' || (p[i] >= '\t' && p[i] <= '\r'))) i++;
+            if (i < n && p[i] == '#') { while (i < n && p[i] != '\n' && p[i] != '\r') i++; continue; }
+            break;
+        }
+        size_t d = 0;
+        while (i < n && p[i] >= '0' && p[i] <= '9') { i++; d++; }
+        if (d > 9) return 1;
+        if (d == 0) return 0;   // stb rejects it itself
+    }
+    return 0;
+}
+
 // stb_image's failure reason, made printable: its "XXXX PNG chunk not known" carries the file's
 // own chunk-type bytes (which may be newlines or NULs)
 static const char * data__reason(char * buf, size_t n) {
@@ -101,6 +120,7 @@ int image_decode(const void * data, size_t n, const char * name, struct image * 
     char why_buf[128];
     const char * why = NULL;   // before stbi_info, which already reads the Huffman tables
     if (data__jpeg_check(p, n, &why)) return det_errf(err, err_size, "%s: not a readable image (%s)", name, why);
+    if (data__pnm_bad(p, n)) return det_errf(err, err_size, "%s: not a readable image (PNM header number too large)", name);
     struct data__blk * mark = data__stb_mark();
     int w = 0, h = 0, comp = 0;
     int info = stbi_info_from_memory(p, (int) n, &w, &h, &comp);
