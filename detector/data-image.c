@@ -80,8 +80,9 @@ static int data__jpeg_check(const uint8_t * p, size_t n, const char ** why) {
     }
 }
 
-// A binary PNM (P5, P6: what stb_image reads) whose header has a number of more than 9 digits:
-// stb_image 2.27 overflows an int reading it (later versions limit it).
+// A binary PNM (P5, P6: what stb_image reads) that stb_image 2.27 mishandles: 1 when a header
+// number has more than 9 digits (an int overflow), 2 when it is 16-bit (maxval > 255: its
+// 16-to-8 conversion reads past the buffer on a short file).
 static int data__pnm_bad(const uint8_t * p, size_t n) {
     if (n < 2 || p[0] != 'P' || (p[1] != '5' && p[1] != '6')) return 0;
     size_t i = 2;
@@ -92,9 +93,11 @@ static int data__pnm_bad(const uint8_t * p, size_t n) {
             break;
         }
         size_t d = 0;
-        while (i < n && p[i] >= '0' && p[i] <= '9') { i++; d++; }
+        long v = 0;
+        while (i < n && p[i] >= '0' && p[i] <= '9') { if (d < 10) v = v * 10 + (p[i] - '0'); i++; d++; }
         if (d > 9) return 1;
         if (d == 0) return 0;   // stb rejects it itself
+        if (k == 2 && v > 255) return 2;
     }
     return 0;
 }
@@ -120,7 +123,9 @@ int image_decode(const void * data, size_t n, const char * name, struct image * 
     char why_buf[128];
     const char * why = NULL;   // before stbi_info, which already reads the Huffman tables
     if (data__jpeg_check(p, n, &why)) return det_errf(err, err_size, "%s: not a readable image (%s)", name, why);
-    if (data__pnm_bad(p, n)) return det_errf(err, err_size, "%s: not a readable image (PNM header number too large)", name);
+    int pnm = data__pnm_bad(p, n);
+    if (pnm) return det_errf(err, err_size, "%s: not a readable image (%s)", name,
+                             pnm == 1 ? "PNM header number too large" : "16-bit PNM is not supported");
     struct data__blk * mark = data__stb_mark();
     int w = 0, h = 0, comp = 0;
     int info = stbi_info_from_memory(p, (int) n, &w, &h, &comp);
