@@ -41,14 +41,17 @@ int image_read_file(const char * path, uint8_t ** data, size_t * n, char * err, 
     return 0;
 }
 
-// Checks of a JPEG (FF D8 ...) made before stb_image sees it; 0 or -1 with *why:
+// Checks of a JPEG (FF... D8 ...) made before stb_image sees it; 0 or -1 with *why:
 //   - the marker segments are walked (entropy-coded data skipped up to the next marker that is
 //     not FF 00 or a restart marker); every DHT table must have at most 256 codes (stb_image
 //     2.27 writes past its table otherwise; later versions check it);
 //   - an end-of-image marker (FF D9) must follow the last start-of-scan (a truncated file).
 static int data__jpeg_check(const uint8_t * p, size_t n, const char ** why) {
-    if (n < 2 || p[0] != 0xFF || p[1] != 0xD8) return 0;   // not a JPEG: stb decides
-    size_t i = 2;
+    // stb_image takes any run of FF bytes before D8 as the start-of-image marker
+    size_t i = 0;
+    while (i < n && p[i] == 0xFF) i++;
+    if (i == 0 || i >= n || p[i] != 0xD8) return 0;   // not a JPEG: stb decides
+    i++;
     int seen_sos = 0;
     for (;;) {
         while (i < n && p[i] != 0xFF) i++;            // (garbage between segments: stb skips it too)
