@@ -105,6 +105,35 @@ static int data__pnm_bad(const uint8_t * p, size_t n) {
     return 0;
 }
 
+// A PNG with empty IDAT chunks: stb_image 2.27 does pointer arithmetic on its NULL buffer for a
+// first empty one (undefined, though nothing is read). Returns a malloc'd copy without them (same
+// image: IDAT data is one stream split anywhere), or NULL when there are none (or no memory).
+static uint8_t * data__png_drop_empty_idat(const uint8_t * p, size_t n, size_t * out_n) {
+    static const uint8_t sig[8] = { 0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A };
+    if (n < 8 || memcmp(p, sig, 8) != 0) return NULL;
+    int found = 0;
+    for (size_t i = 8; i + 12 <= n;) {
+        size_t len = ((size_t) p[i] << 24) | ((size_t) p[i + 1] << 16) | ((size_t) p[i + 2] << 8) | p[i + 3];
+        if (len == 0 && memcmp(p + i + 4, "IDAT", 4) == 0) { found = 1; break; }
+        if (len > n - i - 12) break;
+        i += 12 + len;
+    }
+    if (!found) return NULL;
+    uint8_t * q = (uint8_t *) malloc(n);
+    if (!q) return NULL;
+    memcpy(q, p, 8);
+    size_t k = 8, i = 8;
+    while (i + 12 <= n) {
+        size_t len = ((size_t) p[i] << 24) | ((size_t) p[i + 1] << 16) | ((size_t) p[i + 2] << 8) | p[i + 3];
+        if (len > n - i - 12) break;
+        if (!(len == 0 && memcmp(p + i + 4, "IDAT", 4) == 0)) { memcpy(q + k, p + i, 12 + len); k += 12 + len; }
+        i += 12 + len;
+    }
+    memcpy(q + k, p + i, n - i);   // whatever follows (stb decides about it)
+    *out_n = k + (n - i);
+    return q;
+}
+
 // stb_image's failure reason, made printable: its "XXXX PNG chunk not known" carries the file's
 // own chunk-type bytes (which may be newlines or NULs)
 static const char * data__reason(char * buf, size_t n) {
@@ -116,13 +145,22 @@ static const char * data__reason(char * buf, size_t n) {
     return buf;
 }
 
+static int data__decode(const uint8_t * p, size_t n, const char * name, struct image * im, char * err, size_t err_size);
+
 int image_decode(const void * data, size_t n, const char * name, struct image * im, char * err, size_t err_size) {
     im->w = im->h = 0;
     im->rgb = NULL;
     if (!name) name = "<memory>";
     if (n == 0 || !data) return det_errf(err, err_size, "%s: not a readable image (empty file)", name);
+    size_t n2 = 0;
+    uint8_t * fixed = data__png_drop_empty_idat((const uint8_t *) data, n, &n2);
+    int rc = fixed ? data__decode(fixed, n2, name, im, err, err_size) : data__decode((const uint8_t *) data, n, name, im, err, err_size);
+    free(fixed);
+    return rc;
+}
+
+static int data__decode(const uint8_t * p, size_t n, const char * name, struct image * im, char * err, size_t err_size) {
     if (n > INT_MAX) return det_errf(err, err_size, "%s: not a readable image (file of %zu bytes is too large)", name, n);
-    const uint8_t * p = (const uint8_t *) data;
     char why_buf[128];
     const char * why = NULL;   // before stbi_info, which already reads the Huffman tables
     if (data__jpeg_check(p, n, &why)) return det_errf(err, err_size, "%s: not a readable image (%s)", name, why);
