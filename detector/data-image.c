@@ -41,14 +41,17 @@ int image_read_file(const char * path, uint8_t ** data, size_t * n, char * err, 
     return 0;
 }
 
-// Checks of a JPEG (FF D8 ...) made before stb_image sees it; 0 or -1 with *why:
+// Checks of a JPEG (FF... D8 ...) made before stb_image sees it; 0 or -1 with *why:
 //   - the marker segments are walked (entropy-coded data skipped up to the next marker that is
 //     not FF 00 or a restart marker); every DHT table must have at most 256 codes (stb_image
 //     2.27 writes past its table otherwise; later versions check it);
 //   - an end-of-image marker (FF D9) must follow the last start-of-scan (a truncated file).
 static int data__jpeg_check(const uint8_t * p, size_t n, const char ** why) {
-    if (n < 2 || p[0] != 0xFF || p[1] != 0xD8) return 0;   // not a JPEG: stb decides
-    size_t i = 2;
+    // stb_image takes any run of FF bytes before D8 as the start-of-image marker
+    size_t i = 0;
+    while (i < n && p[i] == 0xFF) i++;
+    if (i == 0 || i >= n || p[i] != 0xD8) return 0;   // not a JPEG: stb decides
+    i++;
     int seen_sos = 0;
     for (;;) {
         while (i < n && p[i] != 0xFF) i++;            // (garbage between segments: stb skips it too)
@@ -80,6 +83,57 @@ static int data__jpeg_check(const uint8_t * p, size_t n, const char ** why) {
     }
 }
 
+// A binary PNM (P5, P6: what stb_image reads) that stb_image 2.27 mishandles: 1 when a header
+// number has more than 9 digits (an int overflow), 2 when it is 16-bit (maxval > 255: its
+// 16-to-8 conversion reads past the buffer on a short file).
+static int data__pnm_bad(const uint8_t * p, size_t n) {
+    if (n < 2 || p[0] != 'P' || (p[1] != '5' && p[1] != '6')) return 0;
+    size_t i = 2;
+    for (int k = 0; k < 3; k++) {
+        for (;;) {   // whitespace and comments, as stb skips them
+            while (i < n && (p[i] == ' ' || (p[i] >= '\t' && p[i] <= '\r'))) i++;
+            if (i < n && p[i] == '#') { while (i < n && p[i] != '\n' && p[i] != '\r') i++; continue; }
+            break;
+        }
+        size_t d = 0;
+        long v = 0;
+        while (i < n && p[i] >= '0' && p[i] <= '9') { if (d < 10) v = v * 10 + (p[i] - '0'); i++; d++; }
+        if (d > 9) return 1;
+        if (d == 0) return 0;   // stb rejects it itself
+        if (k == 2 && v > 255) return 2;
+    }
+    return 0;
+}
+
+// A PNG with empty IDAT chunks: stb_image 2.27 does pointer arithmetic on its NULL buffer for a
+// first empty one (undefined, though nothing is read). Returns a malloc'd copy without them (same
+// image: IDAT data is one stream split anywhere), or NULL when there are none (or no memory).
+static uint8_t * data__png_drop_empty_idat(const uint8_t * p, size_t n, size_t * out_n) {
+    static const uint8_t sig[8] = { 0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A };
+    if (n < 8 || memcmp(p, sig, 8) != 0) return NULL;
+    int found = 0;
+    for (size_t i = 8; i + 12 <= n;) {
+        size_t len = ((size_t) p[i] << 24) | ((size_t) p[i + 1] << 16) | ((size_t) p[i + 2] << 8) | p[i + 3];
+        if (len == 0 && memcmp(p + i + 4, "IDAT", 4) == 0) { found = 1; break; }
+        if (len > n - i - 12) break;
+        i += 12 + len;
+    }
+    if (!found) return NULL;
+    uint8_t * q = (uint8_t *) malloc(n);
+    if (!q) return NULL;
+    memcpy(q, p, 8);
+    size_t k = 8, i = 8;
+    while (i + 12 <= n) {
+        size_t len = ((size_t) p[i] << 24) | ((size_t) p[i + 1] << 16) | ((size_t) p[i + 2] << 8) | p[i + 3];
+        if (len > n - i - 12) break;
+        if (!(len == 0 && memcmp(p + i + 4, "IDAT", 4) == 0)) { memcpy(q + k, p + i, 12 + len); k += 12 + len; }
+        i += 12 + len;
+    }
+    memcpy(q + k, p + i, n - i);   // whatever follows (stb decides about it)
+    *out_n = k + (n - i);
+    return q;
+}
+
 // stb_image's failure reason, made printable: its "XXXX PNG chunk not known" carries the file's
 // own chunk-type bytes (which may be newlines or NULs)
 static const char * data__reason(char * buf, size_t n) {
@@ -91,16 +145,28 @@ static const char * data__reason(char * buf, size_t n) {
     return buf;
 }
 
+static int data__decode(const uint8_t * p, size_t n, const char * name, struct image * im, char * err, size_t err_size);
+
 int image_decode(const void * data, size_t n, const char * name, struct image * im, char * err, size_t err_size) {
     im->w = im->h = 0;
     im->rgb = NULL;
     if (!name) name = "<memory>";
     if (n == 0 || !data) return det_errf(err, err_size, "%s: not a readable image (empty file)", name);
+    size_t n2 = 0;
+    uint8_t * fixed = data__png_drop_empty_idat((const uint8_t *) data, n, &n2);
+    int rc = fixed ? data__decode(fixed, n2, name, im, err, err_size) : data__decode((const uint8_t *) data, n, name, im, err, err_size);
+    free(fixed);
+    return rc;
+}
+
+static int data__decode(const uint8_t * p, size_t n, const char * name, struct image * im, char * err, size_t err_size) {
     if (n > INT_MAX) return det_errf(err, err_size, "%s: not a readable image (file of %zu bytes is too large)", name, n);
-    const uint8_t * p = (const uint8_t *) data;
     char why_buf[128];
     const char * why = NULL;   // before stbi_info, which already reads the Huffman tables
     if (data__jpeg_check(p, n, &why)) return det_errf(err, err_size, "%s: not a readable image (%s)", name, why);
+    int pnm = data__pnm_bad(p, n);
+    if (pnm) return det_errf(err, err_size, "%s: not a readable image (%s)", name,
+                             pnm == 1 ? "PNM header number too large" : "16-bit PNM is not supported");
     struct data__blk * mark = data__stb_mark();
     int w = 0, h = 0, comp = 0;
     int info = stbi_info_from_memory(p, (int) n, &w, &h, &comp);

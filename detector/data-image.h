@@ -22,7 +22,13 @@
 //     after its last scan (stb_image, like libjpeg under mmcv's cv2, decodes a truncated JPEG
 //     into a partly grey image without complaint, and a training set should not learn from
 //     those), and no Huffman table may have more than 256 codes (stb_image 2.27, Debian's,
-//     writes past its table on such a file; stb fixed it in 2.28).
+//     writes past its table on such a file; stb fixed it in 2.28);
+//   - a binary PNM header number may have at most 9 digits (stb_image 2.27 overflows an int),
+//     and 16-bit PNMs are refused (2.27 reads past its buffer converting a short one); empty
+//     IDAT chunks of a PNG are dropped before decoding (2.27 offsets a NULL pointer on them);
+//   - stb_image's allocations are tracked per thread (data-stb.c) and whatever a failed decode
+//     leaves behind is freed (2.27 leaks on some corrupt PNGs); its failure reason is made
+//     printable (its unknown-PNG-chunk reason carries the file's bytes).
 // The functions never abort on data; stb_image's failure reason is thread-local, so decoding
 // on several threads at once is fine.
 //
