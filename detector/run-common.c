@@ -117,11 +117,14 @@ int run_dataset_resolve(const struct run_env * env, const char * arg, int need_t
         snprintf(ds->name, sizeof ds->name, "coco");
         run_join(ds->dir, sizeof ds->dir, env->data, "coco");
     } else {
-        snprintf(ds->dir, sizeof ds->dir, "%s", arg);
+        if (snprintf(ds->dir, sizeof ds->dir, "%s", arg) >= (int) sizeof ds->dir) {
+            snprintf(err, err_size, "%.200s...: the dataset path is too long", arg);
+            return -1;
+        }
         size_t n = strlen(ds->dir);
         while (n > 1 && ds->dir[n - 1] == '/') ds->dir[--n] = '\0';
         const char * b = strrchr(ds->dir, '/');
-        snprintf(ds->name, sizeof ds->name, "%s", b ? b + 1 : ds->dir);
+        if (snprintf(ds->name, sizeof ds->name, "%s", b ? b + 1 : ds->dir) >= (int) sizeof ds->name) ds->name[sizeof ds->name - 1] = '\0';
     }
     run__split(ds);
     const char * missing = NULL;

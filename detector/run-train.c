@@ -80,6 +80,7 @@ struct train {
     struct ckpt_meta meta;          // classes, position, best
     struct alrp_backend * be;
     struct alrp_context * ctx_w;
+    struct alrp_buffer * buf_w;     // the weights and the optimizer state
     struct model * m;
     struct step * s;
     struct loader * loader;
@@ -269,7 +270,7 @@ static int train__model(struct train * t, char * err, size_t err_size) {
     op.weight_decay = t->c.weight_decay;
     op.lr = t->d.lr;
     if (step_init(t->s, t->m, t->ctx_w, t->be, t->c.batch, t->c.size, t->c.size, &lo, op, err, err_size)) return -1;
-    if (!alrp_backend_alloc_ctx_tensors(t->ctx_w, t->be)) { snprintf(err, err_size, "out of memory for the weights"); return -1; }
+    if (!(t->buf_w = alrp_backend_alloc_ctx_tensors(t->ctx_w, t->be))) { snprintf(err, err_size, "out of memory for the weights"); return -1; }
     if (model_init_weights(t->m, t->be, (uint64_t) t->c.seed)) { snprintf(err, err_size, "out of memory"); return -1; }
     if (t->a->weights && !t->a->resume) {
         if (weights_load(t->m, t->be, t->a->weights, WEIGHTS_AUTO, 1, stdout, err, err_size)) return -1;
@@ -314,6 +315,7 @@ static void train__free(struct train * t) {
     if (t->m && t->m->reg.n) model_free(t->m);
     free(t->s);
     free(t->m);
+    if (t->buf_w) alrp_buffer_free(t->buf_w);
     if (t->ctx_w) alrp_free(t->ctx_w);
     loader_free(t->loader);
     anchors_free(&t->anchors);

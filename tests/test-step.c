@@ -204,7 +204,8 @@ static void run_accum_case(void) {
     if (step_init(s, m, cw, be, 1, 128, 128, &lo, alrp_opt_default_params(ALRP_OPT_SGD), err, sizeof err) != 0) {
         printf("FAIL %s: step_init: %s\n", c, err); fails++; return;
     }
-    CHECK(alrp_backend_alloc_ctx_tensors(cw, be) != NULL, "placed");
+    struct alrp_buffer * bw = alrp_backend_alloc_ctx_tensors(cw, be);
+    CHECK(bw != NULL, "placed");
     CHECK(alrp_load_tensors(be, path, model_n_tensors(m), model_tensors(m), false, err, sizeof err) == model_n_tensors(m), "%s", err);
     CHECK(step_place(s, err, sizeof err) == 0, "step_place: %s", err);
     s->sb.weight = 13.5f;
@@ -253,6 +254,7 @@ static void run_accum_case(void) {
     step_free(s);
     model_free(m);
     free(s); free(m);
+    alrp_buffer_free(bw);
     alrp_free(cw);
 }
 

@@ -33,6 +33,11 @@ int main(int argc, char ** argv) {
     struct shapes_params p;
     shapes_params_default(&p);
     const char * dir = NULL;
+#if defined(__SANITIZE_ADDRESS__)
+    // the sanitized build (make SANITIZE=1): stb_image_write's JPEG encoder shifts a negative
+    // int, which UBSan stops at (see detector/data-stb.c), so this build writes PNG files
+    p.png = 1;
+#endif
     for (int i = 1; i < argc; i++) {
         long x;
         const char * v = i + 1 < argc ? argv[i + 1] : NULL;
