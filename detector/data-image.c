@@ -138,7 +138,7 @@ static uint8_t * data__png_drop_empty_idat(const uint8_t * p, size_t n, size_t *
 // own chunk-type bytes (which may be newlines or NULs)
 static const char * data__reason(char * buf, size_t n) {
     const char * r = stbi_failure_reason();
-    if (!r) r = "unknown error";
+    if (!r || !*r) r = "unknown error";
     size_t k = 0;
     for (; r[k] && k + 1 < n; k++) buf[k] = (r[k] >= 0x20 && r[k] < 0x7f) ? r[k] : '?';
     buf[k] = '\0';
