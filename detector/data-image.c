@@ -159,8 +159,26 @@ int image_decode(const void * data, size_t n, const char * name, struct image * 
     return rc;
 }
 
+// A PNG whose chunk says it is longer than the rest of the file is truncated or corrupt; stb_image
+// 2.27 would first grow its IDAT buffer to that length (2 GB from a 200-byte file, found by
+// fuzz-image). 1 if such a chunk comes before IEND.
+static int data__png_chunk_too_long(const uint8_t * p, size_t n) {
+    static const uint8_t sig[8] = { 0x89, 'P', 'N', 'G', 0x0d, 0x0a, 0x1a, 0x0a };
+    if (n < 8 || memcmp(p, sig, 8) != 0) return 0;
+    size_t off = 8;
+    while (off + 8 <= n) {
+        const uint32_t len = (uint32_t) p[off] << 24 | (uint32_t) p[off + 1] << 16 | (uint32_t) p[off + 2] << 8 | p[off + 3];
+        if ((uint64_t) len + 12 > (uint64_t) (n - off)) return 1;
+        if (memcmp(p + off + 4, "IEND", 4) == 0) return 0;
+        off += 12 + (size_t) len;
+    }
+    return 0;
+}
+
 static int data__decode(const uint8_t * p, size_t n, const char * name, struct image * im, char * err, size_t err_size) {
     if (n > INT_MAX) return det_errf(err, err_size, "%s: not a readable image (file of %zu bytes is too large)", name, n);
+    if (data__png_chunk_too_long(p, n))
+        return det_errf(err, err_size, "%s: not a readable image (a PNG chunk is longer than the file: truncated or corrupt)", name);
     char why_buf[128];
     const char * why = NULL;   // before stbi_info, which already reads the Huffman tables
     if (data__jpeg_check(p, n, &why)) return det_errf(err, err_size, "%s: not a readable image (%s)", name, why);
