@@ -210,15 +210,15 @@ done:
 
 int ckpt_load(const char * path, struct alrp_backend * be, struct model * model, struct alrp_optimizer * opt,
               char * err, size_t err_size) {
+    // one pass over the file: the model tensors and the optimizer state together
     const int n_model = model_n_tensors(model);
-    if (alrp_load_tensors(be, path, n_model, model_tensors(model), false, err, err_size) < 0) return -1;
-    if (!opt) return 0;
     struct alrp_tensor ** st = NULL;
-    const int n_state = alrp_optimizer_state(opt, &st);
-    if (n_state && alrp_load_tensors(be, path, n_state, st, false, err, err_size) < 0) return -1;
-    struct ckpt_meta m;
-    if (ckpt_read(path, &m, err, err_size)) return -1;
-    alrp_optimizer_set_n_steps(opt, m.step);
-    ckpt_meta_free(&m);
-    return 0;
+    const int n_state = opt ? alrp_optimizer_state(opt, &st) : 0;
+    struct alrp_tensor ** ts = (struct alrp_tensor **) malloc(sizeof(void *) * (size_t) (n_model + n_state));
+    if (!ts) { snprintf(err, err_size, "%s: out of memory", path); return -1; }
+    memcpy(ts, model_tensors(model), sizeof(void *) * (size_t) n_model);
+    if (n_state) memcpy(ts + n_model, st, sizeof(void *) * (size_t) n_state);
+    const int rc = alrp_load_tensors(be, path, n_model + n_state, ts, false, err, err_size) < 0 ? -1 : 0;
+    free(ts);
+    return rc;
 }

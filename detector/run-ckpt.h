@@ -49,8 +49,9 @@ int  ckpt_save(const char * path, struct alrp_backend * be, const struct model *
 // reads and checks the metadata (a safetensors file without ours is "not a checkpoint of this
 // program"). 0, or -1 with a message.
 int  ckpt_read(const char * path, struct ckpt_meta * m, char * err, size_t err_size);
-// loads the model tensors (and, with opt, the optimizer state and step) into placed tensors;
-// a shape mismatch names the tensor and both shapes.
+// loads the model tensors (and, with opt, the optimizer state) into placed tensors in one read
+// of the file; a shape mismatch names the tensor and both shapes. The step count is metadata
+// (ckpt_read): the caller sets it (alrp_optimizer_set_n_steps).
 int  ckpt_load(const char * path, struct alrp_backend * be, struct model * model, struct alrp_optimizer * opt,
                char * err, size_t err_size);
 

@@ -75,6 +75,7 @@ struct train {
     char config_name[128];
     char run_dir[RUN_PATH], last[RUN_PATH], best[RUN_PATH], steps_csv[RUN_PATH], results_csv[RUN_PATH];
     struct run_log log;
+    FILE * steps_f;                 // steps.csv, open for the run (a row per update, flushed)
     struct coco_dataset train_ds, val_ds;
     int have_val;
     struct ckpt_meta meta;          // classes, position, best
@@ -278,6 +279,7 @@ static int train__model(struct train * t, char * err, size_t err_size) {
     if (step_place(t->s, err, err_size)) return -1;
     if (t->a->resume) {
         if (ckpt_load(t->last, t->be, t->m, t->s->opt, err, err_size)) return -1;
+        alrp_optimizer_set_n_steps(t->s->opt, t->meta.step);
         t->s->sb = t->meta.sb;
         t->ckpt_step = t->meta.step;
     } else {
@@ -303,6 +305,7 @@ static int train__run_dir(struct train * t, char * err, size_t err_size) {
         snprintf(err, err_size, "%s: cannot write the run's csv files", t->run_dir);
         return -1;
     }
+    if (!(t->steps_f = fopen(t->steps_csv, "a"))) { snprintf(err, err_size, "%s: cannot write", t->steps_csv); return -1; }
     run_join(path, sizeof path, t->run_dir, "config");
     FILE * f = fopen(path, "w");
     if (f) { config_print(f, &t->c, &t->d); fclose(f); }
@@ -324,6 +327,7 @@ static void train__free(struct train * t) {
     if (t->have_val) coco_dataset_free(&t->val_ds);
     ckpt_meta_free(&t->meta);
     if (t->log.file) fclose(t->log.file);
+    if (t->steps_f) fclose(t->steps_f);
 }
 
 // ---- the loop -----------------------------------------------------------------------------
@@ -424,12 +428,12 @@ int run_train(const struct run_args * a) {
             t->last_loss = out.total;
             const double ips = (double) t->d.eff_batch / dt;
             ema_ips = steps_this_run == 1 ? ips : 0.9 * ema_ips + 0.1 * ips;
-            FILE * f = fopen(t->steps_csv, "a");
-            if (f) {
+            {
+                FILE * f = t->steps_f;
                 fprintf(f, "%lld,%lld,%lld,%.9g,%.9g,%.9g,%.9g,%.9g,%lld,%.9g,%.2f\n", (long long) out.step, (long long) epoch,
                         (long long) bi, lr, (double) out.total, (double) out.cls, (double) out.loc, (double) out.w_sb,
                         (long long) out.n_pos, (double) out.grad_norm, ips);
-                fclose(f);
+                fflush(f);   // a killed run keeps every row up to its last update
             }
             if (out.step % log_every == 0 || out.step == total || out.step == 1) {
                 char eta[32];
