@@ -71,7 +71,25 @@ NVCC := $(shell command -v nvcc 2>/dev/null)
 CUDA_HOST_PROGRAMS := $(BUILD)/tests/test-backend-ops $(BUILD)/tests/test-cuda-step
 CUDA_PROGRAMS := $(BUILD)/tests/test-backend-ops $(BUILD)/tests/test-cuda-step $(BUILD)/bench/bench-cuda
 CUDA_PROGRAMS += $(BUILD)/detector/detector
+# Where cudart and cuBLAS live: nvcc's own link line says (nvcc may be a wrapper script outside
+# the toolkit, e.g. /usr/local/bin/nvcc); CUDA_LIBDIR=... overrides. No libraries there: the real
+# backend is skipped, as without nvcc.
+ifneq ($(NVCC),)
+ifndef CUDA_LIBDIR
+CUDA_LIBDIR := $(shell $(NVCC) --dryrun -c -x cu /dev/null -o /dev/null 2>&1 | sed -n 's/^.*LIBRARIES=//p' | tr ' ' '\n' | tr -d '"' | sed -n 's/^-L//p' | grep -v stubs | head -n 1)
+endif
+ifeq ($(wildcard $(CUDA_LIBDIR)/libcudart.so),)
+CUDA_SKIP := nvcc found but not libcudart in '$(CUDA_LIBDIR)' (set CUDA_LIBDIR=)
+else ifeq ($(wildcard $(CUDA_LIBDIR)/libcublas.so),)
+CUDA_SKIP := nvcc found but not libcublas in '$(CUDA_LIBDIR)' (set CUDA_LIBDIR=)
+endif
+else
+CUDA_SKIP := nvcc not found
+endif
 ifdef SANITIZE
+CUDA_SKIP := not in the SANITIZE build
+endif
+ifdef CUDA_SKIP
 NVCC :=
 endif
 CUDA_HOST_FLAGS := -std=c++17 -x c++ -DALRP_CUDA_HOST_ONLY -fno-exceptions -fno-rtti $(WARN) -Werror $(OPT) -I.
@@ -87,18 +105,13 @@ all: $(TESTS) $(BENCHES) $(EXAMPLES) $(TOOLS) $(DETECTOR) $(LINKS) cuda
 
 ifeq ($(NVCC),)
 cuda:
-ifdef SANITIZE
-	@echo "CUDA backend: not in the SANITIZE build (CPU-only programs and the host test double)"
+	@echo "CUDA backend: $(CUDA_SKIP), skipped (CPU-only programs and the host test double)"
 else
-	@echo "CUDA backend: nvcc not found, skipped (CPU-only programs and the host test double)"
-endif
-else
-CUDA       := $(patsubst %/bin/,%,$(dir $(NVCC)))
 NVCC_OPT   := $(if $(DEBUG),-O0 -g,-O3) -lineinfo
 NVCC_FLAGS := -std=c++17 --extended-lambda $(NVCC_OPT) -I. \
               -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90 \
               -Werror all-warnings -Xcompiler -Wall,-Wextra,-Werror
-CUDA_LIBS  := -L$(CUDA)/lib64 -Wl,-rpath,$(CUDA)/lib64 -lcudart -lcublas -lstdc++
+CUDA_LIBS  := -L$(CUDA_LIBDIR) -Wl,-rpath,$(CUDA_LIBDIR) -lcudart -lcublas -lstdc++
 cuda: $(BUILD)/alrp-cuda.o
 $(BUILD)/alrp-cuda.o: alrp-cuda.cu alrp-cuda.h alrp.h
 	@mkdir -p $(@D)
