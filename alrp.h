@@ -137,6 +137,7 @@ enum alrp_tensor_flag {
     ALRP_FLAG_INPUT  = 4,  // filled by the user before compute (never reused by the allocator)
     ALRP_FLAG_OUTPUT = 8,  // read by the user after compute (its buffer is never reused)
     ALRP_FLAG_GRAD   = 16, // (internal) depends on a parameter
+    ALRP_FLAG_BWD    = 32, // (internal) build_backward: a new node that a gradient needs
 };
 
 enum alrp_op {
@@ -2269,6 +2270,14 @@ static void alrp__backward_node(struct alrp_context * ctx, struct alrp_graph * g
     }
 }
 
+// flags t and what it reads with ALRP_FLAG_BWD, down to the nodes already in g
+static void alrp__mark_bwd(struct alrp_graph * g, struct alrp_tensor * t) {
+    if ((t->flags & ALRP_FLAG_BWD) || g->hkeys[alrp__hash_slot(g, t)] == t) return;
+    t->flags |= ALRP_FLAG_BWD;
+    for (int k = 0; k < ALRP_MAX_SRC; k++) if (t->src[k]) alrp__mark_bwd(g, t->src[k]);
+    if (t->view_src) alrp__mark_bwd(g, t->view_src);
+}
+
 ALRPDEF void alrp_build_backward(struct alrp_context * ctx, struct alrp_graph * g) {
     ALRP_ASSERTM(g->n_params == 0, "alrp_build_backward: the graph already has a backward");
     // which tensors depend on a parameter
@@ -2290,6 +2299,7 @@ ALRPDEF void alrp_build_backward(struct alrp_context * ctx, struct alrp_graph * 
     ALRP_ASSERTM(n_loss > 0, "alrp_build_backward: no node is marked as a loss: did you forget to call alrp_set_loss "
                  "on the value to minimise before alrp_build_forward?");
     int n_fwd = g->n_nodes;
+    struct alrp_tensor * before = ctx->last;   // the backward's tensors are the ones made after it
     for (int i = n_fwd - 1; i >= 0; i--) {
         struct alrp_tensor * t = g->nodes[i];
         if (!(t->flags & ALRP_FLAG_GRAD)) continue;
@@ -2302,12 +2312,24 @@ ALRPDEF void alrp_build_backward(struct alrp_context * ctx, struct alrp_graph * 
         }
         if (g->hgrads[slot]) alrp__backward_node(ctx, g, t, g->hgrads[slot]);
     }
+    // The new nodes join the graph in the order they were made, which is reverse-mode order
+    // (the gradient of a conv's output, then its input's and its weight's gradients, then the
+    // layer below), keeping only those that some parameter's gradient needs. Visiting from each
+    // gradient in turn instead would put every input gradient of the chain first and every
+    // weight gradient after them, keeping each output gradient alive across the whole backward
+    // (ResNet-50 RetinaNet at batch 2: 290 MiB more at the peak).
     for (int i = 0; i < g->n_params; i++) {
         struct alrp_tensor * gr = alrp_graph_grad(g, g->params[i]);
         if (!gr) continue;
         gr->flags |= ALRP_FLAG_OUTPUT;
         if (gr->name[0] == 0) alrp_format_name(gr, "grad(%s)", g->params[i]->name);
-        alrp_build_forward(g, gr);
+        alrp__mark_bwd(g, gr);
+    }
+    for (struct alrp_tensor * t = before ? before->next : ctx->first; t; t = t->next)
+        if (t->flags & ALRP_FLAG_BWD) { t->flags &= ~(uint32_t) ALRP_FLAG_BWD; alrp__visit(g, t); }
+    for (int i = 0; i < g->n_params; i++) {   // (a no-op unless a gradient read a tensor of another context)
+        struct alrp_tensor * gr = alrp_graph_grad(g, g->params[i]);
+        if (gr) alrp__visit(g, gr);
     }
 }
 

@@ -423,6 +423,54 @@ static void test_inference_memory(struct alrp_backend * be) {
     alrp_gallocr_free(ga); alrp_buffer_free(pbuf); alrp_free(cctx); alrp_free(pctx);
 }
 
+// The backward's order: a chain of conv + bias + ReLU layers. Each layer's output gradient
+// (UNARY_BACK) must have been read for the last time (input gradient, weight gradient, bias
+// gradient) before the layer below computes its own, so that only one of them is alive at a
+// time, and the training graph's peak stays near the forward's saved activations.
+static void test_backward_order(struct alrp_backend * be) {
+    struct alrp_init_params ip = { 8 << 20, NULL, true };
+    struct alrp_context * pctx = alrp_init(ip), * ctx = alrp_init(ip);   // input and params; the graph
+    enum { L = 6 };
+    struct alrp_tensor * x = alrp_new_tensor_4d(pctx, 2, 8, 16, 16), * y = x, * w[L], * b[L];
+    for (int i = 0; i < L; i++) {
+        w[i] = alrp_new_tensor_4d(pctx, 8, 8, 3, 3);
+        b[i] = alrp_new_tensor_1d(pctx, 8);
+        alrp_set_param(pctx, w[i]);
+        alrp_set_param(pctx, b[i]);
+    }
+    for (int i = 0; i < L; i++) y = alrp_relu(ctx, alrp_conv2d(ctx, y, w[i], b[i], 1, 1, 1, 1));
+    struct alrp_tensor * loss = alrp_sum(ctx, y);
+    alrp_set_loss(ctx, loss);
+    struct alrp_graph * g = alrp_new_graph(ctx, 1024);
+    alrp_build_forward(g, loss);
+    alrp_build_backward(ctx, g);
+    int n = alrp_graph_n_nodes(g), n_ub = 0, bad = 0;
+    for (int i = 0; i < n; i++) {
+        struct alrp_tensor * d = alrp_graph_node(g, i);
+        if (d->op != ALRP_OP_UNARY_BACK) continue;
+        n_ub++;
+        int last = i;
+        for (int j = i + 1; j < n; j++)
+            for (int k = 0; k < ALRP_MAX_SRC; k++) {
+                const struct alrp_tensor * s = alrp_graph_node(g, j)->src[k];
+                if (s && (s == d || s->view_src == d)) last = j;
+            }
+        for (int j = i + 1; j < last; j++) if (alrp_graph_node(g, j)->op == ALRP_OP_UNARY_BACK) { bad++; break; }
+    }
+    CHECK(n_ub == L && bad == 0, "backward order: each of %d output gradients is dead before the next layer's (%d are not)", n_ub, bad);
+    // and the plan: with x and the params placed, the peak is the saved activations plus a few
+    // gradients of one layer, well under the sum of every intermediate
+    struct alrp_buffer * pb = alrp_backend_alloc_ctx_tensors(pctx, be);
+    struct alrp_gallocr * ga = alrp_gallocr_new(be);
+    bool ok = pb && alrp_gallocr_reserve(ga, g);
+    struct alrp_gallocr_stats st = alrp_gallocr_get_stats(ga);
+    const double act = (double) alrp_nbytes(x) * L;   // one 2x8x16x16 output per layer
+    printf("   training, %d layers: peak %.1f KiB, saved activations %.1f KiB, sum of intermediates %.1f KiB\n",
+           L, st.peak_bytes / 1024.0, act / 1024.0, st.sum_bytes / 1024.0);
+    CHECK(ok && (double) st.peak_bytes < act + 4.0 * (double) alrp_nbytes(x), "training peak < saved activations + 4 layer outputs");
+    alrp_gallocr_free(ga); alrp_buffer_free(pb); alrp_free(ctx); alrp_free(pctx);
+}
+
 // named tensors in backend buffers to a safetensors file and back; shape mismatch, missing
 // names and unplaced destinations are errors
 static void test_save_load(struct alrp_backend * be) {
@@ -483,6 +531,7 @@ int main(void) {
     test_reserve(be);
     test_capabilities(be);
     test_inference_memory(be);
+    test_backward_order(be);
     test_usage_example(be);
     expect_abort("no parameter", no_param, "did you forget to call alrp_set_param");
     expect_abort("no loss", no_loss, "did you forget to call alrp_set_loss");
