@@ -59,6 +59,31 @@ int model_init_weights(const struct model * m, struct alrp_backend * be, uint64_
     return nn_registry_init(&m->reg, be, seed);
 }
 
+int model_check_finite(const struct model * m, struct alrp_backend * be, char * err, size_t err_size) {
+    int64_t cap = 0;
+    float * v = NULL;
+    int rc = 0;
+    for (int i = 0; i < model_n_tensors(m) && rc == 0; i++) {
+        const struct alrp_tensor * t = model_tensors(m)[i];
+        if (t->type != ALRP_TYPE_F32) continue;
+        const int64_t n = alrp_nelements(t);
+        if (n > cap) {
+            float * nv = (float *) realloc(v, sizeof(float) * (size_t) n);
+            if (!nv) { snprintf(err, err_size, "out of memory checking the weights"); rc = -1; break; }
+            v = nv; cap = n;
+        }
+        alrp_backend_get_f32(be, t, v);
+        for (int64_t j = 0; j < n; j++)
+            if (!isfinite(v[j])) {
+                snprintf(err, err_size, "tensor '%s' has %g at index %lld", t->name, (double) v[j], (long long) j);
+                rc = -1;
+                break;
+            }
+    }
+    free(v);
+    return rc;
+}
+
 struct model_out model_forward(const struct model * m, struct alrp_context * ctx, struct alrp_tensor * images) {
     struct model_out y;
     memset(&y, 0, sizeof(y));

@@ -67,6 +67,9 @@ int64_t model_n_values(const struct model * m, bool trainable_only);
 // initial values ([A]'s rules: model-resnet.h, model-fpn.h, model-head.h), uploaded through be;
 // the tensors must be placed. Returns 0, or -1 (message on stderr).
 int  model_init_weights(const struct model * m, struct alrp_backend * be, uint64_t seed);
+// 0 when every value of every tensor is finite; else -1 with "tensor 'NAME' has VALUE at index
+// I" in err (a checkpoint written by a diverged run, or a corrupt file). The tensors must be placed.
+int  model_check_finite(const struct model * m, struct alrp_backend * be, char * err, size_t err_size);
 
 struct model_out {
     struct alrp_tensor * c[3];      // C3, C4, C5

@@ -208,6 +208,13 @@ done:
     return rc;
 }
 
+int ckpt_check_finite(const char * path, const struct model * model, struct alrp_backend * be, char * err, size_t err_size) {
+    char e[512];
+    if (model_check_finite(model, be, e, sizeof e) == 0) return 0;
+    snprintf(err, err_size, "%s: %s: these weights are unusable (written by a run that diverged, or damaged); use an earlier checkpoint", path, e);
+    return -1;
+}
+
 int ckpt_load(const char * path, struct alrp_backend * be, struct model * model, struct alrp_optimizer * opt,
               char * err, size_t err_size) {
     // one pass over the file: the model tensors and the optimizer state together
@@ -220,5 +227,5 @@ int ckpt_load(const char * path, struct alrp_backend * be, struct model * model,
     if (n_state) memcpy(ts + n_model, st, sizeof(void *) * (size_t) n_state);
     const int rc = alrp_load_tensors(be, path, n_model + n_state, ts, false, err, err_size) < 0 ? -1 : 0;
     free(ts);
-    return rc;
+    return rc ? rc : ckpt_check_finite(path, model, be, err, err_size);
 }

@@ -52,6 +52,9 @@ int  ckpt_read(const char * path, struct ckpt_meta * m, char * err, size_t err_s
 // loads the model tensors (and, with opt, the optimizer state) into placed tensors in one read
 // of the file; a shape mismatch names the tensor and both shapes. The step count is metadata
 // (ckpt_read): the caller sets it (alrp_optimizer_set_n_steps).
+// 0 when every weight is finite; else -1 and one line naming path and the first bad value
+int  ckpt_check_finite(const char * path, const struct model * model, struct alrp_backend * be, char * err, size_t err_size);
+// (ckpt_load checks it too)
 int  ckpt_load(const char * path, struct alrp_backend * be, struct model * model, struct alrp_optimizer * opt,
                char * err, size_t err_size);
 

@@ -164,7 +164,8 @@ int run_load_weights(struct infer * inf, struct alrp_backend * be, const char * 
         ckpt_meta_free(&m);
         return ckpt_load(weights, be, infer_model(inf), NULL, err, err_size);
     }
-    return weights_load(infer_model(inf), be, weights, WEIGHTS_AUTO, 0, stdout, err, err_size);
+    if (weights_load(infer_model(inf), be, weights, WEIGHTS_AUTO, 0, stdout, err, err_size)) return -1;
+    return ckpt_check_finite(weights, infer_model(inf), be, err, err_size);
 }
 
 int run_eval(const struct run_args * a) {

@@ -274,7 +274,8 @@ static int train__model(struct train * t, char * err, size_t err_size) {
     if (!(t->buf_w = alrp_backend_alloc_ctx_tensors(t->ctx_w, t->be))) { snprintf(err, err_size, "out of memory for the weights"); return -1; }
     if (model_init_weights(t->m, t->be, (uint64_t) t->c.seed)) { snprintf(err, err_size, "out of memory"); return -1; }
     if (t->a->weights && !t->a->resume) {
-        if (weights_load(t->m, t->be, t->a->weights, WEIGHTS_AUTO, 1, stdout, err, err_size)) return -1;
+        if (weights_load(t->m, t->be, t->a->weights, WEIGHTS_AUTO, 1, stdout, err, err_size) ||
+            ckpt_check_finite(t->a->weights, t->m, t->be, err, err_size)) return -1;
     }
     if (step_place(t->s, err, err_size)) return -1;
     if (t->a->resume) {

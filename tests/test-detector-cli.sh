@@ -89,6 +89,11 @@ cp "$O/annotations/instances_train2017.json" "$O/annotations/instances_val2017.j
 one_line "a checkpoint of another dataset" "another dataset" "$DET" train "$O" --resume "$T/rk"
 one_line "resume with another config" "another config" "$DET" train --resume "$T/rk" batch=4
 one_line "weights that are not a model" "$T/gen.log" "$DET" eval "$S" --weights "$T/gen.log"
+# a checkpoint with a NaN weight (the first 4 data bytes, after the 8-byte length and the header)
+cp "$T/r1/best.safetensors" "$T/nan.safetensors"
+hl=$(od -An -t u4 -N4 "$T/nan.safetensors" | tr -d ' ')
+printf '\000\000\300\177' | dd of="$T/nan.safetensors" bs=1 seek=$((8 + hl)) conv=notrunc 2>/dev/null
+one_line "eval: a NaN weight" "use an earlier checkpoint" "$DET" eval "$M" --weights "$T/nan.safetensors"
 ALRP_RUNS="$T/no-runs" one_line "infer with no run yet" "./detector train shapes" "$DET" infer "$S/train2017/$IMG"
 
 # a corrupt image and a missing one in the training set: warnings, training goes on
