@@ -29,17 +29,19 @@ const char * shapes_class_name(int k) {
 
 void shapes_params_default(struct shapes_params * p) {
     memset(p, 0, sizeof(*p));
-    p->n_train = 2000;
+    p->n_train = 6000;        // more images, fewer epochs: the same updates see more variety
     p->n_val = 200;
     p->size = 128;            // 2 cores train on 128 x 128 about 4x faster than on 256 x 256
     p->seed = 20240601;
-    p->min_radius = 12.0f;    // at size 256: 6..32 px at 128 (boxes of about 12..64 px)
+    p->min_radius = 20.0f;    // at size 256: 10..32 px at 128 (boxes of about 20..64 px)
     p->max_radius = 64.0f;
     p->max_objects = 8;
     p->p_empty = 0.06f;
-    p->p_overlap = 0.35f;
-    p->max_hidden = 0.7f;
-    p->max_clutter = 6;
+    p->p_overlap = 0.25f;
+    p->max_hidden = 0.5f;
+    p->max_clutter = 4;
+    p->p_clutter_over = 0.0f; // distractors lie under the objects, never over them
+    p->max_noise = 8.0f;
     p->jpeg_quality = 90;
     p->n_threads = 1;
 }
@@ -363,7 +365,7 @@ int shapes_draw(const struct shapes_params * p, int split, int64_t index, uint8_
     int n_obj = alrp_rng_uniform(r) < p->p_empty || maxo == 0 ? 0 : 1 + data__i(r, maxo);
     int n_clut = data__i(r, p->max_clutter + 1), n_after = 0;
     for (int i = 0; i < n_clut; i++) {
-        if (alrp_rng_uniform(r) < 1.0 / 3.0) n_after++;
+        if (alrp_rng_uniform(r) < p->p_clutter_over) n_after++;
         else data__clutter(&cv, r, scale);
     }
     const double lr0 = log(p->min_radius * scale), lr1 = log(p->max_radius * scale);
@@ -429,7 +431,7 @@ int shapes_draw(const struct shapes_params * p, int split, int64_t index, uint8_
         n_ann++;
     }
     // sensor noise: Irwin-Hall(4) approximation of a Gaussian, one 64-bit draw per sample
-    float sigma = data__u(r, 2, 14) * 1.7320508f;
+    float sigma = data__u(r, 2, p->max_noise) * 1.7320508f;
     for (size_t i = 0; i < (size_t) S * S * 3; i++) {
         uint64_t z = alrp_rng_u64(r);
         float g = ((float) (z & 0xFFFF) + (float) ((z >> 16) & 0xFFFF) + (float) ((z >> 32) & 0xFFFF) +
@@ -501,7 +503,7 @@ static int data__write_json(const char * path, const struct shapes_params * p, i
     struct json_writer w;
     json_writer_init(&w, f, 2);
     char desc[256];
-    snprintf(desc, sizeof(desc), "alrp shapes v1: synthetic shapes, %s split, seed %llu", split ? "val" : "train",
+    snprintf(desc, sizeof(desc), "alrp shapes v2: synthetic shapes, %s split, seed %llu", split ? "val" : "train",
              (unsigned long long) p->seed);
     json_write_begin_object(&w);
     json_write_key(&w, "info");
@@ -569,10 +571,11 @@ static int data__write_json(const char * path, const struct shapes_params * p, i
 // the marker's text: every parameter that changes the bytes
 static void data__marker_text(const struct shapes_params * p, char * buf, size_t n) {
     snprintf(buf, n,
-             "alrp shapes v1\nn_train %d\nn_val %d\nsize %d\nseed %llu\nradius %.9g %.9g\nmax_objects %d\n"
-             "p_empty %.9g\np_overlap %.9g\nmax_hidden %.9g\nmax_clutter %d\njpeg_quality %d\npng %d\n",
+             "alrp shapes v2\nn_train %d\nn_val %d\nsize %d\nseed %llu\nradius %.9g %.9g\nmax_objects %d\n"
+             "p_empty %.9g\np_overlap %.9g\nmax_hidden %.9g\nmax_clutter %d\np_clutter_over %.9g\nmax_noise %.9g\n"
+             "jpeg_quality %d\npng %d\n",
              p->n_train, p->n_val, p->size, (unsigned long long) p->seed, p->min_radius, p->max_radius, p->max_objects,
-             p->p_empty, p->p_overlap, p->max_hidden, p->max_clutter, p->jpeg_quality, p->png);
+             p->p_empty, p->p_overlap, p->max_hidden, p->max_clutter, p->p_clutter_over, p->max_noise, p->jpeg_quality, p->png);
 }
 
 static int data__rm_cb(const char * path, const struct stat * sb, int flag, struct FTW * ftw) {
@@ -591,8 +594,10 @@ static int data__check_params(const struct shapes_params * p, char * err, size_t
     if (p->max_objects < 0 || p->max_objects > 255) return det_errf(err, err_size, "shapes: max_objects %d must be in 0..255", p->max_objects);
     if (p->max_clutter < 0 || p->max_clutter > 1000) return det_errf(err, err_size, "shapes: max_clutter %d must be in 0..1000", p->max_clutter);
     if (p->jpeg_quality < 1 || p->jpeg_quality > 100) return det_errf(err, err_size, "shapes: jpeg_quality %d must be in 1..100", p->jpeg_quality);
-    if (!(p->p_empty >= 0 && p->p_empty <= 1) || !(p->p_overlap >= 0 && p->p_overlap <= 1) || !(p->max_hidden >= 0 && p->max_hidden <= 1))
+    if (!(p->p_empty >= 0 && p->p_empty <= 1) || !(p->p_overlap >= 0 && p->p_overlap <= 1) || !(p->max_hidden >= 0 && p->max_hidden <= 1) ||
+        !(p->p_clutter_over >= 0 && p->p_clutter_over <= 1))
         return det_errf(err, err_size, "shapes: probabilities must be in [0, 1]");
+    if (!(p->max_noise >= 2 && p->max_noise <= 100)) return det_errf(err, err_size, "shapes: max_noise %g must be in 2..100", p->max_noise);
     return 0;
 }
 

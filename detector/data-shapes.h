@@ -1,7 +1,7 @@
 // data-shapes.h - the built-in synthetic detection set `shapes`: coloured shapes of 7 classes on
 // textured, cluttered backgrounds, written in COCO's layout so the ordinary loader reads it.
 //
-//     struct shapes_params p;  shapes_params_default(&p);      // 2000 train + 200 val, 128 x 128
+//     struct shapes_params p;  shapes_params_default(&p);      // 6000 train + 200 val, 128 x 128
 //     if (shapes_ensure("data/shapes", &p, stderr, err, sizeof(err)) != 0) { puts(err); ... }
 //     // data/shapes/annotations/instances_train2017.json, data/shapes/train2017/000000000001.jpg ...
 //
@@ -10,8 +10,8 @@
 //
 // Classes (category ids 1..7): circle, square, triangle, star, cross, ring, bar. An object's
 // size is its circumradius R, log-uniform in [min_radius, max_radius] (given at size 256 and
-// scaled with the size; the defaults, 12..64 at 256, are 6..32 px at the default 128 x 128:
-// boxes of about 12..64 px, two thirds of them with an area below 32 x 32). Rotations: any for
+// scaled with the size; the defaults, 20..64 at 256, are 10..32 px at the default 128 x 128:
+// boxes of about 20..64 px, half of them with an area below 32 x 32). Rotations: any for
 // triangle and star, +-15 degrees for square and cross, bars are horizontal or vertical +-12
 // degrees, circles and rings have none. Shapes are drawn anti-aliased from their signed
 // distance (coverage = clamp(0.5 - d, 0, 1) at pixel centres), filled with a solid colour, a
@@ -19,16 +19,17 @@
 // it (RGB distance >= 60 when one of 24 tries finds one).
 //
 // Backgrounds: a linear gradient, soft stripes, smooth value noise or a rotated checkerboard,
-// then clutter that belongs to no class (wobbly blobs and thick line segments; about a third of
-// it is drawn after the objects, on top of them), and sensor noise (Gaussian, sigma 2..14) over
-// everything. Images are JPEG, quality 90 (stb_image_write: 4:2:0 chroma).
+// then clutter that belongs to no class (wobbly blobs and thick line segments, up to max_clutter;
+// a share p_clutter_over of it, none by default, is drawn after the objects, on top of them), and
+// sensor noise (Gaussian, sigma uniform in 2..max_noise, 8 by default) over everything. Images
+// are JPEG, quality 90 (stb_image_write: 4:2:0 chroma).
 //
 // Objects: 0 with probability p_empty (such images have no annotation; the training loader
-// skips them as mmdetection does, evaluation keeps them), otherwise 1..max_objects. About a
-// third of the objects are placed over an earlier one, so later shapes hide part of it.
+// skips them as mmdetection does, evaluation keeps them), otherwise 1..max_objects. A share
+// p_overlap (a quarter) of the objects is placed over an earlier one, so later shapes hide part of it.
 // Occlusion is measured on the pixels (coverage > 0.5) of each object: hidden = the share of
 // its own pixels that something drawn later covers. An object hidden by more than max_hidden
-// (0.7) is drawn but not annotated; the others are annotated with the box of the whole shape
+// (0.5) is drawn but not annotated; the others are annotated with the box of the whole shape
 // (x1 y1 x2 y2 of its geometry, clipped to the image), whatever hides it. A shape may stick out
 // of the image by up to a fifth of its size. Each annotation has COCO's fields (area = the
 // shape's pixel coverage inside the image, iscrowd 0) plus "hidden" (0..1, rounded to 0.01).
@@ -49,15 +50,17 @@
 #define SHAPES_N_CLASSES 7
 
 struct shapes_params {
-    int      n_train, n_val;      // 2000, 200
+    int      n_train, n_val;      // 6000, 200
     int      size;                // 128: square images of size x size
     uint64_t seed;                // 20240601
-    float    min_radius, max_radius;   // 12, 64 (pixels, at size 256; scaled with size: 6..32 at 128)
+    float    min_radius, max_radius;   // 20, 64 (pixels, at size 256; scaled with size: 10..32 at 128)
     int      max_objects;         // 8
     float    p_empty;             // 0.06
-    float    p_overlap;           // 0.35: an object placed over an earlier one
-    float    max_hidden;          // 0.7
-    int      max_clutter;         // 6
+    float    p_overlap;           // 0.25: an object placed over an earlier one
+    float    max_hidden;          // 0.5
+    int      max_clutter;         // 4
+    float    p_clutter_over;      // 0: share of the clutter drawn after (over) the objects
+    float    max_noise;           // 8: sensor noise sigma, uniform in [2, max_noise] per image
     int      jpeg_quality;        // 90
     int      n_threads;           // 1 (any count gives the same bytes)
     int      png;                 // 0; 1: lossless PNG files (*.png) instead of JPEG

@@ -3,10 +3,14 @@
 // tool makes variants (smaller sets for tests, other sizes).
 //
 //     tools/shapes-gen DIR [--train N] [--val N] [--size S] [--seed S]
-//                          [--radius MIN MAX] [--objects N] [--clutter N]
+//                          [--radius MIN MAX] [--objects N] [--clutter N] [--clutter-over PCT]
+//                          [--overlap PCT] [--hidden PCT] [--noise SIGMA]
 //
 // --radius: the objects' circumradius range in pixels at size 256 (scaled with --size);
-// --objects: at most N objects per image; --clutter: at most N distractors per image.
+// --objects: at most N objects per image; --clutter: at most N distractors per image, of which
+// PCT percent (--clutter-over) are drawn over the objects; --overlap: percent of the objects
+// placed over an earlier one; --hidden: objects hidden by more than PCT percent are not
+// annotated; --noise: the largest sensor-noise sigma (each image draws one in [2, SIGMA]).
 //
 // Exit status 2 with one line on stderr for bad arguments or a folder that exists.
 #include "../detector/json.c"
@@ -43,9 +47,11 @@ int main(int argc, char ** argv) {
         const char * v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(argv[i], "--help") == 0) {
             printf("usage: tools/shapes-gen DIR [--train N] [--val N] [--size S] [--seed S] [--radius MIN MAX] [--objects N] [--clutter N]\n"
-                   "  defaults: %d, %d, %d, %llu, radius %g..%g px at size 256, %d objects, %d distractors\n",
+                   "                        [--clutter-over PCT] [--overlap PCT] [--hidden PCT] [--noise SIGMA]\n"
+                   "  defaults: %d, %d, %d, %llu, radius %g..%g px at size 256, %d objects, %d distractors (%.0f%% over the objects),\n"
+                   "  %.0f%% overlapping, hidden > %.0f%% not annotated, noise sigma 2..%g\n",
                    p.n_train, p.n_val, p.size, (unsigned long long) p.seed, (double) p.min_radius, (double) p.max_radius,
-                   p.max_objects, p.max_clutter);
+                   p.max_objects, p.max_clutter, 100.0 * p.p_clutter_over, 100.0 * p.p_overlap, 100.0 * p.max_hidden, (double) p.max_noise);
             return 0;
         } else if (strcmp(argv[i], "--train") == 0) { if (arg_int(argv[i], v, 1, 10000000, &x)) return 2; p.n_train = (int) x; i++; }
         else if (strcmp(argv[i], "--val") == 0) { if (arg_int(argv[i], v, 1, 10000000, &x)) return 2; p.n_val = (int) x; i++; }
@@ -58,6 +64,10 @@ int main(int argc, char ** argv) {
         }
         else if (strcmp(argv[i], "--objects") == 0) { if (arg_int(argv[i], v, 1, 64, &x)) return 2; p.max_objects = (int) x; i++; }
         else if (strcmp(argv[i], "--clutter") == 0) { if (arg_int(argv[i], v, 0, 64, &x)) return 2; p.max_clutter = (int) x; i++; }
+        else if (strcmp(argv[i], "--clutter-over") == 0) { if (arg_int(argv[i], v, 0, 100, &x)) return 2; p.p_clutter_over = (float) x / 100.0f; i++; }
+        else if (strcmp(argv[i], "--overlap") == 0) { if (arg_int(argv[i], v, 0, 100, &x)) return 2; p.p_overlap = (float) x / 100.0f; i++; }
+        else if (strcmp(argv[i], "--hidden") == 0) { if (arg_int(argv[i], v, 0, 100, &x)) return 2; p.max_hidden = (float) x / 100.0f; i++; }
+        else if (strcmp(argv[i], "--noise") == 0) { if (arg_int(argv[i], v, 2, 100, &x)) return 2; p.max_noise = (float) x; i++; }
         else if (argv[i][0] == '-') { fprintf(stderr, "shapes-gen: unknown option '%s' (--help)\n", argv[i]); return 2; }
         else if (!dir) dir = argv[i];
         else { fprintf(stderr, "shapes-gen: one DIR only\n"); return 2; }
