@@ -14,6 +14,7 @@ static const char * const config__backbones[] = { "resnet50", "resnet101", "resn
 static const char * const config__bns[]       = { "frozen", "train", NULL };
 static const char * const config__assigners[] = { "maxiou", "atss", NULL };
 static const char * const config__losses[]    = { "alrp", "ap", "focal", NULL };
+static const char * const config__optimizers[] = { "sgd", "adamw", NULL };
 static const char * const config__resnet_styles[] = { "pytorch", "caffe", NULL };
 static const char * const config__post_styles[]   = { "mmdet", "seed", NULL };
 
@@ -46,8 +47,9 @@ static const struct config_key config__keys[] = {
     { "lr",                 CONFIG_FLOAT,  CONFIG__OFF(lr),                "",            NULL,               0, 100,         true,  true,  "learning rate; empty: base_lr x batch x accum / base_batch" },
     { "base_lr",            CONFIG_FLOAT,  CONFIG__OFF(base_lr),           "0.008",       NULL,               0, 100,         true,  false, "the recipe's lr at base_batch" },
     { "base_batch",         CONFIG_INT,    CONFIG__OFF(base_batch),        "32",          NULL,               1, 65536,       false, false, "the recipe's images per update" },
+    { "optimizer",          CONFIG_ENUM,   CONFIG__OFF(optimizer),         "sgd",         config__optimizers, 0, 0,           false, false, "sgd (the recipes') or adamw (betas 0.9, 0.999, eps 1e-8)" },
     { "momentum",           CONFIG_FLOAT,  CONFIG__OFF(momentum),          "0.9",         NULL,               0, 1,           false, false, "SGD momentum" },
-    { "weight_decay",       CONFIG_FLOAT,  CONFIG__OFF(weight_decay),      "0.0001",      NULL,               0, 1,           false, false, "SGD weight decay" },
+    { "weight_decay",       CONFIG_FLOAT,  CONFIG__OFF(weight_decay),      "0.0001",      NULL,               0, 1,           false, false, "weight decay: SGD adds it to the gradient, AdamW decouples it" },
     { "warmup_iters",       CONFIG_INT,    CONFIG__OFF(warmup_iters),      "500",         NULL,               0, 100000000,   false, false, "linear warmup, in updates" },
     { "warmup_ratio",       CONFIG_FLOAT,  CONFIG__OFF(warmup_ratio),      "0.001",       NULL,               0, 1,           true,  false, "lr at the first update / lr" },
     { "epochs",             CONFIG_INT,    CONFIG__OFF(epochs),            "100",         NULL,               1, 100000,      false, false, "training epochs" },

@@ -62,6 +62,7 @@ enum config_backbone { CONFIG_BACKBONE_RESNET50, CONFIG_BACKBONE_RESNET101, CONF
 enum config_bn       { CONFIG_BN_FROZEN, CONFIG_BN_TRAIN };
 enum config_assigner { CONFIG_ASSIGNER_MAXIOU, CONFIG_ASSIGNER_ATSS };
 enum config_loss     { CONFIG_LOSS_ALRP, CONFIG_LOSS_AP, CONFIG_LOSS_FOCAL };
+enum config_optimizer { CONFIG_OPT_SGD, CONFIG_OPT_ADAMW };
 enum config_resnet_style { CONFIG_RESNET_PYTORCH, CONFIG_RESNET_CAFFE };
 enum config_post_style   { CONFIG_POST_MMDET, CONFIG_POST_SEED };
 
@@ -95,6 +96,7 @@ struct config {
     float lr;                           // 0: derived from base_lr (the file leaves it empty)
     float base_lr;
     int   base_batch;
+    int   optimizer;                    // enum config_optimizer
     float momentum;
     float weight_decay;
     int   warmup_iters;

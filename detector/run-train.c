@@ -266,7 +266,7 @@ static int train__model(struct train * t, char * err, size_t err_size) {
     if (model_init(t->m, t->ctx_w, &mo, err, err_size)) return -1;
     struct loss_options lo;
     config_loss_options(&t->c, &t->d, &lo);
-    struct alrp_opt_params op = alrp_opt_default_params(ALRP_OPT_SGD);
+    struct alrp_opt_params op = alrp_opt_default_params(t->c.optimizer == CONFIG_OPT_ADAMW ? ALRP_OPT_ADAMW : ALRP_OPT_SGD);
     op.momentum = t->c.momentum;
     op.weight_decay = t->c.weight_decay;
     op.lr = t->d.lr;

@@ -123,6 +123,7 @@ static void test_models(void) {
     }
     // [A]'s defaults for the [B] keys; [B]'s values in its files
     config_defaults(&c);
+    check("defaults: SGD (the recipes')", c.optimizer == CONFIG_OPT_SGD);
     check("defaults: [A]'s input and model (RGB, [A]'s mean / std, pytorch style, no +1, mmdet post)",
           !c.input_bgr && c.pixel_mean.n == 3 && c.pixel_mean.v[0] == 123.675f && c.pixel_std.v[2] == 57.375f &&
           c.resnet_style == CONFIG_RESNET_PYTORCH && !c.stem_bias && !c.p7_relu && !c.anchor_plus_one && c.post_style == CONFIG_POST_MMDET);
@@ -146,6 +147,7 @@ static void test_models(void) {
               c.bn == CONFIG_BN_TRAIN && c.frozen_stages == -1 && c.fpn_channels == 64 && c.head_channels == 64 &&
               c.head_convs == 2 && c.batch == 8 && c.size == 128 && c.test_size == 128);
         check("shapes: classes and images from the dataset", d.n_classes == 4 && d.iters_per_epoch == 125);
+        check("shapes: AdamW, lr 0.001, decoupled weight decay 0.05", c.optimizer == CONFIG_OPT_ADAMW && c.lr == 0.001f && c.weight_decay == 0.05f);
     }
 }
 
