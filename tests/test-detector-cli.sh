@@ -23,7 +23,7 @@ M="$T/memo"   # the same images, val = train
 mkdir -p "$M/annotations"
 ln -s "$S/train2017" "$M/train2017"; ln -s "$S/train2017" "$M/val2017"
 cp "$S/annotations/instances_train2017.json" "$M/annotations/"; cp "$S/annotations/instances_train2017.json" "$M/annotations/instances_val2017.json"
-KEYS="size=128 test_size=128 test_max_size=213 batch=8 rank_group=8 warmup_iters=20 eval_every=0 ckpt_every=0 lr=0.01"
+KEYS="size=128 test_size=128 test_max_size=213 batch=8 rank_group=8 warmup_iters=20 eval_every=0 ckpt_every=0 optimizer=sgd weight_decay=0.0001 lr=0.01"
 LEARN="aug_photometric=false aug_crop=false aug_flip=false lr_steps=60"
 ap50() { awk '/Average Precision.*IoU=0.50 .*area=   all.*maxDets=100/ { print $NF; exit }' "$1"; }
 
@@ -52,8 +52,9 @@ IMG=$(ls "$S/train2017" | head -1)
 n=$(grep -c -E '^[a-z]+ [0-9]\.[0-9]{4} -?[0-9]+\.[0-9]{2} -?[0-9]+\.[0-9]{2} -?[0-9]+\.[0-9]{2} -?[0-9]+\.[0-9]{2}$' "$T/i.out")
 [ $rc -eq 0 ] && [ "$n" -ge 1 ] && [ -s "$T/inf/${IMG%.*}.png" ] && ok "infer: $n detections printed, annotated copy written" || { fail "infer (rc $rc, $n lines)"; cat "$T/i.err"; }
 
-# ---- SIGKILL and --resume: the same loss curve as the uninterrupted run
-RK="$KEYS epochs=12 ckpt_every=10"
+# ---- SIGKILL and --resume: the same loss curve as the uninterrupted run (AdamW: two state
+# tensors per parameter and the step count come back from the checkpoint)
+RK="$KEYS optimizer=adamw lr=0.001 weight_decay=0.05 epochs=12 ckpt_every=10"
 "$DET" train "$S" --out "$T/ru" --threads 2 $RK > "$T/ru.log" 2>&1
 "$DET" train "$S" --out "$T/rk" --threads 2 $RK > "$T/rk.log" 2>&1 &
 pid=$!

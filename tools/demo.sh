@@ -30,6 +30,6 @@ detector/detector train shapes --out runs/demo --log-every 100
 echo "demo: trained in $(($(date +%s) - start)) s"
 echo "== detector/detector eval shapes --weights runs/demo/best.safetensors"
 detector/detector eval shapes --weights runs/demo/best.safetensors | grep -E "^eval:|Average Precision  \(AP\) @\[ IoU=0.50(:0.95)? +\| area=   all|^ oLRP|^   oLRP"
-img=data/shapes/val2017/000000000012.jpg   # a val image with 6 objects (the set is the same everywhere)
+img=data/shapes/val2017/000000000002.jpg   # a val image with 6 objects (the set is the same everywhere)
 echo "== detector/detector infer $img --weights runs/demo/best.safetensors --out runs/demo/infer"
 detector/detector infer "$img" --weights runs/demo/best.safetensors --out runs/demo/infer
