@@ -12,10 +12,10 @@
 // `import torch`. Each PyTorch phase runs right before the same phase of ours, so both see the
 // same load. Random weights (the model's init rules) on both sides.
 //
-// Ours is built twice: like torchvision's RetinaNet (9 anchors per location) and like [A]'s
-// alrp500_r50 (6 anchors, MaxIoU), 80 classes. Differences with torchvision that remain: our
-// FPN takes P6 from C5 ([A]'s 'on_input'; torchvision's LastLevelP6P7(256, 256) takes P5) and
-// has no ReLU between P6 and P7 (torchvision has one); torchvision's training step also
+// Ours is built twice: like torchvision's RetinaNet (9 anchors per location, P6 from P5 and a
+// ReLU before P7 as its LastLevelP6P7(256, 256): the same layers and parameter count) and like
+// [A]'s alrp500_r50 (6 anchors, MaxIoU, P6 from C5), 80 classes. Differences with torchvision
+// that remain: torchvision's training step also
 // assigns its targets (anchor matching) and its forward resizes and normalises the images
 // (GeneralizedRCNNTransform) inside the timed region; its losses are focal + L1, ours aLRP.
 //
@@ -138,7 +138,13 @@ struct phase {
     int nt;
     const char * backbone;
     int n_classes, n_anchors, batch, size, reps;
+    bool tv;   // torchvision's FPN: P6 from P5, ReLU before P7
 };
+
+static void phase_options(const struct phase * ph, struct model_options * o) {
+    model_options_for(o, ph->backbone, ph->n_classes, ph->n_anchors);   // [A]: frozen BN, frozen_stages 1 (small: BN train)
+    o->p6_from_p5 = o->p7_relu = ph->tv;
+}
 
 static void fill_normal(float * v, int64_t n, uint64_t seed) {
     struct alrp_rng r = { seed };
@@ -151,7 +157,7 @@ static void our_infer(const struct phase * ph, struct result * r) {
     r->peak = measure_peak(alrp_backend_cpu_pool(be));
     struct model_options o;
     char err[256];
-    model_options_for(&o, ph->backbone, ph->n_classes, ph->n_anchors);
+    phase_options(ph, &o);
     o.backbone.bn = ALRP_BN_EVAL;
     double t0 = now_s();
     struct alrp_init_params ipw = { model_weights_mem_size(&o), NULL, true }, ipc = { 256 << 20, NULL, true };
@@ -242,7 +248,7 @@ static void our_train(const struct phase * ph, struct result * r) {
     r->peak = measure_peak(alrp_backend_cpu_pool(be));
     struct model_options o;
     char err[512];
-    model_options_for(&o, ph->backbone, ph->n_classes, ph->n_anchors);   // [A]: frozen BN, frozen_stages 1 (small: BN train)
+    phase_options(ph, &o);
     struct loss_options lo;
     loss_options_default(&lo, LOSS_ALRP);
     double t0 = now_s();
@@ -454,8 +460,8 @@ int main(int argc, char ** argv) {
         run_pytorch(nt, "config", 0, true);
         printf("%s\n", pt_version);
     } else printf("PyTorch not found, skipping\n");
-    printf("ours: (tv) = built like torchvision's RetinaNet: 9 anchors per location, but P6 from C5 (ours, [A]) where\n"
-           "torchvision takes P5, and no ReLU before P7; (alrp500) = [A]'s alrp500_r50: 6 anchors, MaxIoU; both aLRP loss\n"
+    printf("ours: (tv) = built like torchvision's RetinaNet: 9 anchors per location, P6 from P5, ReLU before P7 (the same\n"
+           "layers); (alrp500) = [A]'s alrp500_r50: 6 anchors, MaxIoU, P6 from C5; both aLRP loss\n"
            "with MaxIoU targets for %d random gts per image. PyTorch: RetinaNet(_resnet_fpn_extractor(resnet50(norm_layer=\n"
            "FrozenBatchNorm2d), 3, [2, 3, 4], LastLevelP6P7(256, 256)), 80, min_size=max_size=%d, detections_per_img=100),\n"
            "focal + L1 losses, its anchor matching and image transform inside its timed step; SGD momentum 0.9 on both.\n", N_GT, IMG);
@@ -463,11 +469,11 @@ int main(int argc, char ** argv) {
     const struct result idle_r = in_child(idle, &(struct phase) { 0 });
     const double base = idle_r.maxrss_mib;
 
-    struct phase inf9 = { nt, "resnet50", 80, 9, 1, IMG, INFER_REPS }, inf6 = inf9;
-    inf6.n_anchors = 6;
-    struct phase tr9 = { nt, "resnet50", 80, 9, 2, IMG, TRAIN_REPS }, tr6 = tr9;
-    tr6.n_anchors = 6;
-    struct phase sm = { nt, "small", 10, 9, 8, 256, 3 };
+    struct phase inf9 = { nt, "resnet50", 80, 9, 1, IMG, INFER_REPS, true }, inf6 = inf9;
+    inf6.n_anchors = 6; inf6.tv = false;
+    struct phase tr9 = { nt, "resnet50", 80, 9, 2, IMG, TRAIN_REPS, true }, tr6 = tr9;
+    tr6.n_anchors = 6; tr6.tv = false;
+    struct phase sm = { nt, "small", 10, 9, 8, 256, 3, false };
 
     // everything is measured first and printed after, against the highest FMA peak seen in the
     // run (measured at the start, before each PyTorch phase and in each child before its phase):

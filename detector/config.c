@@ -73,6 +73,7 @@ static const struct config_key config__keys[] = {
     { "resnet_style",       CONFIG_ENUM,   CONFIG__OFF(resnet_style),      "pytorch",     config__resnet_styles, 0, 0,        false, false, "bottleneck stride in the 3x3 (pytorch) or in the first 1x1 (caffe: [B]'s R50, R101)" },
     { "stem_bias",          CONFIG_BOOL,   CONFIG__OFF(stem_bias),         "false",       NULL,               0, 0,           false, false, "conv1 has a bias ([B]'s R50)" },
     { "p7_relu",            CONFIG_BOOL,   CONFIG__OFF(p7_relu),           "false",       NULL,               0, 0,           false, false, "P7 = conv(ReLU(P6)) ([B]); false: conv(P6) ([A])" },
+    { "p6_from_p5",         CONFIG_BOOL,   CONFIG__OFF(p6_from_p5),        "false",       NULL,               0, 0,           false, false, "P6 = conv(P5) (torchvision); false: conv(C5) ([A])" },
     { "anchor_plus_one",    CONFIG_BOOL,   CONFIG__OFF(anchor_plus_one),   "false",       NULL,               0, 0,           false, false, "[B]'s anchors: window [0, 0, s-1, s-1], +1 convention" },
     { "post_style",         CONFIG_ENUM,   CONFIG__OFF(post_style),        "mmdet",       config__post_styles, 0, 0,          false, false, "test post-processing: mmdet ([A]: top nms_pre anchors per level) or seed ([B]: top nms_pre (anchor, class) pairs, +1 decoding)" },
     { "input_bgr",          CONFIG_BOOL,   CONFIG__OFF(input_bgr),         "false",       NULL,               0, 0,           false, false, "network input in B, G, R order ([B]); false: R, G, B" },

@@ -125,6 +125,7 @@ struct config {
     int   resnet_style;                 // enum config_resnet_style: bottleneck stride in the 3x3 (pytorch) or the 1x1 (caffe)
     bool  stem_bias;                    // conv1 has a bias ([B]'s R50)
     bool  p7_relu;                      // P7 = conv(ReLU(P6)) ([B])
+    bool  p6_from_p5;                   // P6 = conv(P5) (torchvision); false: conv(C5) ([A])
     bool  anchor_plus_one;              // [B]'s Detectron-style anchors, +1 convention
     int   post_style;                   // enum config_post_style: mmdet ([A]) or seed ([B])
     bool  input_bgr;                    // network input channels B, G, R (else R, G, B)

@@ -37,6 +37,7 @@ int config_model_options(const struct config * c, int n_classes, int bn, struct 
     o->head_channels = c->head_channels;
     o->head_convs = c->head_convs;
     o->p7_relu = c->p7_relu;
+    o->p6_from_p5 = c->p6_from_p5;
     return model_options_check(o, err, err_size);
 }
 

@@ -42,7 +42,7 @@ int model_init(struct model * m, struct alrp_context * ctx, const struct model_o
     resnet_init(&m->backbone, &m->reg, ctx, "backbone.", &o->backbone);
     int64_t cin[3];
     resnet_out_channels(&o->backbone, cin);
-    fpn_init(&m->neck, &m->reg, ctx, "neck.", cin, o->fpn_channels, m->trainable);
+    fpn_init(&m->neck, &m->reg, ctx, "neck.", cin, o->fpn_channels, m->trainable, o->p6_from_p5);
     m->neck.p7_relu = o->p7_relu;
     head_init(&m->head, &m->reg, ctx, "bbox_head.", o->fpn_channels, o->head_channels, o->head_convs, o->n_anchors, o->n_classes, m->trainable);
     return 0;

@@ -34,6 +34,7 @@ struct model_options {
     int n_anchors;                  // anchors per location (2 or 3 for the ATSS configs, 9 or 6 else)
     int n_classes;                  // 80 for COCO
     bool p7_relu;                   // [B]: P7 on ReLU(P6) (model-fpn.h); false in [A]
+    bool p6_from_p5;                // P6 from P5 (torchvision's LastLevelP6P7); false: from C5 ([A])
 };
 
 // [A]'s RetinaNet (FPN and head 256 channels, 4 head convs) on a preset backbone

@@ -248,7 +248,7 @@ static void test_errors(void) {
     config_defaults(&c);
     // files (text in memory, named like one)
     check_err("unknown key with the list", parse("# a\nbatch = 8\n\n\n\nepochs = 1\nlrr = 0.1\n"), "models/test:7: ", "unknown key 'lrr' (valid keys: backbone, frozen_stages,");
-    check_err("the list ends with the last key", parse("lrr = 0.1\n"), "models/test:1: ", ", published_ap, resnet_style, stem_bias, p7_relu, anchor_plus_one, post_style, input_bgr, pixel_mean, pixel_std)");
+    check_err("the list ends with the last key", parse("lrr = 0.1\n"), "models/test:1: ", ", published_ap, resnet_style, stem_bias, p7_relu, p6_from_p5, anchor_plus_one, post_style, input_bgr, pixel_mean, pixel_std)");
     check_err("wrong type: int", parse("batch = eight\n"), "models/test:1: ", "key 'batch': value 'eight' is not an integer");
     check_err("wrong type: int given a float", parse("batch = 8.5\n"), "models/test:1: ", "'8.5' is not an integer");
     check_err("wrong type: float", parse("\ndelta = 1.0x\n"), "models/test:2: ", "key 'delta': value '1.0x' is not a number");

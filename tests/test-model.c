@@ -451,6 +451,28 @@ static void test_flops(void) {
     printf("     flops: RetinaNet R50 ([A], 9 anchors, 80 classes) at 512x512: %.1f GMAC, backbone %.1f\n",
            macs_of(&o, 512, 512, false, &params) / 1e9, macs_of(&o, 512, 512, true, NULL) / 1e9);
     printf("            %.2fM values\n", params / 1e6);
+    // built like torchvision's RetinaNet (P6 from P5, ReLU before P7): its parameters, BN aside
+    // (torchvision's FrozenBatchNorm2d holds buffers), are torchvision's 33,786,804
+    model_options_for(&o, "resnet50", 80, 9);
+    o.p6_from_p5 = o.p7_relu = true;
+    {
+        struct alrp_init_params ip = { model_weights_mem_size(&o), NULL, true };
+        struct alrp_context * cw = alrp_init(ip);
+        struct model * m = (struct model *) malloc(sizeof(*m));
+        int64_t n = 0;
+        if (model_init(m, cw, &o, NULL, 0) == 0) {
+            for (int i = 0; i < model_n_tensors(m); i++) {
+                const struct alrp_tensor * t = model_tensors(m)[i];
+                if (strstr(t->name, ".bn") || strstr(t->name, "downsample.1.")) continue;
+                n += alrp_nelements(t);
+            }
+            struct alrp_tensor * w6 = model_find(m, "neck.fpn_convs.3.conv.weight");
+            CHECK(n == 33786804 && w6 && alrp_dim(w6, 1) == 256, "p6_from_p5: %lld parameters besides BN (torchvision's RetinaNet R50: 33786804), fpn_convs.3 reads %lld channels (P5)",
+                  (long long) n, w6 ? (long long) alrp_dim(w6, 1) : -1LL);
+            model_free(m);
+        }
+        free(m); alrp_free(cw);
+    }
     static const int sizes[2] = { 256, 320 };
     for (int i = 0; i < 2; i++) {
         model_options_for(&o, "small", 10, 9);
