@@ -13,6 +13,10 @@
 //      and positive. Either way the message is one NUL-terminated line inside the buffer.
 //   1  overrides, one per line, applied with config_set to the defaults, then config_check;
 //      the same properties for the result.
+//
+// Runs: 601 s, 2.95 M runs, cov 318, ft 1061, no finding (an earlier stop); on the final code
+// (with the optimizer and p6_from_p5 keys, 2026-12-02): "Done 7639671 runs in 611 second(s)",
+// cov 319, ft 1065, corpus 348 / 103 KB, no finding.
 #include "../../detector/config.c"
 
 #include <stdint.h>
