@@ -2327,10 +2327,6 @@ ALRPDEF void alrp_build_backward(struct alrp_context * ctx, struct alrp_graph * 
     }
     for (struct alrp_tensor * t = before ? before->next : ctx->first; t; t = t->next)
         if (t->flags & ALRP_FLAG_BWD) { t->flags &= ~(uint32_t) ALRP_FLAG_BWD; alrp__visit(g, t); }
-    for (int i = 0; i < g->n_params; i++) {   // (a no-op unless a gradient read a tensor of another context)
-        struct alrp_tensor * gr = alrp_graph_grad(g, g->params[i]);
-        if (gr) alrp__visit(g, gr);
-    }
 }
 
 // ============================================================================================
