@@ -100,7 +100,7 @@ $(CUDA_HOST_PROGRAMS): $(BUILD)/alrp-cuda-host.o
 $(CUDA_HOST_PROGRAMS): private CFLAGS += -DALRP_CUDA_HOST
 $(CUDA_HOST_PROGRAMS): private LDLIBS += -lstdc++
 
-.PHONY: all test bench demo clean cuda
+.PHONY: all test bench demo demo-build clean cuda
 all: $(TESTS) $(BENCHES) $(EXAMPLES) $(TOOLS) $(DETECTOR) $(LINKS) cuda
 
 ifeq ($(NVCC),)
@@ -154,6 +154,9 @@ bench: $(BENCHES) $(TOOLS)
 # installs what is missing, builds, trains the shapes model, evaluates it, runs infer (tools/demo.sh)
 demo:
 	@sh tools/demo.sh
+
+# what the demo runs, and nothing else: the examples and ./detector (half of `all`'s build time)
+demo-build: $(EXAMPLES) $(DETECTOR) $(filter detector/detector,$(LINKS))
 
 clean:
 	rm -rf build build-san build-debug

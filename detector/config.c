@@ -26,6 +26,7 @@ static const char * const config__post_styles[]   = { "mmdet", "seed", NULL };
 static const struct config_key config__keys[] = {
     // name                 type           offset                          default        choices             min    max   open  empty  help
     { "backbone",           CONFIG_ENUM,   CONFIG__OFF(backbone),          "resnet50",    config__backbones,  0, 0,           false, false, "resnet50|resnet101|resnext101_32x8d|resnext101_64x4d|small" },
+    { "base_width",         CONFIG_INT,    CONFIG__OFF(base_width),        "0",           NULL,               0, 1024,        false, false, "channels of the stem and layer1 (the stages double them); 0: the backbone's own (64, small 16)" },
     { "frozen_stages",      CONFIG_INT,    CONFIG__OFF(frozen_stages),     "1",           NULL,              -1, 4,           false, false, "-1 none, 0 the stem, k the stem and layer1..k" },
     { "bn",                 CONFIG_ENUM,   CONFIG__OFF(bn),                "frozen",      config__bns,        0, 0,           false, false, "frozen: running statistics kept (affine trained); train: batch statistics" },
     { "fpn_channels",       CONFIG_INT,    CONFIG__OFF(fpn_channels),      "256",         NULL,               1, 4096,        false, false, "FPN output channels" },

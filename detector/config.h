@@ -72,6 +72,7 @@ struct config_floats { int n; float v[CONFIG_MAX_LIST]; };
 struct config {
     // model
     int   backbone;                     // enum config_backbone
+    int   base_width;                   // stem and layer1 channels; 0: the backbone's own
     int   frozen_stages;                // -1 none, 0 the stem, k the stem and layer1..k
     int   bn;                           // enum config_bn
     int   fpn_channels;

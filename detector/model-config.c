@@ -28,6 +28,7 @@ int config_model_options(const struct config * c, int n_classes, int bn, struct 
         snprintf(err, err_size, "config: backbone '%s' is not built", model_config__backbones[c->backbone]);
         return -1;
     }
+    if (c->base_width > 0) o->backbone.base_width = c->base_width;
     o->backbone.frozen_stages = c->frozen_stages;
     o->backbone.bn = bn >= 0 ? (enum alrp_bn_mode) bn : c->bn == CONFIG_BN_TRAIN ? ALRP_BN_TRAIN : ALRP_BN_FROZEN;
     if (o->backbone.bn == ALRP_BN_EVAL) o->backbone.frozen_stages = -1;   // nothing trains anyway

@@ -23,7 +23,7 @@ M="$T/memo"   # the same images, val = train
 mkdir -p "$M/annotations"
 ln -s "$S/train2017" "$M/train2017"; ln -s "$S/train2017" "$M/val2017"
 cp "$S/annotations/instances_train2017.json" "$M/annotations/"; cp "$S/annotations/instances_train2017.json" "$M/annotations/instances_val2017.json"
-KEYS="size=128 test_size=128 test_max_size=213 batch=8 rank_group=8 warmup_iters=20 eval_every=0 ckpt_every=0 optimizer=sgd weight_decay=0.0001 lr=0.01"
+KEYS="base_width=16 fpn_channels=64 head_channels=64 size=128 test_size=128 test_max_size=213 batch=8 rank_group=8 warmup_iters=20 eval_every=0 ckpt_every=0 optimizer=sgd weight_decay=0.0001 lr=0.01"
 LEARN="aug_photometric=false aug_crop=false aug_flip=false lr_steps=60"
 ap50() { awk '/Average Precision.*IoU=0.50 .*area=   all.*maxDets=100/ { print $NF; exit }' "$1"; }
 

@@ -143,9 +143,9 @@ static void test_models(void) {
               c.resnet_style == CONFIG_RESNET_CAFFE && !c.stem_bias && c.epochs == 160 && c.lr_steps.n == 3);
     }
     if (load_model("shapes", &c) == 0 && config_derive(&c, 1000, 4, &d, err, sizeof err) == 0) {
-        check("shapes: small, bn train, nothing frozen, 64 channels, 2 convs, batch 8, 128 x 128", c.backbone == CONFIG_BACKBONE_SMALL &&
-              c.bn == CONFIG_BN_TRAIN && c.frozen_stages == -1 && c.fpn_channels == 64 && c.head_channels == 64 &&
-              c.head_convs == 2 && c.batch == 8 && c.size == 128 && c.test_size == 128);
+        check("shapes: small at base width 24, bn train, nothing frozen, 48 channels, 2 convs, batch 8, 128 x 128, tested at 192",
+              c.backbone == CONFIG_BACKBONE_SMALL && c.base_width == 24 && c.bn == CONFIG_BN_TRAIN && c.frozen_stages == -1 &&
+              c.fpn_channels == 48 && c.head_channels == 48 && c.head_convs == 2 && c.batch == 8 && c.size == 128 && c.test_size == 192);
         check("shapes: classes and images from the dataset", d.n_classes == 4 && d.iters_per_epoch == 125);
         check("shapes: AdamW, lr 0.001, decoupled weight decay 0.05", c.optimizer == CONFIG_OPT_ADAMW && c.lr == 0.001f && c.weight_decay == 0.05f);
     }
@@ -247,7 +247,7 @@ static void test_errors(void) {
     struct config c;
     config_defaults(&c);
     // files (text in memory, named like one)
-    check_err("unknown key with the list", parse("# a\nbatch = 8\n\n\n\nepochs = 1\nlrr = 0.1\n"), "models/test:7: ", "unknown key 'lrr' (valid keys: backbone, frozen_stages,");
+    check_err("unknown key with the list", parse("# a\nbatch = 8\n\n\n\nepochs = 1\nlrr = 0.1\n"), "models/test:7: ", "unknown key 'lrr' (valid keys: backbone, base_width, frozen_stages,");
     check_err("the list ends with the last key", parse("lrr = 0.1\n"), "models/test:1: ", ", published_ap, resnet_style, stem_bias, p7_relu, p6_from_p5, anchor_plus_one, post_style, input_bgr, pixel_mean, pixel_std)");
     check_err("wrong type: int", parse("batch = eight\n"), "models/test:1: ", "key 'batch': value 'eight' is not an integer");
     check_err("wrong type: int given a float", parse("batch = 8.5\n"), "models/test:1: ", "'8.5' is not an integer");

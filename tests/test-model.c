@@ -451,6 +451,25 @@ static void test_flops(void) {
     printf("     flops: RetinaNet R50 ([A], 9 anchors, 80 classes) at 512x512: %.1f GMAC, backbone %.1f\n",
            macs_of(&o, 512, 512, false, &params) / 1e9, macs_of(&o, 512, 512, true, NULL) / 1e9);
     printf("            %.2fM values\n", params / 1e6);
+    // the small backbone at another base width (the config's base_width): the stem and layer1
+    // get it, each later stage doubles it, and the FPN's laterals read the new widths
+    model_options_for(&o, "small", 7, 2);
+    o.backbone.base_width = 24;
+    {
+        struct alrp_init_params ip = { model_weights_mem_size(&o), NULL, true };
+        struct alrp_context * cw = alrp_init(ip);
+        struct model * m = (struct model *) malloc(sizeof(*m));
+        if (model_init(m, cw, &o, NULL, 0) == 0) {
+            struct alrp_tensor * c1 = model_find(m, "backbone.conv1.weight");
+            struct alrp_tensor * l4 = model_find(m, "backbone.layer4.0.conv2.weight");
+            struct alrp_tensor * lat = model_find(m, "neck.lateral_convs.2.conv.weight");
+            CHECK(c1 && l4 && lat && alrp_dim(c1, 0) == 24 && alrp_dim(l4, 0) == 192 && alrp_dim(lat, 1) == 192,
+                  "small, base_width 24: conv1 %lld channels, layer4 %lld, the P5 lateral reads %lld (24, 192, 192)",
+                  c1 ? (long long) alrp_dim(c1, 0) : -1LL, l4 ? (long long) alrp_dim(l4, 0) : -1LL, lat ? (long long) alrp_dim(lat, 1) : -1LL);
+            model_free(m);
+        } else CHECK(false, "small, base_width 24: model_init failed");
+        free(m); alrp_free(cw);
+    }
     // built like torchvision's RetinaNet (P6 from P5, ReLU before P7): its parameters, BN aside
     // (torchvision's FrozenBatchNorm2d holds buffers), are torchvision's 33,786,804
     model_options_for(&o, "resnet50", 80, 9);

@@ -20,7 +20,7 @@ if [ -n "$need" ]; then
     fi
 fi
 echo "demo: building"
-make -j"$(nproc)" --no-print-directory all > build-demo.log 2>&1 || { tail -20 build-demo.log; exit 1; }
+make -j"$(nproc)" --no-print-directory demo-build > build-demo.log 2>&1 || { tail -20 build-demo.log; exit 1; }
 rm -f build-demo.log
 for e in build/examples/*; do [ -x "$e" ] && { echo "== $e"; "$e"; }; done
 echo "== detector/detector train shapes --out runs/demo"
