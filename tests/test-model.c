@@ -409,11 +409,25 @@ static void test_init(void) {
 // ---- flops -------------------------------------------------------------------------------------
 
 // forward multiply-adds of the model (or the backbone alone) at n x 3 x h x w
-static int64_t macs_of(const struct model_options * o, int64_t h, int64_t w, bool backbone_only, int64_t * params) {
+// a model of these options with its tensors' shapes only (no data), for counting; NULL (and a
+// FAIL line) if model_init refuses the options
+static struct model * shapes_only_new(const struct model_options * o, struct alrp_context ** cw) {
     struct alrp_init_params ip = { model_weights_mem_size(o), NULL, true };
-    struct alrp_context * cw = alrp_init(ip), * cc = ctx_new(16);
+    *cw = alrp_init(ip);
     struct model * m = (struct model *) malloc(sizeof(*m));
-    model_init(m, cw, o, NULL, 0);
+    char err[256];
+    if (model_init(m, *cw, o, err, sizeof err) == 0) return m;
+    CHECK(false, "model_init: %s", err);
+    free(m); alrp_free(*cw);
+    return NULL;
+}
+static void shapes_only_free(struct model * m, struct alrp_context * cw) { model_free(m); free(m); alrp_free(cw); }
+
+static int64_t macs_of(const struct model_options * o, int64_t h, int64_t w, bool backbone_only, int64_t * params) {
+    struct alrp_context * cw;
+    struct model * m = shapes_only_new(o, &cw);
+    if (!m) return 0;
+    struct alrp_context * cc = ctx_new(16);
     struct alrp_tensor * x = alrp_new_tensor_4d(cc, 1, 3, h, w);
     struct alrp_graph * g = alrp_new_graph(cc, 16384);
     if (backbone_only) {
@@ -427,8 +441,8 @@ static int64_t macs_of(const struct model_options * o, int64_t h, int64_t w, boo
     }
     int64_t macs = model_graph_macs(g);
     if (params) *params = model_n_values(m, false);
-    model_free(m); free(m);
-    alrp_free(cc); alrp_free(cw);
+    alrp_free(cc);
+    shapes_only_free(m, cw);
     return macs;
 }
 
@@ -456,30 +470,27 @@ static void test_flops(void) {
     model_options_for(&o, "small", 7, 2);
     o.backbone.base_width = 24;
     {
-        struct alrp_init_params ip = { model_weights_mem_size(&o), NULL, true };
-        struct alrp_context * cw = alrp_init(ip);
-        struct model * m = (struct model *) malloc(sizeof(*m));
-        if (model_init(m, cw, &o, NULL, 0) == 0) {
+        struct alrp_context * cw;
+        struct model * m = shapes_only_new(&o, &cw);
+        if (m) {
             struct alrp_tensor * c1 = model_find(m, "backbone.conv1.weight");
             struct alrp_tensor * l4 = model_find(m, "backbone.layer4.0.conv2.weight");
             struct alrp_tensor * lat = model_find(m, "neck.lateral_convs.2.conv.weight");
             CHECK(c1 && l4 && lat && alrp_dim(c1, 0) == 24 && alrp_dim(l4, 0) == 192 && alrp_dim(lat, 1) == 192,
                   "small, base_width 24: conv1 %lld channels, layer4 %lld, the P5 lateral reads %lld (24, 192, 192)",
                   c1 ? (long long) alrp_dim(c1, 0) : -1LL, l4 ? (long long) alrp_dim(l4, 0) : -1LL, lat ? (long long) alrp_dim(lat, 1) : -1LL);
-            model_free(m);
-        } else CHECK(false, "small, base_width 24: model_init failed");
-        free(m); alrp_free(cw);
+            shapes_only_free(m, cw);
+        }
     }
     // built like torchvision's RetinaNet (P6 from P5, ReLU before P7): its parameters, BN aside
     // (torchvision's FrozenBatchNorm2d holds buffers), are torchvision's 33,786,804
     model_options_for(&o, "resnet50", 80, 9);
     o.p6_from_p5 = o.p7_relu = true;
     {
-        struct alrp_init_params ip = { model_weights_mem_size(&o), NULL, true };
-        struct alrp_context * cw = alrp_init(ip);
-        struct model * m = (struct model *) malloc(sizeof(*m));
+        struct alrp_context * cw;
+        struct model * m = shapes_only_new(&o, &cw);
         int64_t n = 0;
-        if (model_init(m, cw, &o, NULL, 0) == 0) {
+        if (m) {
             for (int i = 0; i < model_n_tensors(m); i++) {
                 const struct alrp_tensor * t = model_tensors(m)[i];
                 if (strstr(t->name, ".bn") || strstr(t->name, "downsample.1.")) continue;
@@ -488,9 +499,8 @@ static void test_flops(void) {
             struct alrp_tensor * w6 = model_find(m, "neck.fpn_convs.3.conv.weight");
             CHECK(n == 33786804 && w6 && alrp_dim(w6, 1) == 256, "p6_from_p5: %lld parameters besides BN (torchvision's RetinaNet R50: 33786804), fpn_convs.3 reads %lld channels (P5)",
                   (long long) n, w6 ? (long long) alrp_dim(w6, 1) : -1LL);
-            model_free(m);
+            shapes_only_free(m, cw);
         }
-        free(m); alrp_free(cw);
     }
     static const int sizes[2] = { 256, 320 };
     for (int i = 0; i < 2; i++) {
